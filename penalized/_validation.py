@@ -1,0 +1,108 @@
+"""Validate and coerce at the edge; everything below trusts its inputs.
+
+Dense X becomes a Fortran-ordered float64 array (column access is what the
+coordinate-descent kernels do), sparse X a CSC float64 matrix with sorted
+indices. Every error names the problem: the argument, the shape, the value.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def check_X(X, name: str = "X"):
+    """Return X as float64 Fortran array or CSC matrix, or raise a clear error."""
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
+        X = sp.csc_matrix(X, dtype=np.float64) if X.dtype != np.float64 else sp.csc_matrix(X)
+        X.sum_duplicates()
+        X.sort_indices()
+        data = X.data
+    else:
+        if hasattr(X, "dtypes") and hasattr(X, "columns"):  # DataFrame: name the bad column
+            for col, dt in zip(X.columns, X.dtypes, strict=True):
+                if not (np.issubdtype(np.dtype(dt), np.number) or np.dtype(dt) == bool):
+                    raise TypeError(f"{name} column {col!r} is not numeric (dtype {dt})")
+        arr = np.asarray(X)
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{name} must be numeric; could not convert: {exc}") from None
+        elif arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
+                "reshape a single feature with X.reshape(-1, 1)"
+            )
+        X = np.asfortranarray(arr, dtype=np.float64)
+        data = X
+    n, p = X.shape
+    if n == 0 or p == 0:
+        raise ValueError(f"{name} is empty: shape {X.shape}")
+    if not np.all(np.isfinite(data)):
+        bad = np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[0]
+        raise ValueError(
+            f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]})"
+        )
+    return X
+
+
+def check_y(y, n_samples: int, name: str = "y") -> np.ndarray:
+    """1-D target of length n_samples (a column vector is flattened)."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} have inconsistent lengths: {n_samples} rows in X, "
+            f"{arr.shape[0]} in {name}"
+        )
+    if arr.dtype.kind in "biuf":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Sample weights normalized to sum to n_samples (the mean convention)."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    s = np.asarray(sample_weight, dtype=float)
+    if s.ndim == 0:
+        s = np.full(n_samples, float(s))
+    if s.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {s.shape}, expected ({n_samples},)")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    total = s.sum()
+    if total <= 0:
+        raise ValueError("sample_weight sums to zero")
+    return s * (n_samples / total)
+
+
+def check_alpha(alpha, name: str = "alpha") -> float:
+    """A finite, non-negative scalar."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        try:
+            alpha = float(alpha)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a number, got {alpha!r}") from None
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {alpha!r}")
+    return alpha
+
+
+def check_positive_int(value, name: str) -> int:
+    """A strictly positive integer."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

@@ -1,0 +1,111 @@
+"""``pz.fit``: one penalized model at one alpha."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .certificates import uses_gap
+from .datafits import Datafit, LeastSquares
+from .penalties import L1, Penalty
+from .problem import Problem, make_problem
+from .results import FitResult
+from .solvers import make_solver
+
+
+def stopping_scale(problem: Problem) -> float:
+    """Units of the stopping rule: the null model's objective (gap) or gradient (KKT)."""
+    b0 = problem.intercept_at_zero()
+    z0 = np.full(problem.n_samples, b0)
+    if uses_gap(problem):
+        return max(problem.datafit_value(z0), 1e-300)
+    gz = problem.datafit.gradient_z(problem.y, z0, problem.sample_weight)
+    return max(float(np.max(np.abs(problem.X.T @ gz))), 1e-12)
+
+
+def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
+    p = problem.n_features
+    if init is None:
+        return np.zeros(p), problem.intercept_at_zero()
+    if isinstance(init, FitResult):
+        coef, b = init.coef, init.intercept
+    elif isinstance(init, tuple) and len(init) == 2:
+        coef, b = init
+    else:
+        coef, b = init, problem.intercept_at_zero()
+    coef = np.array(coef, dtype=float)
+    if coef.shape != (p,):
+        raise ValueError(f"init coefficients have shape {coef.shape}, expected ({p},)")
+    if not np.all(np.isfinite(coef)) or not np.isfinite(b):
+        raise ValueError("init contains NaN or infinity")
+    return coef, float(b) if problem.fit_intercept else 0.0
+
+
+def solve_problem(problem: Problem, solver: str = "auto", tol: float = 1e-8,
+                  max_iter: int | None = None, init=None, scale: float | None = None
+                  ) -> FitResult:
+    """Solve an already validated :class:`Problem` (the path and CV call this)."""
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    s = make_solver(solver, problem, tol, max_iter)
+    coef, b = _initial_point(problem, init)
+    if scale is None:
+        scale = stopping_scale(problem)
+    return s.solve(problem, coef, b, scale)
+
+
+def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
+        alpha: float | None = None, *, solver: str = "auto", tol: float = 1e-8,
+        max_iter: int | None = None, fit_intercept: bool = True, sample_weight=None,
+        init=None) -> FitResult:
+    r"""Fit a penalized linear model at one alpha.
+
+    Minimizes
+
+    .. math:: \frac{1}{n} \sum_i s_i\, \ell(y_i, x_i^\top w + b) + \alpha P(w)
+
+    Parameters
+    ----------
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Targets; for :class:`~penalized.Logistic` any two labels.
+    datafit : Datafit, default=LeastSquares()
+    penalty : Penalty, default=L1()
+        Its ``alpha`` is used unless ``alpha`` is given; never mutated.
+    alpha : float, optional
+        Penalty strength (scikit-learn's ``Lasso`` scaling).
+    solver : {"auto", "cd", "fista", "gd"}, default="auto"
+        ``auto`` is working-set coordinate descent for separable penalties.
+    tol : float, default=1e-8
+        Stop when the duality gap is below ``tol`` times the objective (or the
+        KKT violation below ``tol`` times the null model's gradient).
+    max_iter : int, optional
+        Solver-specific bound (epochs for cd, steps for gd and fista).
+    fit_intercept : bool, default=True
+        Fit an unpenalized intercept.
+    sample_weight : array-like of shape (n_samples,), optional
+        Normalized to sum to n_samples.
+    init : FitResult, (coef, intercept) or coef array, optional
+        Starting point (warm start).
+
+    Returns
+    -------
+    FitResult
+        ``coef``, ``intercept``, ``objective``, ``certificate``, ``n_iter``,
+        ``converged``...
+
+    Examples
+    --------
+    >>> import numpy as np, penalized as pz
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
+    >>> y = np.array([1.0, 0.0, 1.0, 2.0])
+    >>> res = pz.fit(X, y, pz.LeastSquares(), pz.L1(), alpha=0.01)
+    >>> bool(res.converged), res.coef.round(2).tolist()
+    (True, [0.97, 0.0])
+    """
+    datafit = LeastSquares() if datafit is None else datafit
+    penalty = L1() if penalty is None else penalty
+    if alpha is not None:
+        penalty = penalty.with_alpha(alpha)
+    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                           sample_weight=sample_weight)
+    return solve_problem(problem, solver, tol, max_iter, init)

@@ -1,0 +1,157 @@
+"""``pz.path``: fits along a decreasing grid of alphas, warm-started."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from .datafits import Datafit, LeastSquares
+from .exceptions import ConvergenceWarning
+from .fit import solve_problem, stopping_scale
+from .penalties import L1, L2, Penalty
+from .problem import Problem, make_problem
+from .results import PathResult
+
+
+def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
+    """Datafit gradient where every penalized coefficient is 0 and the rest is optimal.
+
+    Returns ``(grad, intercept, coef)``; unpenalized features (weight 0) and the
+    intercept are fitted first, so that ``alpha_max`` is exact for them too.
+    """
+    p = problem.n_features
+    omega = problem.penalty.feature_weights(p)
+    free = np.flatnonzero(omega == 0)
+    coef = np.zeros(p)
+    b = problem.intercept_at_zero()
+    if free.size:
+        X_free = problem.X[:, free]
+        X_free = X_free.tocsc() if problem.is_sparse else np.asfortranarray(X_free)
+        sub = dataclasses.replace(problem, X=X_free, penalty=L2(alpha=0.0))
+        res = solve_problem(sub, "fista", tol=1e-10, max_iter=50_000)
+        coef[free] = res.coef
+        b = res.intercept
+    grad, _, _ = problem.gradient(coef, b)
+    return grad, b, coef
+
+
+def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
+              fit_intercept: bool = True, sample_weight=None) -> float:
+    """Smallest alpha at which every penalized coefficient is exactly zero."""
+    problem = make_problem(X, y, datafit or LeastSquares(), penalty or L1(),
+                           fit_intercept=fit_intercept, sample_weight=sample_weight)
+    return problem.penalty.alpha_max(null_gradient(problem)[0])
+
+
+def alpha_grid(alpha_max_value: float, n_alphas: int = 100,
+               alpha_min_ratio: float = 1e-3) -> np.ndarray:
+    """Geometric grid from ``alpha_max`` down to ``alpha_min_ratio * alpha_max``."""
+    if isinstance(n_alphas, bool) or not isinstance(n_alphas, int | np.integer) or n_alphas < 1:
+        raise ValueError(f"n_alphas must be a positive integer, got {n_alphas!r}")
+    if not (0 < alpha_min_ratio < 1):
+        raise ValueError(f"alpha_min_ratio must be in (0, 1), got {alpha_min_ratio!r}")
+    if alpha_max_value <= 0:  # y constant (or nothing penalized): a flat grid
+        alpha_max_value = 1.0
+    return np.geomspace(alpha_max_value, alpha_max_value * alpha_min_ratio, int(n_alphas))
+
+
+def check_alphas(alphas) -> np.ndarray:
+    """User grid: non-empty, finite, non-negative; sorted largest first."""
+    a = np.asarray(alphas, dtype=float).ravel()
+    if a.size == 0:
+        raise ValueError("alphas is empty: give at least one alpha")
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"alphas must be finite and >= 0, got {a[~(np.isfinite(a) & (a >= 0))][:3]}")
+    return np.sort(a)[::-1].copy()
+
+
+def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
+         n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
+         solver: str = "auto", tol: float = 1e-8, max_iter: int | None = None,
+         fit_intercept: bool = True, sample_weight=None, callback=None) -> PathResult:
+    """Regularization path with warm starts.
+
+    Parameters
+    ----------
+    X, y, datafit, penalty, solver, tol, max_iter, fit_intercept, sample_weight :
+        As in :func:`penalized.fit` (the penalty's own alpha is ignored).
+    n_alphas : int, default=100
+    alpha_min_ratio : float, default=1e-3
+        The grid ends at ``alpha_min_ratio * alpha_max`` (glmnet's
+        ``lambda.min.ratio``; scikit-learn's ``eps``).
+    alphas : array-like, optional
+        A user grid instead (sorted largest first).
+    callback : callable, optional
+        Called as ``callback(k, n_alphas)`` after each alpha (progress bars).
+
+    Returns
+    -------
+    PathResult
+        ``alphas``, ``coefs`` (n_alphas, n_features), ``intercepts``,
+        ``objectives``, ``certificates``, ``n_nonzero``...
+
+    Examples
+    --------
+    >>> import numpy as np, penalized as pz
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 5)); y = X[:, 0] + 0.1 * rng.standard_normal(50)
+    >>> p = pz.path(X, y, pz.LeastSquares(), pz.L1(), n_alphas=10)
+    >>> p.coefs.shape, int(p.n_nonzero[0])
+    ((10, 5), 0)
+    """
+    datafit = LeastSquares() if datafit is None else datafit
+    penalty = L1() if penalty is None else penalty
+    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                           sample_weight=sample_weight)
+    return path_problem(problem, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
+                        alphas=alphas, solver=solver, tol=tol, max_iter=max_iter,
+                        callback=callback)
+
+
+def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: float = 1e-3,
+                 alphas=None, solver: str = "auto", tol: float = 1e-8,
+                 max_iter: int | None = None, callback=None) -> PathResult:
+    """:func:`path` on an already validated problem (cross-validation calls this)."""
+    grad0, b0, coef0 = null_gradient(problem)
+    a_max = problem.penalty.alpha_max(grad0)
+    grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
+        else check_alphas(alphas)
+    k_alphas, p = grid.shape[0], problem.n_features
+    coefs = np.zeros((k_alphas, p))
+    out = {key: np.zeros(k_alphas) for key in ("intercepts", "objectives", "certificates")}
+    n_iters = np.zeros(k_alphas, dtype=int)
+    converged = np.zeros(k_alphas, dtype=bool)
+    init = (coef0, b0)
+    scale = None
+    kind = "gap"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        for k, a in enumerate(grid):
+            sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
+            scale = stopping_scale(sub) if scale is None else scale
+            res = solve_problem(sub, solver, tol, max_iter, init=init, scale=scale)
+            coefs[k] = res.coef
+            out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
+            out["certificates"][k], n_iters[k] = res.certificate, res.n_iter
+            converged[k], kind = res.converged, res.certificate_kind
+            init = (res.coef, res.intercept)
+            if callback is not None:
+                callback(k + 1, k_alphas)
+    others = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not converged.all():
+        bad = np.flatnonzero(~converged)
+        warnings.warn(
+            f"{bad.size} of {k_alphas} alphas did not converge (worst {kind} "
+            f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
+            "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
+    return PathResult(
+        alphas=grid, coefs=coefs, intercepts=out["intercepts"],
+        objectives=out["objectives"], certificates=out["certificates"],
+        certificate_kind=kind, n_iters=n_iters, converged=converged, alpha_max=a_max,
+        solver=res.solver, penalty=problem.penalty.with_alpha(float(grid[-1])),
+        datafit=problem.datafit, classes=problem.classes,
+    )

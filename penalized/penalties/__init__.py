@@ -1,0 +1,19 @@
+"""Penalties: the ``alpha * P(w)`` part of the objective.
+
+``ALL_PENALTIES`` is the registry: tests, docs and the CLI iterate over it, so a
+new penalty touches its own module and one line here.
+"""
+
+from ._base import Penalty
+from .separable import L1, L2, ElasticNet
+
+#: name -> class; the CLI's ``--penalty`` choices and the tests read this.
+PENALTIES: dict[str, type[Penalty]] = {cls.name: cls for cls in (L1, L2, ElasticNet)}
+
+
+def ALL_PENALTIES() -> list[Penalty]:  # noqa: N802 - a registry, read like a constant
+    """One representative instance of each registered penalty (for tests and docs)."""
+    return [L1(), L2(), ElasticNet(l1_ratio=0.5)]
+
+
+__all__ = ["ALL_PENALTIES", "PENALTIES", "ElasticNet", "L1", "L2", "Penalty"]

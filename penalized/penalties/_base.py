@@ -1,0 +1,155 @@
+"""The penalty protocol shared by every penalty.
+
+A penalty is a frozen dataclass holding its strength ``alpha`` and its shape
+parameters. The objective it contributes is ``alpha * P(w)``: ``value`` returns
+that product, ``prox`` is the proximal operator of ``step * alpha * P`` and
+``subdiff_distance`` measures how far ``-grad`` is from ``alpha * dP(w)``.
+Per-feature ``weights`` multiply each coordinate's term (0 means unpenalized),
+which folds into the scalar operators: nothing is written twice for weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+
+def _check_weights(weights, n_features: int) -> np.ndarray:
+    if weights is None:
+        return np.ones(n_features)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n_features,):
+        raise ValueError(
+            f"penalty weights have shape {w.shape}, expected ({n_features},) "
+            "(one weight per feature)"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("penalty weights must be finite and non-negative")
+    return w
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Penalty(ABC):
+    """Base class: ``alpha * P(w)`` with optional per-feature weights.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength; the objective is ``datafit + alpha * P(w)``.
+    weights : array-like of shape (n_features,), optional
+        Per-feature multipliers of the penalty; 0 leaves a feature unpenalized.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+    """
+
+    alpha: float = 1.0
+    weights: np.ndarray | None = None
+    positive: bool = False
+
+    #: Declared capabilities, read by solvers and estimators (no ``hasattr``).
+    convex: ClassVar[bool] = True
+    smooth: ClassVar[bool] = False
+    separable: ClassVar[bool] = True
+    #: Registry name used by the CLI.
+    name: ClassVar[str] = ""
+    #: Key of the compiled scalar operators in ``solvers._kernels.SCALAR_OPS``
+    #: ("" when the coordinate-descent kernel cannot serve this penalty).
+    kernel: ClassVar[str] = ""
+
+    def __post_init__(self):
+        alpha = float(self.alpha)
+        if not np.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+        object.__setattr__(self, "alpha", alpha)
+        if self.weights is not None:
+            w = np.array(self.weights, dtype=float)
+            if w.ndim != 1:
+                raise ValueError(f"penalty weights must be 1-D, got shape {w.shape}")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("penalty weights must be finite and non-negative")
+            w.setflags(write=False)
+            object.__setattr__(self, "weights", w)
+        self._check_params()
+
+    def _check_params(self) -> None:
+        """Validate shape parameters (override when there are some)."""
+
+    # ---- helpers -----------------------------------------------------
+    def with_alpha(self, alpha: float) -> Penalty:
+        """Return a copy with another strength (never mutates ``self``)."""
+        return dataclasses.replace(self, alpha=alpha)
+
+    def feature_weights(self, n_features: int) -> np.ndarray:
+        """Per-feature weights as an array of shape (n_features,)."""
+        return _check_weights(self.weights, n_features)
+
+    @property
+    def params(self) -> tuple[float, float]:
+        """Two shape parameters handed to the compiled scalar operators."""
+        return (0.0, 0.0)
+
+    def generalized_support(self, w: np.ndarray) -> np.ndarray:
+        """Boolean mask of the features where the penalty is differentiable-away-from-0."""
+        return np.asarray(w) != 0
+
+    def __repr__(self) -> str:
+        fields = [f"alpha={self.alpha:g}"]
+        for f in dataclasses.fields(self):
+            if f.name in ("alpha", "weights", "positive"):
+                continue
+            fields.append(f"{f.name}={getattr(self, f.name)!r}")
+        if self.weights is not None:
+            fields.append(f"weights=<{self.weights.shape[0]} values>")
+        if self.positive:
+            fields.append("positive=True")
+        return f"{type(self).__name__}({', '.join(fields)})"
+
+    def __eq__(self, other) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ---- the math (per coordinate, vectorized) -------------------------
+    @abstractmethod
+    def value(self, w: np.ndarray) -> float:
+        """``alpha * P(w)``; ``w`` of shape (n_features,) or (n_features, n_outputs)."""
+
+    @abstractmethod
+    def prox(self, v: np.ndarray, step: float) -> np.ndarray:
+        """``argmin_u ||u - v||^2 / (2 step) + alpha * P(u)`` (elementwise for separable)."""
+
+    @abstractmethod
+    def subdiff_distance(self, w: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """Per-feature distance of ``-grad`` to ``alpha * dP(w)`` (0 at a KKT point)."""
+
+    @abstractmethod
+    def alpha_max(self, grad_at_zero: np.ndarray) -> float:
+        """Smallest alpha for which ``w = 0`` is optimal, given the datafit gradient at 0."""
+
+    def gradient(self, w: np.ndarray) -> np.ndarray:
+        """Gradient of ``alpha * P`` (smooth penalties only)."""
+        raise TypeError(f"{type(self).__name__} is not smooth: it has no gradient")
+
+    def dual_norm(self, v: np.ndarray) -> float:
+        """Dual norm of ``v`` for the (homogeneous part of the) penalty, convex penalties."""
+        raise TypeError(f"{type(self).__name__} has no dual norm")
+
+    def conjugate(self, v: np.ndarray) -> float:
+        """Fenchel conjugate of ``alpha * P`` at ``v`` (convex penalties)."""
+        raise TypeError(f"{type(self).__name__} has no conjugate")
+
+    def dual_scale(self, v: np.ndarray) -> float:
+        """Factor (>= 1) to divide a dual point by so that :meth:`conjugate` is finite."""
+        return 1.0

@@ -1,0 +1,141 @@
+r"""The optimization problem: validated data + datafit + penalty.
+
+.. math::
+
+    \min_{w, b}\ \frac{1}{n} \sum_i s_i\, \ell(y_i, x_i^\top w + b) + \alpha P(w)
+
+A :class:`Problem` is immutable; solvers read it and return results. All the
+math that every solver needs (objective, gradient, Lipschitz constant) lives
+here, written once for dense and sparse X.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ._validation import check_sample_weight, check_X, check_y
+from .datafits import Datafit
+from .penalties import Penalty
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Problem:
+    """Validated data and the model; build it with :func:`make_problem`."""
+
+    X: np.ndarray | sp.csc_matrix
+    y: np.ndarray
+    sample_weight: np.ndarray
+    datafit: Datafit
+    penalty: Penalty
+    fit_intercept: bool = True
+    classes: np.ndarray | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def is_sparse(self) -> bool:
+        return sp.issparse(self.X)
+
+    def with_penalty(self, penalty: Penalty) -> Problem:
+        """Same data, another penalty (e.g. another alpha along a path)."""
+        return dataclasses.replace(self, penalty=penalty)
+
+    # ---- evaluation ---------------------------------------------------
+    def linear_predictor(self, w, b: float) -> np.ndarray:
+        return self.X @ w + b
+
+    def datafit_value(self, z) -> float:
+        return self.datafit.value(self.y, z, self.sample_weight)
+
+    def objective(self, w, b: float) -> float:
+        """Primal objective at ``(w, b)``."""
+        return self.datafit_value(self.linear_predictor(w, b)) + self.penalty.value(w)
+
+    def gradient(self, w, b: float):
+        """Gradient of the datafit: ``(grad_w, grad_b, z)``."""
+        z = self.linear_predictor(w, b)
+        gz = self.datafit.gradient_z(self.y, z, self.sample_weight)
+        return self.X.T @ gz, float(np.sum(gz)), z
+
+    def intercept_at_zero(self) -> float:
+        if not self.fit_intercept:
+            return 0.0
+        return self.datafit.intercept_at_zero(self.y, self.sample_weight)
+
+    # ---- constants ----------------------------------------------------
+    @cached_property
+    def column_norms2(self) -> np.ndarray:
+        """``sum_i s_i x_ij^2 / n`` for every column (coordinate Lipschitz constants / c)."""
+        if self.is_sparse:
+            Xs = self.X.multiply(self.X).T @ self.sample_weight
+            return np.asarray(Xs).ravel() / self.n_samples
+        return (self.sample_weight @ (self.X**2)) / self.n_samples
+
+    @cached_property
+    def lipschitz(self) -> float:
+        """Lipschitz constant of the datafit gradient in ``(w, b)`` jointly.
+
+        ``c * ||S^{1/2} [X, 1]||_2^2 / n`` with ``c`` the datafit's curvature
+        bound; the largest singular value comes from a few Lanczos iterations.
+        """
+        sqrt_s = np.sqrt(self.sample_weight)
+        n, p = self.X.shape
+
+        def matvec(v):
+            v = np.ravel(v)
+            u = self.X @ v[:p] + (v[p] if self.fit_intercept else 0.0)
+            return sqrt_s * u
+
+        def rmatvec(u):
+            u = sqrt_s * np.ravel(u)
+            out = self.X.T @ u
+            return np.append(out, u.sum()) if self.fit_intercept else out
+
+        m = p + int(self.fit_intercept)
+        if min(n, m) <= 2:
+            dense = self.X.toarray() if self.is_sparse else np.asarray(self.X)
+            if self.fit_intercept:
+                dense = np.column_stack([dense, np.ones(n)])
+            sigma = np.linalg.norm(sqrt_s[:, None] * dense, 2)
+        else:
+            op = spla.LinearOperator((n, m), matvec=matvec, rmatvec=rmatvec, dtype=float)
+            sigma = spla.svds(op, k=1, return_singular_vectors=False, tol=1e-4,
+                              random_state=0)[0] * 1.001
+        return float(self.datafit.curvature_bound * sigma**2 / n) + 1e-300
+
+
+def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: bool = True,
+                 sample_weight=None) -> Problem:
+    """Validate everything once and build a :class:`Problem`."""
+    if not isinstance(datafit, Datafit):
+        raise TypeError(f"datafit must be a penalized datafit (e.g. pz.LeastSquares()), "
+                        f"got {datafit!r}")
+    if not isinstance(penalty, Penalty):
+        raise TypeError(f"penalty must be a penalized penalty (e.g. pz.L1()), got {penalty!r}")
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
+    if datafit.task == "regression" and y.dtype.kind not in "biuf":
+        try:
+            y = y.astype(float)
+        except (TypeError, ValueError):
+            raise TypeError(f"y must be numeric for {type(datafit).__name__}, "
+                            f"got dtype {y.dtype}") from None
+    y_int, classes = datafit.prepare_target(y)
+    s = check_sample_weight(sample_weight, X.shape[0])
+    if penalty.weights is not None and penalty.weights.shape[0] != X.shape[1]:
+        raise ValueError(
+            f"penalty weights have {penalty.weights.shape[0]} entries but X has "
+            f"{X.shape[1]} features"
+        )
+    return Problem(X, y_int, s, datafit, penalty, bool(fit_intercept), classes)

@@ -1,0 +1,130 @@
+"""Frozen result objects returned by :func:`penalized.fit` and :func:`penalized.path`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .datafits import Datafit
+from .penalties import Penalty
+
+
+def _freeze(*arrays):
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FitResult:
+    """One fit at one alpha.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+    intercept : float
+    objective : float
+        Primal objective at ``(coef, intercept)``.
+    certificate : float
+        Duality gap (``certificate_kind == "gap"``) or largest KKT violation.
+    certificate_kind : {"gap", "kkt"}
+    n_iter : int
+        Outer iterations (epochs for cd, steps for gd and fista).
+    converged : bool
+    history : ndarray
+        Objective after each certificate check (for plots and tests).
+    solver : str
+    penalty, datafit : the model that was solved (alpha included).
+    classes : ndarray or None
+        Labels for classification; ``classes[1]`` is the positive class.
+    """
+
+    coef: np.ndarray
+    intercept: float
+    objective: float
+    certificate: float
+    certificate_kind: str
+    n_iter: int
+    converged: bool
+    history: np.ndarray
+    solver: str
+    penalty: Penalty
+    datafit: Datafit
+    classes: np.ndarray | None = None
+
+    def __post_init__(self):
+        _freeze(self.coef, self.history)
+
+    @property
+    def alpha(self) -> float:
+        return self.penalty.alpha
+
+    @property
+    def n_nonzero(self) -> int:
+        return int(np.count_nonzero(self.coef))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Linear predictor ``X @ coef + intercept``."""
+        return np.asarray(X @ self.coef).ravel() + self.intercept
+
+    def predict(self, X) -> np.ndarray:
+        """Mean response (regression) or predicted label (classification)."""
+        z = self.decision_function(X)
+        if self.classes is None:
+            return self.datafit.inverse_link(z)
+        return self.classes[(z > 0).astype(int)]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PathResult:
+    """Fits along a decreasing grid of alphas (warm-started).
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_alphas,), decreasing
+    coefs : ndarray of shape (n_alphas, n_features)
+    intercepts, objectives, certificates : ndarray of shape (n_alphas,)
+    n_nonzero, n_iters : ndarray of int, shape (n_alphas,)
+    converged : ndarray of bool, shape (n_alphas,)
+    certificate_kind : {"gap", "kkt"}
+    alpha_max : float
+        Smallest alpha at which every penalized coefficient is zero.
+    penalty, datafit, classes, solver : as in :class:`FitResult`.
+    """
+
+    alphas: np.ndarray
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    objectives: np.ndarray
+    certificates: np.ndarray
+    certificate_kind: str
+    n_iters: np.ndarray
+    converged: np.ndarray
+    alpha_max: float
+    solver: str
+    penalty: Penalty
+    datafit: Datafit
+    classes: np.ndarray | None = None
+
+    def __post_init__(self):
+        _freeze(self.alphas, self.coefs, self.intercepts, self.objectives,
+                self.certificates, self.n_iters, self.converged)
+
+    @property
+    def n_nonzero(self) -> np.ndarray:
+        return np.count_nonzero(self.coefs.reshape(self.coefs.shape[0], -1), axis=1)
+
+    def __len__(self) -> int:
+        return self.alphas.shape[0]
+
+    def __getitem__(self, k: int) -> FitResult:
+        """The k-th fit as a :class:`FitResult`."""
+        return FitResult(
+            coef=self.coefs[k].copy(), intercept=float(self.intercepts[k]),
+            objective=float(self.objectives[k]), certificate=float(self.certificates[k]),
+            certificate_kind=self.certificate_kind, n_iter=int(self.n_iters[k]),
+            converged=bool(self.converged[k]), history=np.empty(0), solver=self.solver,
+            penalty=self.penalty.with_alpha(float(self.alphas[k])), datafit=self.datafit,
+            classes=self.classes,
+        )

@@ -1,0 +1,40 @@
+"""Solvers: textbook gradient descent, FISTA, working-set coordinate descent."""
+
+from __future__ import annotations
+
+from ..problem import Problem
+from ._base import Solver
+from .cd import CoordinateDescent
+from .fista import FISTA
+from .gd import GradientDescent
+
+#: name -> solver class; ``solver="auto"`` picks with :func:`choose_solver`.
+SOLVERS: dict[str, type[Solver]] = {
+    cls.name: cls for cls in (GradientDescent, FISTA, CoordinateDescent)
+}
+
+
+def choose_solver(problem: Problem) -> str:
+    """``cd`` for separable penalties (fastest), ``fista`` otherwise."""
+    if problem.penalty.separable and problem.penalty.kernel:
+        return "cd"
+    return "fista"
+
+
+def make_solver(name: str, problem: Problem, tol: float, max_iter: int | None) -> Solver:
+    """Instantiate and check a solver by name (``"auto"`` allowed)."""
+    if name == "auto":
+        name = choose_solver(problem)
+    if name not in SOLVERS:
+        raise ValueError(f"unknown solver {name!r}; choose from 'auto', "
+                         + ", ".join(repr(k) for k in SOLVERS))
+    if name == "cd" and not problem.penalty.kernel:
+        raise ValueError(f"solver='cd' has no compiled kernel for "
+                         f"{type(problem.penalty).__name__}: use solver='fista'")
+    solver = SOLVERS[name](tol=tol, max_iter=max_iter)
+    solver.check(problem)
+    return solver
+
+
+__all__ = ["FISTA", "SOLVERS", "CoordinateDescent", "GradientDescent", "Solver",
+           "choose_solver", "make_solver"]
