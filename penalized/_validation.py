@@ -25,7 +25,9 @@ def check_X(X, name: str = "X"):
     else:
         if hasattr(X, "dtypes") and hasattr(X, "columns"):  # DataFrame: name the bad column
             for col, dt in zip(X.columns, X.dtypes, strict=True):
-                if not (np.issubdtype(np.dtype(dt), np.number) or np.dtype(dt) == bool):
+                # ``kind`` also exists on pandas extension dtypes (nullable Int64: "i",
+                # the pandas 3 string dtype: "O"), which np.dtype() cannot interpret
+                if getattr(dt, "kind", "O") not in "biuf":
                     raise TypeError(f"{name} column {col!r} is not numeric (dtype {dt})")
         arr = np.asarray(X)
         if arr.dtype == object or arr.dtype.kind in "USV":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .certificates import uses_gap
+from .certificates import optimal_free_part, uses_gap
 from .datafits import Datafit, LeastSquares
 from .penalties import L1, Penalty
 from .problem import Problem, make_problem
@@ -22,10 +22,30 @@ def stopping_scale(problem: Problem) -> float:
     return max(float(np.max(np.abs(problem.X.T @ gz))), 1e-12)
 
 
+def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
+    """Datafit gradient where every penalized coefficient is 0 and the rest is optimal.
+
+    Returns ``(grad, intercept, coef)``; unpenalized features (weight 0) and the
+    intercept are fitted first, so that ``alpha_max`` is exact for them too.
+    """
+    p = problem.n_features
+    omega = problem.penalty.feature_weights(p)
+    free = np.flatnonzero(omega == 0)
+    coef = np.zeros(p)
+    b = problem.intercept_at_zero()
+    if free.size:
+        # a small unpenalized fit: (damped) Newton on the free coefficients and intercept
+        z0 = np.full(problem.n_samples, b)
+        coef[free], b, _ = optimal_free_part(problem, free, np.zeros(problem.n_samples), z0)
+    grad, _, _ = problem.gradient(coef, b)
+    return grad, b, coef
+
+
 def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
     p = problem.n_features
-    if init is None:
-        return np.zeros(p), problem.intercept_at_zero()
+    if init is None:  # the null model: penalized features 0, the free part optimal
+        _, b, coef = null_gradient(problem)
+        return coef, b
     if isinstance(init, FitResult):
         coef, b = init.coef, init.intercept
     elif isinstance(init, tuple) and len(init) == 2:

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
 
 from .datafits import Datafit, LeastSquares
 from .exceptions import ConvergenceWarning
-from .fit import solve_problem, stopping_scale
-from .penalties import L1, L2, Penalty
+from .fit import null_gradient, solve_problem, stopping_scale
+from .penalties import L1, Penalty
 from .problem import Problem, make_problem
 from .results import PathResult
-
-
-def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
-    """Datafit gradient where every penalized coefficient is 0 and the rest is optimal.
-
-    Returns ``(grad, intercept, coef)``; unpenalized features (weight 0) and the
-    intercept are fitted first, so that ``alpha_max`` is exact for them too.
-    """
-    p = problem.n_features
-    omega = problem.penalty.feature_weights(p)
-    free = np.flatnonzero(omega == 0)
-    coef = np.zeros(p)
-    b = problem.intercept_at_zero()
-    if free.size:
-        X_free = problem.X[:, free]
-        X_free = X_free.tocsc() if problem.is_sparse else np.asfortranarray(X_free)
-        sub = dataclasses.replace(problem, X=X_free, penalty=L2(alpha=0.0))
-        res = solve_problem(sub, "fista", tol=1e-10, max_iter=50_000)
-        coef[free] = res.coef
-        b = res.intercept
-    grad, _, _ = problem.gradient(coef, b)
-    return grad, b, coef
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -63,7 +40,8 @@ def check_alphas(alphas) -> np.ndarray:
     if a.size == 0:
         raise ValueError("alphas is empty: give at least one alpha")
     if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(f"alphas must be finite and >= 0, got {a[~(np.isfinite(a) & (a >= 0))][:3]}")
+        bad = a[~(np.isfinite(a) & (a >= 0))][:3]
+        raise ValueError(f"alphas must be finite and >= 0, got {bad}")
     return np.sort(a)[::-1].copy()
 
 

@@ -34,6 +34,9 @@ class Problem:
     penalty: Penalty
     fit_intercept: bool = True
     classes: np.ndarray | None = None
+    #: memo of quantities derived from X alone (e.g. Gram blocks), shared by the
+    #: problems of one path (``with_penalty`` keeps it); never optimization state
+    memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def n_samples(self) -> int:

@@ -150,6 +150,14 @@ class Penalty(ABC):
         """Fenchel conjugate of ``alpha * P`` at ``v`` (convex penalties)."""
         raise TypeError(f"{type(self).__name__} has no conjugate")
 
+    def orthant_model(self, w: np.ndarray):
+        """Gradient and diagonal Hessian of ``alpha P`` on the orthant of ``w``, or None.
+
+        Used by the Newton step on the support; None when the penalty is not
+        quadratic on orthants (the step is then skipped).
+        """
+        return None
+
     def dual_scale(self, v: np.ndarray) -> float:
         """Factor (>= 1) to divide a dual point by so that :meth:`conjugate` is finite."""
         return 1.0

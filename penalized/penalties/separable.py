@@ -109,6 +109,14 @@ class _ElasticNetFamily(Penalty):
         terms = enet_conjugate(v, self.alpha * omega, self.ratio, self.positive)
         return float(np.sum(np.where(omega > 0, terms, 0.0)))
 
+    def orthant_model(self, w):
+        """``(g, h)`` such that ``alpha P(w + d) = alpha P(w) + g.d + d.diag(h).d / 2``
+        for every ``d`` that keeps the signs of the nonzero entries of ``w``."""
+        w = np.asarray(w, dtype=float)
+        alpha_omega = self.alpha * self._omega(w)
+        r = self.ratio
+        return alpha_omega * (r * np.sign(w) + (1.0 - r) * w), alpha_omega * (1.0 - r)
+
     def dual_scale(self, v) -> float:
         """Factor (>= 1) to divide a dual point by so that the conjugate is finite."""
         if self.ratio < 1.0 or self.alpha == 0.0:

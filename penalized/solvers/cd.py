@@ -19,6 +19,7 @@ import numpy as np
 from ..certificates import certify_with_gradient, is_converged
 from . import _kernels
 from ._base import Solver
+from ._newton import GramCache, newton_on_support
 
 _EMPTY_INT = np.empty(0, dtype=np.int64)
 
@@ -40,17 +41,19 @@ class CoordinateDescent(Solver):
     max_outer = 200
     ws_min = 10
     inner_fraction = 0.3
+    stable_epochs = 5
 
     def solve(self, problem, coef, intercept, scale):
         pen, datafit = problem.penalty, problem.datafit
         y, s = problem.y, problem.sample_weight
         n, p = problem.n_samples, problem.n_features
         data, indices, indptr = csc_arrays(problem.X)
-        prox, subdiff = _kernels.SCALAR_OPS[pen.kernel]
+        ops = _kernels.SCALAR_OPS[pen.kernel]
         param = pen.params[0]
         omega = pen.feature_weights(p)
         alphas_j = pen.alpha * omega
         unpenalized = np.flatnonzero(omega == 0)
+        use_newton = pen.orthant_model(np.asarray(coef, dtype=float)) is not None
         w, b = coef.astype(float, copy=True), float(intercept)
         history: list[float] = []
         epochs = 0
@@ -77,11 +80,21 @@ class CoordinateDescent(Solver):
             w_old, b_old = w.copy(), b
             state = np.array([b, self.max_iter - epochs, self.inner_fraction * scores.max()])
             params = np.array([param, float(pen.positive), float(problem.fit_intercept),
-                               float(h.sum())])
+                               float(h.sum()), self.stable_epochs if use_newton else 0])
             _kernels.cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params,
-                                  state, prox, subdiff)
+                                  state, ops)
             epochs += int(state[1])
             b = float(state[0])
+            cache = None
+            if datafit.quadratic:
+                cache = problem.memo.get("gram")
+                if cache is None:
+                    cache = problem.memo["gram"] = GramCache(problem.X, s)
+            polished = use_newton and newton_on_support(problem.X, h, target, w, b, pen,
+                                                        problem.fit_intercept, cache)
+            if polished:
+                w, b = polished
+                r = target - problem.X @ w - b
             if datafit.quadratic:
                 xw = (y - r) - b
             else:

@@ -42,7 +42,7 @@ class FISTA(Solver):
                     break
                 L *= 2.0
             obj_new = f_new + pen.value(w_new)
-            if obj_new > obj:  # adaptive restart: drop the momentum, keep w
+            if obj_new > obj and t > 1.0:  # adaptive restart: drop the momentum, keep w
                 t = 1.0
                 yw, yb = w.copy(), b
             else:

@@ -1,0 +1,137 @@
+"""Shared fixtures and helpers of the core-engine test suite.
+
+Tests are parametrized over *instances* from the registries
+(``pz.ALL_PENALTIES()``, ``pz.ALL_DATAFITS()``) so that a new penalty or datafit
+is tested by the whole suite as soon as it has its registry line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import penalized as pz
+
+#: Every registered penalty and datafit, one instance each.
+PENALTIES = pz.ALL_PENALTIES()
+DATAFITS = pz.ALL_DATAFITS()
+
+
+def penalty_id(penalty) -> str:
+    """Short test id of a penalty instance (its registry name)."""
+    return type(penalty).name or type(penalty).__name__
+
+
+def datafit_id(datafit) -> str:
+    """Short test id of a datafit instance (its registry name)."""
+    return type(datafit).name or type(datafit).__name__
+
+
+def solvers_for(penalty) -> list[str]:
+    """Solvers that accept ``penalty``: cd and fista always, gd when it is smooth."""
+    names = ["fista"]
+    if penalty.separable and penalty.kernel:
+        names.insert(0, "cd")
+    if penalty.smooth:
+        names.append("gd")
+    return names
+
+
+def is_sparsifying(penalty) -> bool:
+    """Whether the penalty has a threshold at 0 (an L1 part): large alphas give w = 0."""
+    probe = dataclasses.replace(penalty, alpha=1.0, weights=None, positive=False)
+    return float(np.max(probe.subdiff_distance(np.zeros(1), np.full(1, 1e-3)))) == 0.0
+
+
+def fit_cases():
+    """``(penalty, datafit, solver)`` for every registered pair and every solver they allow."""
+    cases = []
+    for penalty in PENALTIES:
+        for datafit in DATAFITS:
+            for solver in solvers_for(penalty):
+                cases.append(pytest.param(
+                    penalty, datafit, solver,
+                    id=f"{penalty_id(penalty)}-{datafit_id(datafit)}-{solver}"))
+    return cases
+
+
+def make_data(datafit, n_samples: int = 50, n_features: int = 15, *, sparse: bool = False,
+              seed: int = 0, density: float = 0.4):
+    """A small problem suited to ``datafit``: ``(X, y)``.
+
+    X has columns of different scales and a non-zero mean (so that the intercept
+    matters); y follows a sparse linear model, thresholded for classification.
+    Sparse X is CSC with about ``density`` non-zeros.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)) * rng.uniform(0.5, 2.0, n_features) + 0.3
+    if sparse:
+        mask = rng.uniform(size=X.shape) < density
+        X = sp.csc_matrix(np.where(mask, X, 0.0))
+    w_true = np.zeros(n_features)
+    w_true[: max(2, n_features // 4)] = rng.choice([-1.0, 1.0], max(2, n_features // 4))
+    z = np.asarray(X @ w_true).ravel() + 0.5
+    y = make_target(datafit, z, rng)
+    return X, y
+
+
+def make_target(datafit, z, rng):
+    """Target for ``datafit`` from a linear predictor ``z`` (noisy)."""
+    if datafit.task == "regression":
+        return z + 0.5 * rng.standard_normal(z.shape[0])
+    # classification: noisy labels, every class present; a datafit that accepts
+    # more than two classes (multinomial) gets three
+    noisy = z + rng.logistic(size=z.shape[0])
+    y = np.where(noisy > np.median(z), 1.0, 0.0)
+    y[:2] = [0.0, 1.0]
+    three = y + (noisy > np.quantile(noisy, 0.8))
+    three[:3] = [0.0, 1.0, 2.0]
+    try:
+        datafit.prepare_target(three)
+    except ValueError:
+        return y
+    return three
+
+
+def dense(X) -> np.ndarray:
+    """Dense copy of X (dense or sparse)."""
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def null_objective(datafit, y, fit_intercept: bool = True) -> float:
+    """Objective of the model with every coefficient 0 (a scale for relative checks)."""
+    problem = pz.make_problem(np.ones((len(y), 1)), y, datafit, pz.L1(),
+                              fit_intercept=fit_intercept)
+    b = problem.intercept_at_zero()
+    return problem.objective(np.zeros(1), b)
+
+
+def relative_alpha(X, y, datafit, penalty, fraction: float, fit_intercept: bool = True) -> float:
+    """``fraction * alpha_max`` (a ridge uses its glmnet-style alpha_max)."""
+    return fraction * pz.alpha_max(X, y, datafit, penalty, fit_intercept=fit_intercept)
+
+
+def moderate_alpha(X, y, datafit, penalty, fit_intercept: bool = True) -> float:
+    """An alpha where the solution is neither 0 nor unregularized.
+
+    A tenth of ``alpha_max`` for a sparsifying penalty; for a ridge, whose
+    ``alpha_max`` is glmnet's (that of an elastic net with l1_ratio 1e-3),
+    ``1e-4 alpha_max`` (about a tenth of the lasso's ``alpha_max``).
+    """
+    fraction = 0.1 if is_sparsifying(penalty) else 1e-4
+    return relative_alpha(X, y, datafit, penalty, fraction, fit_intercept)
+
+
+@pytest.fixture(params=[False, True], ids=["dense", "sparse"])
+def sparse(request) -> bool:
+    """Run a test on dense and on CSC sparse X."""
+    return request.param
+
+
+@pytest.fixture(params=[True, False], ids=["intercept", "no_intercept"])
+def fit_intercept(request) -> bool:
+    """Run a test with and without an intercept."""
+    return request.param
