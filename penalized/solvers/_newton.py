@@ -81,8 +81,15 @@ class GramCache:
         self.columns = np.concatenate([self.columns, new])
 
 
-def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None):
+def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None,
+                      max_drops: int = 50):
     """Minimize ``(1/2n) sum h (t - Xw - b)^2 + alpha P(w)`` over the orthant of ``w``.
+
+    An active-set loop: solve the model on the support with the current signs;
+    where signs flip, keep the better of the step to the first zero crossing and
+    the full step with flipped entries zeroed (both stay in the closed orthant,
+    where the model is exact), drop the zeros and solve again. Each accepted
+    point lowers the model, so the loop is monotone.
 
     Returns the new ``(w, b)``, or ``None`` when the step does not apply
     (empty support, support larger than n, singular model, no penalty model).
@@ -94,48 +101,55 @@ def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None):
     model = penalty.orthant_model(w)
     if model is None:
         return None
-    g, hdiag = model[0][support], model[1][support]
+    g_all, hdiag_all = model[0][support], model[1][support]
     X_support = X[:, support]
     gram, xh = cache.get(support) if cache is not None else _gram(X_support, h)
     sum_h = h.sum()
-    rhs = X_support.T @ (h * target)
+    rhs = np.asarray(X_support.T @ (h * target)).ravel()
+    t_mean, x_mean = 0.0, np.zeros(support.size)
     if fit_intercept:
         t_mean = (h @ target) / sum_h
         x_mean = xh / sum_h
         gram = gram - sum_h * np.outer(x_mean, x_mean)
         rhs = rhs - sum_h * t_mean * x_mean
-    w_now = w[support]
+    w_support = w[support].copy()
     # the model's gradient at w + d is g + hdiag * d: its linear part in the new
     # point u = w + d is g - hdiag * w
-    system = gram / n + np.diag(hdiag)
-    rhs = np.asarray(rhs).ravel() / n - (g - hdiag * w_now)
-    try:
-        factor = la.cho_factor(system, check_finite=False)
-    except la.LinAlgError:
-        return None
-    w_target = la.cho_solve(factor, rhs, check_finite=False)
-    if not np.all(np.isfinite(w_target)):
-        return None
-    flips = np.sign(w_target) != np.sign(w_now)
-    w_new_support = w_target
-    if np.any(flips):
-        # Two candidates that stay in the closed orthant, where the model is exact:
-        # the step up to the first zero crossing (always a decrease: the model is
-        # convex along the segment) and the full step with the flipped entries
-        # set to zero (often much better when several signs were wrong).
+    system_all = gram / n + np.diag(hdiag_all)
+    rhs_all = rhs / n - (g_all - hdiag_all * w_support)
+    active = np.arange(support.size)
+    for _ in range(max_drops):
+        system = system_all[np.ix_(active, active)]
+        rhs_active = rhs_all[active]
+        try:
+            factor = la.cho_factor(system, check_finite=False)
+        except la.LinAlgError:
+            break
+        w_target = la.cho_solve(factor, rhs_active, check_finite=False)
+        if not np.all(np.isfinite(w_target)):
+            break
+        w_now = w_support[active]
+        flips = np.sign(w_target) != np.sign(w_now)
+        if not np.any(flips):
+            w_support[active] = w_target
+            break
         ratios = w_now[flips] / (w_now[flips] - w_target[flips])
         k = int(np.argmin(ratios))
         partial = w_now + ratios[k] * (w_target - w_now)
         partial[np.flatnonzero(flips)[k]] = 0.0
         projected = np.where(flips, 0.0, w_target)
 
-        def model_value(u):
-            return 0.5 * u @ (system @ u) - rhs @ u
+        def model_value(u, system=system, rhs_active=rhs_active):
+            return 0.5 * u @ (system @ u) - rhs_active @ u
 
-        w_new_support = projected if model_value(projected) < model_value(partial) else partial
+        better = projected if model_value(projected) < model_value(partial) else partial
+        w_support[active] = better
+        active = active[better != 0.0]
+        if active.size == 0:
+            break
     if penalty.positive:
-        w_new_support = np.maximum(w_new_support, 0.0)
+        w_support = np.maximum(w_support, 0.0)
     w_new = w.copy()
-    w_new[support] = w_new_support
-    b_new = t_mean - x_mean @ w_new_support if fit_intercept else 0.0
+    w_new[support] = w_support
+    b_new = t_mean - x_mean @ w_support if fit_intercept else 0.0
     return w_new, float(b_new)

@@ -41,7 +41,8 @@ class CoordinateDescent(Solver):
     max_outer = 200
     ws_min = 10
     inner_fraction = 0.3
-    stable_epochs = 5
+    stable_epochs = 10
+    ws_growth = 2.0
 
     def solve(self, problem, coef, intercept, scale):
         pen, datafit = problem.penalty, problem.datafit
@@ -105,7 +106,7 @@ class CoordinateDescent(Solver):
 
     def _working_set(self, w, scores, unpenalized):
         support = np.flatnonzero(w)
-        size = max(self.ws_min, 2 * support.shape[0])
+        size = max(self.ws_min, int(self.ws_growth * support.shape[0]))
         candidates = scores.copy()
         candidates[support] = np.inf
         candidates[unpenalized] = np.inf
