@@ -115,37 +115,51 @@ def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None,
     w_support = w[support].copy()
     # the model's gradient at w + d is g + hdiag * d: its linear part in the new
     # point u = w + d is g - hdiag * w
-    system_all = gram / n + np.diag(hdiag_all)
-    rhs_all = rhs / n - (g_all - hdiag_all * w_support)
-    active = np.arange(support.size)
+    system = gram / n + np.diag(hdiag_all)
+    rhs = rhs / n - (g_all - hdiag_all * w_support)
+    try:
+        factor = la.cho_factor(system, check_finite=False)
+    except la.LinAlgError:
+        return None
+    unconstrained = la.cho_solve(factor, rhs, check_finite=False)
+    if not np.all(np.isfinite(unconstrained)):
+        return None
+    dropped = np.zeros(0, dtype=np.int64)
+    inv_columns = np.zeros((support.size, 0))  # A^{-1} E for the dropped coordinates
+
+    def model_value(u):
+        return 0.5 * u @ (system @ u) - rhs @ u
+
     for _ in range(max_drops):
-        system = system_all[np.ix_(active, active)]
-        rhs_active = rhs_all[active]
-        try:
-            factor = la.cho_factor(system, check_finite=False)
-        except la.LinAlgError:
-            break
-        w_target = la.cho_solve(factor, rhs_active, check_finite=False)
-        if not np.all(np.isfinite(w_target)):
-            break
-        w_now = w_support[active]
-        flips = np.sign(w_target) != np.sign(w_now)
+        # minimizer of the model with the dropped coordinates held at 0, from the
+        # one factorization: x = x0 - A^{-1} E (E^T A^{-1} E)^{-1} E^T x0
+        w_target = unconstrained
+        if dropped.size:
+            lagrange = np.linalg.solve(inv_columns[dropped], unconstrained[dropped])
+            w_target = unconstrained - inv_columns @ lagrange
+            w_target[dropped] = 0.0
+        flips = (np.sign(w_target) != np.sign(w_support))
+        flips[dropped] = False
         if not np.any(flips):
-            w_support[active] = w_target
+            w_support = w_target
             break
-        ratios = w_now[flips] / (w_now[flips] - w_target[flips])
+        ratios = w_support[flips] / (w_support[flips] - w_target[flips])
         k = int(np.argmin(ratios))
-        partial = w_now + ratios[k] * (w_target - w_now)
+        partial = w_support + ratios[k] * (w_target - w_support)
         partial[np.flatnonzero(flips)[k]] = 0.0
         projected = np.where(flips, 0.0, w_target)
-
-        def model_value(u, system=system, rhs_active=rhs_active):
-            return 0.5 * u @ (system @ u) - rhs_active @ u
-
-        better = projected if model_value(projected) < model_value(partial) else partial
-        w_support[active] = better
-        active = active[better != 0.0]
-        if active.size == 0:
+        w_support = projected if model_value(projected) < model_value(partial) else partial
+        new = np.setdiff1d(np.flatnonzero(w_support == 0.0), dropped)
+        if new.size == 0:
+            break
+        unit = np.zeros((support.size, new.size))
+        unit[new, np.arange(new.size)] = 1.0
+        inv_columns = np.column_stack([inv_columns,
+                                       la.cho_solve(factor, unit, check_finite=False)])
+        dropped = np.concatenate([dropped, new])
+        order = np.argsort(dropped, kind="stable")
+        dropped, inv_columns = dropped[order], inv_columns[:, order]
+        if dropped.size == support.size:
             break
     if penalty.positive:
         w_support = np.maximum(w_support, 0.0)
