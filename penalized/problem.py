@@ -50,9 +50,32 @@ class Problem:
     def is_sparse(self) -> bool:
         return sp.issparse(self.X)
 
+    @property
+    def n_outputs(self) -> int:
+        """Columns of the linear predictor: the number of classes for a multiclass datafit."""
+        if self.datafit.multiclass:
+            return int(self.classes.shape[0])
+        return 1
+
+    @property
+    def coef_shape(self) -> tuple[int, ...]:
+        """``(n_features,)``, or ``(n_features, n_classes)`` for a multiclass datafit."""
+        if self.datafit.multiclass:
+            return (self.n_features, self.n_outputs)
+        return (self.n_features,)
+
+    @property
+    def intercept_shape(self) -> tuple[int, ...]:
+        """``()`` (a float), or ``(n_classes,)`` for a multiclass datafit."""
+        return (self.n_outputs,) if self.datafit.multiclass else ()
+
     def with_penalty(self, penalty: Penalty) -> Problem:
-        """Same data, another penalty (e.g. another alpha along a path)."""
+        """Same data, another penalty (e.g. another alpha along a path); keeps the memo."""
         return dataclasses.replace(self, penalty=penalty)
+
+    def with_data(self, **changes) -> Problem:
+        """A copy with other data (X, y, sample_weight...); memos of the old X are dropped."""
+        return dataclasses.replace(self, memo={}, **changes)
 
     # ---- evaluation ---------------------------------------------------
     def linear_predictor(self, w, b: float) -> np.ndarray:
@@ -66,15 +89,22 @@ class Problem:
         return self.datafit_value(self.linear_predictor(w, b)) + self.penalty.value(w)
 
     def gradient(self, w, b: float):
-        """Gradient of the datafit: ``(grad_w, grad_b, z)``."""
+        """Gradient of the datafit: ``(grad_w, grad_b, z)`` (shapes of w, b and z)."""
         z = self.linear_predictor(w, b)
         gz = self.datafit.gradient_z(self.y, z, self.sample_weight)
+        if gz.ndim == 2:  # multiclass: one intercept per class
+            return np.asarray(self.X.T @ gz), np.sum(gz, axis=0), z
         return self.X.T @ gz, float(np.sum(gz)), z
 
-    def intercept_at_zero(self) -> float:
+    def intercept_at_zero(self):
+        """Optimal intercept of the null model (an array of shape (n_classes,) if multiclass)."""
         if not self.fit_intercept:
-            return 0.0
+            return np.zeros(self.intercept_shape) if self.intercept_shape else 0.0
         return self.datafit.intercept_at_zero(self.y, self.sample_weight)
+
+    def null_predictor(self, b) -> np.ndarray:
+        """The linear predictor of the model with every coefficient 0."""
+        return np.zeros((self.n_samples,) + self.intercept_shape) + b
 
     # ---- constants ----------------------------------------------------
     @cached_property
@@ -141,4 +171,7 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
             f"penalty weights have {penalty.weights.shape[0]} entries but X has "
             f"{X.shape[1]} features"
         )
+    if datafit.multiclass and penalty.weights is not None and np.any(penalty.weights == 0):
+        raise ValueError(f"{type(datafit).__name__} does not support unpenalized features "
+                         "(penalty weights of 0) yet: give them a small positive weight")
     return Problem(X, y_int, s, datafit, penalty, bool(fit_intercept), classes)

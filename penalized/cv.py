@@ -1,0 +1,396 @@
+r"""``pz.cross_validate``: K-fold cross-validation along a regularization path.
+
+One alpha grid is computed on the full data (glmnet's and scikit-learn's
+choice) and shared by every fold, so that the fold scores can be averaged per
+alpha; each fold is a warm-started path (:func:`penalized.path.path_problem`).
+Folds (and the full-data path that the result carries) run in parallel with
+joblib.
+
+Rules for choosing alpha (``score`` a loss, lower is better; a greater-is-better
+score is negated first):
+
+* ``alpha_min``: the alpha with the best mean score;
+* ``alpha_1se``: glmnet's one-standard-error rule, the *largest* alpha whose
+  mean score is within one standard error of the best one,
+  :math:`\max\{\alpha_k : \bar s_k \le \bar s_{k^*} + \mathrm{SE}_{k^*}\}`.
+
+The mean over folds is unweighted (as scikit-learn's ``*CV`` and
+``GridSearchCV``), the standard error is ``std(fold scores, ddof=1) / sqrt(K)``;
+sample weights enter the fit and the score of every fold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+
+from .datafits import Datafit, LeastSquares
+from .path import alpha_grid, check_alphas, null_gradient, path_problem
+from .penalties import L1, ElasticNet, Penalty
+from .problem import Problem, make_problem
+from .results import FitResult, PathResult
+from .scoring import Scorer, get_scorer
+
+RULES = ("min", "1se")
+
+
+class GridEdgeWarning(UserWarning):
+    """The best alpha sits on the edge of the grid: widen the grid."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CVResult:
+    """Cross-validated scores along a path.
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_alphas,), decreasing
+    mean, std_error : ndarray of shape (n_alphas,)
+        Mean fold score and its standard error, per alpha.
+    fold_scores : ndarray of shape (n_folds, n_alphas)
+    alpha_min, alpha_1se : float
+        The best alpha and the one-standard-error alpha (``alpha_1se >= alpha_min``).
+    index_min, index_1se : int
+        Their positions in ``alphas``.
+    scoring : str
+    greater_is_better : bool
+    path : PathResult or None
+        The path refitted on the full data over ``alphas`` (coefficients on
+        the original scale); None when ``refit=False``.
+    l1_ratio : float or None
+        The l1_ratio that was chosen (elastic-net grid), else None.
+    l1_ratios : ndarray of shape (n_l1_ratios,) or None
+    alphas_grid, mean_grid, std_error_grid : ndarray of shape (n_l1_ratios, n_alphas)
+    fold_scores_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas)
+    paths : tuple of PathResult
+        One full-data path per l1_ratio (a single one without a grid).
+    """
+
+    alphas: np.ndarray
+    mean: np.ndarray
+    std_error: np.ndarray
+    fold_scores: np.ndarray
+    index_min: int
+    index_1se: int
+    scoring: str
+    greater_is_better: bool
+    path: PathResult | None
+    l1_ratio: float | None
+    l1_ratios: np.ndarray | None
+    alphas_grid: np.ndarray
+    mean_grid: np.ndarray
+    std_error_grid: np.ndarray
+    fold_scores_grid: np.ndarray
+    paths: tuple
+
+    @property
+    def alpha_min(self) -> float:
+        return float(self.alphas[self.index_min])
+
+    @property
+    def alpha_1se(self) -> float:
+        return float(self.alphas[self.index_1se])
+
+    @property
+    def n_folds(self) -> int:
+        return self.fold_scores.shape[0]
+
+    def index(self, rule: str = "min") -> int:
+        """Position in ``alphas`` of the alpha chosen by ``rule`` ("min" or "1se")."""
+        return self.index_min if check_rule(rule) == "min" else self.index_1se
+
+    def best_fit(self, rule: str = "min") -> FitResult:
+        """The full-data fit at the alpha chosen by ``rule``."""
+        if self.path is None:
+            raise ValueError("this CVResult was computed with refit=False: no path")
+        return self.path[self.index(rule)]
+
+
+def check_rule(rule) -> str:
+    """``"min"`` or ``"1se"``, or a clear error."""
+    if not isinstance(rule, str) or rule not in RULES:
+        raise ValueError(f"rule must be 'min' or '1se', got {rule!r}")
+    return rule
+
+
+def choose_indices(mean: np.ndarray, std_error: np.ndarray,
+                   greater_is_better: bool) -> tuple[int, int]:
+    """``(index_min, index_1se)`` on a decreasing alpha grid (ties: the largest alpha)."""
+    loss = -np.asarray(mean, float) if greater_is_better else np.asarray(mean, float)
+    if not np.any(np.isfinite(loss)):
+        raise ValueError("every cross-validation score is NaN or infinite")
+    loss = np.where(np.isfinite(loss), loss, np.inf)
+    best = int(np.argmin(loss))
+    se = std_error[best] if np.isfinite(std_error[best]) else 0.0
+    within = np.flatnonzero(loss <= loss[best] + se)
+    return best, int(within[0])
+
+
+# ---- data handling ---------------------------------------------------------------
+def feature_moments(X, sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and standard deviation of every column (std 1 for constant columns)."""
+    s = sample_weight / sample_weight.sum()
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ s).ravel()
+        second = np.asarray(X.multiply(X).T @ s).ravel()
+    else:
+        mean = s @ X
+        second = s @ (X * X)
+    std = np.sqrt(np.maximum(second - mean**2, 0.0))
+    return mean, np.where(std > 1e-12 * (1.0 + np.abs(mean)), std, 1.0)
+
+
+def replace_data(problem: Problem, **changes) -> Problem:
+    """A copy with other data (X, y or weights); memos derived from the old X are dropped."""
+    return problem.with_data(**changes)
+
+
+def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
+    """The problem restricted to some samples (weights renormalized to sum to n)."""
+    X = problem.X[rows]
+    if sp.issparse(X):
+        X = X.tocsc()
+        X.sort_indices()
+    else:
+        X = np.asfortranarray(X)
+    s = problem.sample_weight[rows]
+    total = s.sum()
+    if total <= 0:
+        raise ValueError("a training fold has sample weights summing to zero")
+    return replace_data(problem, X=X, y=problem.y[rows],
+                        sample_weight=s * (rows.shape[0] / total))
+
+
+def standardized(problem: Problem, standardize: bool
+                 ) -> tuple[Problem, np.ndarray, np.ndarray]:
+    """Columns scaled to unit weighted variance; returns ``(problem, shift, scale)``.
+
+    Dense X is also centered when an intercept is fitted (the intercept absorbs
+    the means, and centering keeps the problem well conditioned); sparse X is
+    only scaled, so that it stays sparse. The solution is the same either way.
+    """
+    p = problem.n_features
+    if not standardize:
+        return problem, np.zeros(p), np.ones(p)
+    mean, scale = feature_moments(problem.X, problem.sample_weight)
+    if sp.issparse(problem.X) or not problem.fit_intercept:
+        shift = np.zeros(p)
+        X = (problem.X @ sp.diags(1.0 / scale)).tocsc() if sp.issparse(problem.X) \
+            else np.asfortranarray(problem.X / scale)
+        if sp.issparse(X):
+            X.sort_indices()
+    else:
+        shift = mean
+        X = np.asfortranarray((problem.X - mean) / scale)
+    return replace_data(problem, X=X), shift, scale
+
+
+def unscale_path(res: PathResult, shift: np.ndarray, scale: np.ndarray) -> PathResult:
+    """A path fitted on ``(X - shift) / scale``, back on the original columns."""
+    shape = (1, -1) + (1,) * (res.coefs.ndim - 2)
+    coefs = res.coefs / scale.reshape(shape)
+    intercepts = res.intercepts - np.tensordot(coefs, shift, axes=([1], [0]))
+    return dataclasses.replace(res, coefs=coefs, intercepts=intercepts)
+
+
+def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """``X @ coef + intercept`` for every fit: (n, n_fits) or (n, n_fits, n_classes)."""
+    n_fits, p = coefs.shape[0], coefs.shape[1]
+    if coefs.ndim == 2:
+        return np.asarray(X @ coefs.T) + intercepts[None, :]
+    k = coefs.shape[2]
+    flat = np.asarray(X @ coefs.transpose(1, 0, 2).reshape(p, n_fits * k))
+    return flat.reshape(-1, n_fits, k) + intercepts.reshape(1, n_fits, k)
+
+
+def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/test indices from an int (K-fold; stratified for classification) or a splitter."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n = problem.n_samples
+    if cv is None:
+        cv = 5
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv must be at least 2 folds, got {cv}")
+        if cv > n:
+            raise ValueError(f"cv={cv} folds but only {n} samples: use at most {n} folds")
+        if problem.datafit.task == "classification":
+            counts = np.bincount(np.unique(problem.y, return_inverse=True)[1].ravel())
+            if counts.min() < cv:
+                raise ValueError(
+                    f"the smallest class has {counts.min()} samples, fewer than cv={cv} "
+                    "folds: every training fold must hold every class; use fewer folds")
+            splitter = StratifiedKFold(cv)
+        else:
+            splitter = KFold(cv)
+    elif hasattr(cv, "split"):
+        splitter = cv
+    elif hasattr(cv, "__iter__"):
+        splitter = None
+        splits = list(cv)
+    else:
+        raise TypeError(f"cv must be an int, a scikit-learn splitter or an iterable of "
+                        f"(train, test) index arrays, got {cv!r}")
+    if splitter is not None:
+        splits = list(splitter.split(np.zeros((n, 1)), problem.y, groups))
+    out = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp)) for tr, te in splits]
+    if len(out) < 2:
+        raise ValueError(f"cross-validation needs at least 2 splits, got {len(out)}")
+    if problem.classes is not None:
+        n_classes = problem.classes.shape[0]
+        for k, (train, _) in enumerate(out):
+            if np.unique(problem.y[train]).shape[0] < n_classes:
+                raise ValueError(
+                    f"training fold {k} lacks a class (it has "
+                    f"{np.unique(problem.y[train]).shape[0]} of {n_classes}): use a "
+                    "stratified splitter or fewer folds")
+    return out
+
+
+# ---- the work ----------------------------------------------------------------------
+def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardize: bool,
+                 options: dict) -> np.ndarray:
+    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``."""
+    sub, shift, scale = standardized(subset_problem(problem, train), standardize)
+    res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
+    Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
+    return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+
+
+def _full_path(problem: Problem, grid, standardize: bool, options: dict) -> PathResult:
+    sub, shift, scale = standardized(problem, standardize)
+    return unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
+
+
+def _grid_for(problem: Problem, standardize: bool, n_alphas, alpha_min_ratio, alphas):
+    if alphas is not None:
+        return check_alphas(alphas)
+    sub = standardized(problem, standardize)[0]
+    a_max = sub.penalty.alpha_max(null_gradient(sub)[0])
+    return alpha_grid(a_max, n_alphas, alpha_min_ratio)
+
+
+def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
+    if l1_ratios is None:
+        return None
+    ratios = np.atleast_1d(np.asarray(l1_ratios, dtype=float))
+    if ratios.size == 0 or np.any(~np.isfinite(ratios)) or np.any((ratios < 0) | (ratios > 1)):
+        raise ValueError(f"l1_ratios must be a non-empty list of numbers in [0, 1], "
+                         f"got {l1_ratios!r}")
+    return [ElasticNet(alpha=penalty.alpha, weights=penalty.weights, positive=penalty.positive,
+                       l1_ratio=float(r)) for r in ratios]
+
+
+def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
+                   cv=5, n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
+                   l1_ratios=None, scoring: str | None = None, groups=None,
+                   sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
+                   solver: str = "auto", tol: float = 1e-6, max_iter: int | None = None,
+                   n_jobs: int | None = None, refit: bool = True) -> CVResult:
+    r"""K-fold cross-validation of a penalized model along a path of alphas.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    datafit : Datafit, default=LeastSquares()
+    penalty : Penalty, default=L1()
+        Its alpha is ignored; its weights, ``positive`` and shape parameters are kept.
+    cv : int, scikit-learn splitter or iterable of (train, test), default=5
+        An int is ``KFold`` (``StratifiedKFold`` for classification), unshuffled.
+    n_alphas, alpha_min_ratio :
+        The grid: ``n_alphas`` values from ``alpha_max`` (of the full data) down to
+        ``alpha_min_ratio * alpha_max``, geometric.
+    alphas : array-like, optional
+        A user grid instead (sorted largest first; must be non-empty and >= 0).
+    l1_ratios : array-like, optional
+        Also cross-validate the elastic-net ``l1_ratio`` over these values (each with its
+        own alpha grid); the result reports the best pair.
+    scoring : {"mse", "mae", "deviance", "log_loss", "accuracy", "auc"}, optional
+        Default: "mse" for regression, "deviance" for classification.
+    groups : array-like of shape (n_samples,), optional
+        Group labels for group splitters (``GroupKFold``...).
+    sample_weight : array-like of shape (n_samples,), optional
+        Used in every fit and every fold's score.
+    fit_intercept : bool, default=True
+    standardize : bool, default=False
+        Scale each training fold's columns to unit variance before fitting (the
+        penalty then treats features equally); coefficients are reported on the
+        original scale.
+    solver, tol, max_iter : as in :func:`penalized.fit` (``tol`` defaults to 1e-6 here).
+    n_jobs : int, optional
+        Folds in parallel (joblib; -1 for all cores).
+    refit : bool, default=True
+        Also fit the path on the full data (``result.path``), in parallel with the folds.
+
+    Returns
+    -------
+    CVResult
+        ``alphas``, ``mean``, ``std_error``, ``fold_scores`` (n_folds, n_alphas),
+        ``alpha_min``, ``alpha_1se``, ``path``.
+
+    Examples
+    --------
+    >>> import numpy as np, penalized as pz
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 8)); y = X[:, 0] + 0.5 * rng.standard_normal(60)
+    >>> cv = pz.cross_validate(X, y, pz.LeastSquares(), pz.L1(), cv=3, n_alphas=20)
+    >>> cv.fold_scores.shape, bool(cv.alpha_1se >= cv.alpha_min)
+    ((3, 20), True)
+    """
+    datafit = LeastSquares() if datafit is None else datafit
+    penalty = L1() if penalty is None else penalty
+    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                           sample_weight=sample_weight)
+    scorer = get_scorer(scoring, datafit)
+    splits = make_splits(cv, problem, groups)
+    candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
+    options = {"solver": solver, "tol": tol, "max_iter": max_iter}
+    problems = [problem.with_penalty(pen) for pen in candidates]
+    grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
+
+    jobs = [delayed(_fold_scores)(pb, tr, te, grid, scorer, standardize, options)
+            for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
+    if refit:
+        jobs += [delayed(_full_path)(pb, grid, standardize, options)
+                 for pb, grid in zip(problems, grids, strict=True)]
+    outputs = Parallel(n_jobs=n_jobs)(jobs)
+    n_folds = len(splits)
+    fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
+        len(problems), n_folds, -1)
+    paths = tuple(outputs[len(problems) * n_folds:]) if refit else ()
+    return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+
+
+def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
+    n_folds = fold_grid.shape[1]
+    mean_grid = fold_grid.mean(axis=1)
+    se_grid = (fold_grid.std(axis=1, ddof=1) / np.sqrt(n_folds)) if n_folds > 1 \
+        else np.zeros_like(mean_grid)
+    sign = scorer.sign()
+    best_rows = [np.nanmin(np.where(np.isfinite(m), sign * m, np.inf)) for m in mean_grid]
+    row = int(np.argmin(best_rows))
+    i_min, i_1se = choose_indices(mean_grid[row], se_grid[row], scorer.greater_is_better)
+    n_alphas = grids.shape[1]
+    if n_alphas > 2 and i_min in (0, n_alphas - 1):
+        where = "largest" if i_min == 0 else "smallest"
+        warnings.warn(
+            f"the best alpha ({grids[row, i_min]:.4g}) is the {where} of the grid: the "
+            f"optimum may lie outside it; widen the grid"
+            + (" (lower alpha_min_ratio)" if i_min else ""), GridEdgeWarning, stacklevel=3)
+    ratio = float(candidates[row].ratio) if l1_ratios is not None else None
+    return CVResult(
+        alphas=grids[row], mean=mean_grid[row], std_error=se_grid[row],
+        fold_scores=fold_grid[row], index_min=i_min, index_1se=i_1se,
+        scoring=scorer.name, greater_is_better=scorer.greater_is_better,
+        path=paths[row] if paths else None, l1_ratio=ratio,
+        l1_ratios=None if l1_ratios is None else np.array([c.ratio for c in candidates]),
+        alphas_grid=grids, mean_grid=mean_grid, std_error_grid=se_grid,
+        fold_scores_grid=fold_grid, paths=paths,
+    )

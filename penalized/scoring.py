@@ -1,0 +1,190 @@
+r"""Scores for cross-validation, vectorized over a whole path of fits.
+
+Every scorer takes the datafit, the target in the datafit's internal coding
+(``Problem.y``: real values, ``-1/+1`` for :class:`~penalized.Logistic`, class
+indices for a multiclass datafit), the linear predictors of many fits at once
+and the sample weights, and returns one score per fit:
+
+* ``Z`` of shape (n_samples, n_fits) for a single-output datafit, or
+  (n_samples, n_fits, n_classes) for a multiclass one (``datafit.multiclass``);
+  a 1-D ``z`` of shape (n_samples,) gives a scalar.
+
+Scores are weighted means over the samples (weights ``s``, any positive scale):
+
+``mse``       :math:`\sum_i s_i (y_i - \mu_i)^2 / \sum_i s_i`, with ``mu`` the mean
+              response (for classification the predicted probabilities and a
+              one-hot target: the Brier score).
+``mae``       :math:`\sum_i s_i |y_i - \mu_i| / \sum_i s_i`.
+``deviance``  twice the mean negative log-likelihood (glmnet's default); for least
+              squares the mean squared error.
+``log_loss``  the mean negative log-likelihood (classification).
+``accuracy``  weighted fraction of correct labels (greater is better).
+``auc``       weighted area under the ROC curve (binary; greater is better).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+
+from .datafits import Datafit
+
+
+def _n_outputs(datafit: Datafit) -> int:
+    """2 or more for a multiclass datafit (its declared capability), else 1."""
+    return 2 if datafit.multiclass else 1
+
+
+def _weighted_mean(values: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Weighted mean over axis 0 (samples)."""
+    s = s / s.sum()
+    return np.tensordot(s, values, axes=(0, 0))
+
+
+def _probabilities(datafit: Datafit, Z: np.ndarray) -> np.ndarray:
+    """Mean response (regression) or class probabilities (shape of Z)."""
+    if datafit.task == "regression":
+        return datafit.inverse_link(Z)
+    if _n_outputs(datafit) > 1:
+        return softmax(Z, axis=-1)
+    return expit(Z)
+
+
+def _target_like(datafit: Datafit, y: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """The target on the scale of :func:`_probabilities`, broadcastable to Z."""
+    if datafit.task == "regression":
+        return y.reshape((-1,) + (1,) * (Z.ndim - 1))
+    if _n_outputs(datafit) > 1:
+        onehot = np.zeros((y.shape[0], Z.shape[-1]))
+        onehot[np.arange(y.shape[0]), y.astype(int)] = 1.0
+        return onehot[:, None, :] if Z.ndim == 3 else onehot
+    return (y > 0).astype(float).reshape((-1,) + (1,) * (Z.ndim - 1))
+
+
+def _squared_error(datafit, y, Z, s):
+    err = (_target_like(datafit, y, Z) - _probabilities(datafit, Z)) ** 2
+    if _n_outputs(datafit) > 1:
+        err = err.sum(axis=-1)
+    return _weighted_mean(err, s)
+
+
+def _absolute_error(datafit, y, Z, s):
+    err = np.abs(_target_like(datafit, y, Z) - _probabilities(datafit, Z))
+    if _n_outputs(datafit) > 1:
+        err = err.sum(axis=-1)
+    return _weighted_mean(err, s)
+
+
+def _negative_log_likelihood(datafit, y, Z, s):
+    if _n_outputs(datafit) > 1:
+        logp = log_softmax(Z, axis=-1)
+        idx = y.astype(int)
+        if Z.ndim == 3:
+            nll = -logp[np.arange(y.shape[0]), :, idx]
+        else:
+            nll = -logp[np.arange(y.shape[0]), idx]
+        return _weighted_mean(nll, s)
+    yy = y.reshape((-1,) + (1,) * (Z.ndim - 1))
+    return _weighted_mean(np.logaddexp(0.0, -yy * Z), s)
+
+
+def _deviance(datafit, y, Z, s):
+    if datafit.task == "regression":
+        return _squared_error(datafit, y, Z, s)
+    return 2.0 * _negative_log_likelihood(datafit, y, Z, s)
+
+
+def _accuracy(datafit, y, Z, s):
+    if _n_outputs(datafit) > 1:
+        correct = np.argmax(Z, axis=-1) == (y.astype(int)[:, None] if Z.ndim == 3
+                                            else y.astype(int))
+    else:
+        yy = y.reshape((-1,) + (1,) * (Z.ndim - 1))
+        correct = (Z > 0) == (yy > 0)
+    return _weighted_mean(correct.astype(float), s)
+
+
+def _auc(datafit, y, Z, s):
+    """Weighted AUC by the rank-sum formula (ties count one half), per column."""
+    positive = y > 0
+    if positive.all() or not positive.any():
+        raise ValueError("AUC needs both classes in every validation fold; use a "
+                         "stratified splitter (e.g. StratifiedKFold) or another scoring")
+    columns = Z.reshape(Z.shape[0], -1) if Z.ndim > 1 else Z[:, None]
+    w_pos, w_neg = s * positive, s * ~positive
+    out = np.empty(columns.shape[1])
+    for k in range(columns.shape[1]):
+        order = np.argsort(columns[:, k], kind="mergesort")
+        z_sorted = columns[order, k]
+        neg_sorted = w_neg[order]
+        # weight of negatives strictly below, and tied with, each sample
+        starts = np.searchsorted(z_sorted, z_sorted, side="left")
+        ends = np.searchsorted(z_sorted, z_sorted, side="right")
+        total_neg = np.concatenate([[0.0], np.cumsum(neg_sorted)])
+        below = total_neg[starts]
+        tied = total_neg[ends] - total_neg[starts]
+        out[k] = np.sum(w_pos[order] * (below + 0.5 * tied))
+    out /= w_pos.sum() * w_neg.sum()
+    return out.reshape(Z.shape[1:]) if Z.ndim > 1 else float(out[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Scorer:
+    """A named score: ``function(datafit, y, Z, sample_weight) -> scores``."""
+
+    name: str
+    greater_is_better: bool
+    #: "any", "classification" or "binary"
+    requires: str
+    function: Callable
+
+    def __call__(self, datafit: Datafit, y, Z, sample_weight=None):
+        y = np.asarray(y)
+        Z = np.asarray(Z, dtype=float)
+        s = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+        result = self.function(datafit, y, Z, s)
+        return float(result) if np.ndim(result) == 0 else np.asarray(result)
+
+    def sign(self) -> float:
+        """+1 when lower is better (a loss), -1 otherwise: ``sign * score`` is minimized."""
+        return -1.0 if self.greater_is_better else 1.0
+
+
+SCORERS: dict[str, Scorer] = {
+    sc.name: sc for sc in (
+        Scorer("mse", False, "any", _squared_error),
+        Scorer("mae", False, "any", _absolute_error),
+        Scorer("deviance", False, "any", _deviance),
+        Scorer("log_loss", False, "classification", _negative_log_likelihood),
+        Scorer("accuracy", True, "classification", _accuracy),
+        Scorer("auc", True, "binary", _auc),
+    )
+}
+
+
+def default_scoring(datafit: Datafit) -> str:
+    """glmnet's defaults: ``mse`` for regression, ``deviance`` for classification."""
+    return "mse" if datafit.task == "regression" else "deviance"
+
+
+def get_scorer(scoring: str | Scorer | None, datafit: Datafit) -> Scorer:
+    """Look up a scorer by name and check that it fits the datafit."""
+    if scoring is None:
+        scoring = default_scoring(datafit)
+    if isinstance(scoring, Scorer):
+        scorer = scoring
+    elif isinstance(scoring, str) and scoring in SCORERS:
+        scorer = SCORERS[scoring]
+    else:
+        raise ValueError(f"unknown scoring {scoring!r}; choose from "
+                         + ", ".join(repr(k) for k in SCORERS))
+    if scorer.requires != "any" and datafit.task != "classification":
+        raise ValueError(f"scoring={scorer.name!r} needs a classification datafit, "
+                         f"got {type(datafit).__name__}")
+    if scorer.requires == "binary" and _n_outputs(datafit) > 1:
+        raise ValueError(f"scoring={scorer.name!r} is for two classes; "
+                         f"{type(datafit).__name__} is multiclass")
+    return scorer
