@@ -1,0 +1,436 @@
+r"""Penalized multi-layer perceptrons with the scikit-learn API.
+
+Objective (the convention of the whole package, on the mean loss):
+
+.. math::  \frac{1}{n}\sum_i \ell(y_i, f_W(x_i)) + \alpha \sum_{\text{layers}} P(W_k)
+
+with softmax cross-entropy (classifier) or ``||y - f||^2 / 2`` (regressor), biases
+unpenalized. Non-smooth penalties (L1, elastic net) go through the proximal step of
+:class:`ProximalOptimizer` in the optimizer's own metric, which yields exact zeros;
+smooth ones (L2) through the gradient.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from .optim import ProximalOptimizer
+from .penalties import penalty_value, resolve_penalty, select_parameters
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
+OPTIMIZERS = ("adam", "adamw", "sgd")
+PENALTY_METHODS = ("auto", "proximal", "loss")
+
+
+def resolve_device(device) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` (CUDA when available) or a torch.device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'auto' or a torch.device: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but CUDA is not available")
+    return device
+
+
+def build_network(n_inputs: int, hidden_layer_sizes, n_outputs: int, activation: str,
+                  generator: torch.Generator) -> nn.Sequential:
+    """Linear layers with ``activation`` in between, initialized from ``generator``.
+
+    The initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights,
+    uniform biases in ``+-1/sqrt(fan_in)``), drawn from ``generator`` so that a seed
+    reproduces it without touching the global RNG.
+    """
+    sizes = [n_inputs, *hidden_layer_sizes, n_outputs]
+    layers: list[nn.Module] = []
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        linear = nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
+            bound = 1.0 / math.sqrt(fan_in)
+            nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
+        layers.append(linear)
+        if k < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared fit / predict machinery; subclasses define the loss, target and score."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", penalty="l2", alpha=1e-4,
+                 penalty_method="auto", optimizer="adam", learning_rate=1e-3, momentum=0.9,
+                 batch_size=200, max_epochs=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, warm_start=False,
+                 random_state=None, device="cpu", verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.penalty = penalty
+        self.alpha = alpha
+        self.penalty_method = penalty_method
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ---- validation ----------------------------------------------------------
+    def _check_params(self):
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+        if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.penalty_method not in PENALTY_METHODS:
+            raise ValueError(
+                f"penalty_method must be one of {PENALTY_METHODS}, got {self.penalty_method!r}"
+            )
+        for name in ("learning_rate", "tol"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("batch_size", "max_epochs", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.early_stopping and not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.penalty is None:
+            penalty = None
+        else:
+            if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real):
+                raise TypeError(f"alpha must be a number, got {type(self.alpha).__name__}")
+            penalty = resolve_penalty(self.penalty, float(self.alpha))
+        return sizes, penalty
+
+    # ---- training ------------------------------------------------------------
+    def _make_optimizer(self, params, module, penalty, use_prox):
+        lr = float(self.learning_rate)
+        if self.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=lr)
+        elif self.optimizer == "adamw":
+            # weight_decay=0: the regularizer is the penalty (decoupled decay has no alpha)
+            opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+        else:
+            opt = torch.optim.SGD(params, lr=lr, momentum=float(self.momentum))
+        if use_prox:
+            opt = ProximalOptimizer(opt, penalty, params=module)
+        return opt
+
+    def fit(self, X, y):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self
+        """
+        sizes, penalty = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=self._multi_output,
+                             y_numeric=not self._classifier, reset=not self._continuing())
+        target = self._prepare_target(y)
+        device = resolve_device(self.device)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(int(seed))
+
+        if self._continuing():
+            module = self.module_
+        else:
+            module = build_network(X.shape[1], sizes, self._n_outputs, self.activation, generator)
+        module = module.to(device)
+        use_prox = penalty is not None and (
+            self.penalty_method == "proximal"
+            or (self.penalty_method == "auto" and not penalty.smooth)
+        )
+        loss_penalty = penalty if penalty is not None and not use_prox else None
+        optimizer = self._make_optimizer(module.parameters(), module, penalty, use_prox)
+
+        if self.early_stopping:
+            stratify = target if self._classifier else None
+            X_train, X_val, t_train, t_val = train_test_split(
+                X, target, test_size=self.validation_fraction, random_state=seed % (2**31),
+                stratify=stratify,
+            )
+        else:
+            X_train, t_train, X_val, t_val = X, target, None, None
+        dtype = torch.float32
+        x_train = torch.as_tensor(X_train, dtype=dtype, device=device)
+        t_train = torch.as_tensor(t_train, device=device)
+        validation = None
+        if X_val is not None:
+            validation = (torch.as_tensor(X_val, dtype=dtype, device=device),
+                          torch.as_tensor(t_val, device=device))
+        self._train(module, optimizer, loss_penalty, penalty, x_train, t_train, validation,
+                    generator)
+        self.module_ = module
+        self.penalty_ = penalty
+        self.device_ = device
+        self._set_coefficients()
+        return self
+
+    def _continuing(self) -> bool:
+        return bool(self.warm_start) and hasattr(self, "module_")
+
+    def _epoch(self, module, optimizer, loss_penalty, x, t, generator):
+        module.train()
+        n = x.shape[0]
+        batch = min(int(self.batch_size), n)
+        order = torch.randperm(n, generator=generator).to(x.device)
+        total = 0.0
+        for start in range(0, n, batch):
+            index = order[start:start + batch]
+            optimizer.zero_grad()
+            loss = self._loss(module(x[index]), t[index])
+            objective = loss if loss_penalty is None else loss + penalty_value(module, loss_penalty)
+            objective.backward()
+            optimizer.step()
+            total += float(loss.detach()) * index.shape[0]
+        return total / n
+
+    def _train(self, module, optimizer, loss_penalty, penalty, x, t, validation, generator):
+        history = {"epoch": [], "train_loss": [], "objective": [], "validation_loss": [],
+                   "validation_score": [], "zero_fraction": []}
+        best, best_epoch, best_state = -np.inf, 0, None
+        for epoch in range(1, int(self.max_epochs) + 1):
+            train_loss = self._epoch(module, optimizer, loss_penalty, x, t, generator)
+            with torch.no_grad():
+                penalty_term = 0.0 if penalty is None else float(penalty_value(module, penalty))
+            history["epoch"].append(epoch)
+            history["train_loss"].append(train_loss)
+            history["objective"].append(train_loss + penalty_term)
+            history["zero_fraction"].append(_zero_fraction(module))
+            if validation is not None:
+                val_loss, val_score = self._evaluate(module, *validation)
+                criterion = val_score
+            else:
+                val_loss, val_score = math.nan, math.nan
+                criterion = -history["objective"][-1]
+            history["validation_loss"].append(val_loss)
+            history["validation_score"].append(val_score)
+            if self.verbose:
+                print(f"epoch {epoch}: train loss {train_loss:.5f}, "
+                      f"validation loss {val_loss:.5f}, validation score {val_score:.4f}, "
+                      f"zeros {history['zero_fraction'][-1]:.3f}")
+            # Stop after n_iter_no_change epochs without an improvement larger than tol
+            # (validation score with early stopping, training objective otherwise).
+            if criterion > best + self.tol:
+                best, best_epoch = criterion, epoch
+                if validation is not None:
+                    best_state = copy.deepcopy(module.state_dict())
+            elif epoch - best_epoch >= self.n_iter_no_change:
+                break
+        if best_state is not None:  # early stopping keeps the best validated weights
+            module.load_state_dict(best_state)
+        self.history_ = history
+        self.n_iter_ = len(history["epoch"])
+        self.best_epoch_ = best_epoch
+
+    def _evaluate(self, module, x, t):
+        module.eval()
+        with torch.no_grad():
+            out = module(x)
+            loss = float(self._loss(out, t))
+        score = self._score_outputs(out, t)
+        return loss, score
+
+    def _set_coefficients(self):
+        linears = [m for m in self.module_ if isinstance(m, nn.Linear)]
+        self.coefs_ = [m.weight.detach().cpu().numpy().T.copy() for m in linears]
+        self.intercepts_ = [m.bias.detach().cpu().numpy().copy() for m in linears]
+        self.layer_sparsity_ = [float(np.mean(c == 0)) for c in self.coefs_]
+        self.coef_sparsity_ = _zero_fraction(self.module_)
+
+    # ---- prediction ----------------------------------------------------------
+    def _forward(self, X) -> torch.Tensor:
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        self.module_.eval()
+        with torch.no_grad():
+            x = torch.as_tensor(X, dtype=torch.float32, device=self.device_)
+            return self.module_(x).cpu()
+
+
+def _zero_fraction(module) -> float:
+    params = select_parameters(module)
+    zeros = sum(int((p == 0).sum()) for p in params)
+    return zeros / sum(p.numel() for p in params)
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    r"""Penalized MLP classifier (softmax cross-entropy), trained with PyTorch.
+
+    Minimizes ``mean cross-entropy + alpha * sum_k P(W_k)`` over the weight matrices
+    (biases unpenalized). With ``penalty=pz.L1()`` the proximal step in Adam's metric
+    sets weights to exact zeros.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    penalty : Penalty, str or None, default="l2"
+        ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``, their names, or None.
+    alpha : float, default=1e-4
+        Strength of the penalty (``alpha * ||W||^2 / 2`` for L2) on the mean loss.
+        scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / n_samples`` here.
+    penalty_method : {"auto", "proximal", "loss"}, default="auto"
+        "proximal": prox step after each optimizer step (exact zeros); "loss":
+        differentiable term added to the loss; "auto": proximal unless the penalty is smooth.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        "adamw" runs with ``weight_decay=0`` (the penalty is the regularizer).
+    learning_rate : float, default=1e-3
+    momentum : float, default=0.9
+        SGD momentum (heavy ball).
+    batch_size : int, default=200
+        Capped at the number of training samples.
+    max_epochs : int, default=200
+    tol : float, default=1e-4
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without an improvement larger than ``tol`` (of the
+        validation score with early stopping, of the training objective otherwise).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy
+        and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+    warm_start : bool, default=False
+        Continue from the previous fit's weights (used along alpha paths).
+    random_state : int, RandomState or None
+        Seeds initialization, shuffling and the validation split (deterministic on CPU).
+    device : str or torch.device, default="cpu"
+        "cpu", "cuda" or "auto".
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    module_ : torch.nn.Sequential
+    coefs_ : list of ndarray, ``coefs_[k]`` of shape (n_inputs_k, n_outputs_k)
+    intercepts_ : list of ndarray
+    history_ : dict of lists
+        Per epoch: "epoch", "train_loss" (mean data loss over the epoch's batches),
+        "objective" (train loss + penalty), "validation_loss", "validation_score"
+        (NaN without early stopping), "zero_fraction" (exact zeros among the weights).
+    coef_sparsity_ : float
+        Fraction of exactly-zero weights (all layers).
+    layer_sparsity_ : list of float
+        The same, per layer.
+    n_iter_ : int
+        Epochs run.
+
+    Examples
+    --------
+    >>> import penalized as pz
+    >>> from sklearn.datasets import load_iris
+    >>> from penalized.torch import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier((16,), penalty=pz.L1(), alpha=1e-3, learning_rate=1e-2,
+    ...                     max_epochs=100, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _classifier = True
+    _multi_output = False
+
+    def _prepare_target(self, y):
+        check_classification_targets(y)
+        if self._continuing():
+            if not np.all(np.isin(y, self.classes_)):
+                raise ValueError("warm_start: y has classes not seen in the first fit")
+        else:
+            self.classes_ = LabelEncoder().fit(y).classes_
+            if len(self.classes_) < 2:
+                raise ValueError(f"y has a single class ({self.classes_[0]!r}); need at least 2")
+        self._n_outputs = len(self.classes_)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _loss(self, out, t):
+        return nn.functional.cross_entropy(out, t)
+
+    def _score_outputs(self, out, t):
+        return accuracy_score(t.cpu().numpy(), out.argmax(1).cpu().numpy())
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return torch.softmax(self._forward(X), dim=1).double().numpy()
+
+    def predict(self, X):
+        """Predicted class labels, shape (n_samples,)."""
+        return self.classes_[self._forward(X).argmax(1).numpy()]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    r"""Penalized MLP regressor (least squares ``||y - f(x)||^2 / 2``), trained with PyTorch.
+
+    Same parameters and attributes as :class:`MLPClassifier` (``validation_score`` is
+    R^2); ``y`` may have several columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from penalized.torch import MLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = X[:, 0] - 2 * X[:, 1]
+    >>> reg = MLPRegressor((32,), alpha=1e-4, learning_rate=1e-2, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.95
+    True
+    """
+
+    _classifier = False
+    _multi_output = True
+
+    def _prepare_target(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_ndim = y.ndim
+        target = y.reshape(len(y), -1)
+        if self._continuing() and target.shape[1] != self._n_outputs:
+            raise ValueError("warm_start: y has a different number of outputs than the first fit")
+        self._n_outputs = target.shape[1]
+        return target.astype(np.float32)
+
+    def _loss(self, out, t):
+        # (1/n) sum_i ||y_i - f(x_i)||^2 / 2: the LeastSquares datafit of the linear side
+        return 0.5 * (out - t).square().sum(1).mean()
+
+    def _score_outputs(self, out, t):
+        return r2_score(t.cpu().numpy(), out.cpu().numpy())
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs) as ``y`` was."""
+        out = self._forward(X).double().numpy()
+        return out[:, 0] if self._y_ndim == 1 else out
