@@ -31,14 +31,16 @@ class Certificate:
     kind: str          # "gap" or "kkt"
     value: float       # duality gap (objective units) or KKT violation (gradient units)
     objective: float   # primal objective at the returned point
-    intercept: float   # intercept after the exact intercept update
+    intercept: float   # intercept after the exact intercept update (per class if multiclass)
 
 
 def optimal_intercept(problem: Problem, z_without_b: np.ndarray, b: float) -> float:
     """The intercept that minimizes the datafit for fixed ``w`` (exact or Newton)."""
     if not problem.fit_intercept:
-        return 0.0
+        return np.zeros(problem.intercept_shape) if problem.intercept_shape else 0.0
     y, s, datafit = problem.y, problem.sample_weight, problem.datafit
+    if datafit.multiclass:  # one intercept per class, a small Newton on its own
+        return datafit.optimal_intercept(y, z_without_b, b, s)
     if datafit.quadratic:
         return float(np.average(y - z_without_b, weights=s))
     for _ in range(50):
@@ -126,14 +128,13 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None):
     b = optimal_intercept(problem, xw, b)
     z = xw + b
     y, s, datafit, pen = problem.y, problem.sample_weight, problem.datafit, problem.penalty
-    n = problem.n_samples
     primal = datafit.value(y, z, s) + pen.value(w)
     gz = datafit.gradient_z(y, z, s)
     grad = problem.X.T @ gz
     if not uses_gap(problem):
         kkt = float(np.max(pen.subdiff_distance(w, grad), initial=0.0))
         if problem.fit_intercept:
-            kkt = max(kkt, abs(float(np.sum(gz))))
+            kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
         return Certificate("kkt", kkt, primal, b), grad, xw
     u, v = -gz, -grad
     free = np.flatnonzero(pen.feature_weights(problem.n_features) == 0)
@@ -144,14 +145,28 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None):
         _, _, z_free = optimal_free_part(problem, free, xw - problem.X[:, free] @ w[free], z)
         u = -datafit.gradient_z(y, z_free, s)
         v = problem.X.T @ u
-    scale = pen.dual_scale(v)
-    u, v = u / scale, v / scale
-    c = s / n
-    pos = c > 0
-    conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c[pos]))
-    dual = -conj_f - pen.conjugate(v)
+    dual = dual_objective(problem, u, v)
     gap = max(primal - dual, 0.0)
     return Certificate("gap", float(gap), float(primal), b), grad, xw
+
+
+def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None) -> float:
+    """Fenchel dual objective at the candidate ``u`` (rescaled to be feasible).
+
+    ``u`` must satisfy ``sum_i u_i = 0`` when an intercept is fitted (callers
+    project it); ``v = X^T u`` is computed when not given. Any such ``u`` gives a
+    lower bound on the optimal objective, so the best one seen can be kept.
+    """
+    y, s, datafit, pen = problem.y, problem.sample_weight, problem.datafit, problem.penalty
+    if v is None:
+        v = problem.X.T @ u
+    scale = pen.dual_scale(v)
+    u, v = u / scale, v / scale
+    c = s / problem.n_samples
+    pos = c > 0
+    c_column = c[pos].reshape((-1,) + (1,) * (u.ndim - 1))  # multiclass u is (n, n_classes)
+    conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c_column))
+    return float(-conj_f - pen.conjugate(v))
 
 
 def is_converged(cert: Certificate, tol: float, scale: float) -> bool:

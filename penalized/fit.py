@@ -15,7 +15,7 @@ from .solvers import make_solver
 def stopping_scale(problem: Problem) -> float:
     """Units of the stopping rule: the null model's objective (gap) or gradient (KKT)."""
     b0 = problem.intercept_at_zero()
-    z0 = np.full(problem.n_samples, b0)
+    z0 = problem.null_predictor(b0)
     if uses_gap(problem):
         return max(problem.datafit_value(z0), 1e-300)
     gz = problem.datafit.gradient_z(problem.y, z0, problem.sample_weight)
@@ -31,7 +31,7 @@ def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
     p = problem.n_features
     omega = problem.penalty.feature_weights(p)
     free = np.flatnonzero(omega == 0)
-    coef = np.zeros(p)
+    coef = np.zeros(problem.coef_shape)
     b = problem.intercept_at_zero()
     if free.size:
         # a small unpenalized fit: (damped) Newton on the free coefficients and intercept
@@ -42,7 +42,6 @@ def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
 
 
 def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
-    p = problem.n_features
     if init is None:  # the null model: penalized features 0, the free part optimal
         _, b, coef = null_gradient(problem)
         return coef, b
@@ -53,10 +52,17 @@ def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
     else:
         coef, b = init, problem.intercept_at_zero()
     coef = np.array(coef, dtype=float)
-    if coef.shape != (p,):
-        raise ValueError(f"init coefficients have shape {coef.shape}, expected ({p},)")
-    if not np.all(np.isfinite(coef)) or not np.isfinite(b):
+    if coef.shape != problem.coef_shape:
+        raise ValueError(f"init coefficients have shape {coef.shape}, expected "
+                         f"{problem.coef_shape}")
+    if problem.intercept_shape:  # multiclass: one intercept per class
+        b = np.broadcast_to(np.asarray(b, dtype=float), problem.intercept_shape).copy()
+        if not problem.fit_intercept:
+            b = np.zeros(problem.intercept_shape)
+    if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(b)):
         raise ValueError("init contains NaN or infinity")
+    if problem.intercept_shape:
+        return coef, b
     return coef, float(b) if problem.fit_intercept else 0.0
 
 
@@ -87,7 +93,9 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
     ----------
     X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Targets; for :class:`~penalized.Logistic` any two labels.
+        Targets; for :class:`~penalized.Logistic` any two labels, for
+        :class:`~penalized.Multinomial` any labels (then ``coef`` has shape
+        (n_features, n_classes) and ``intercept`` shape (n_classes,)).
     datafit : Datafit, default=LeastSquares()
     penalty : Penalty, default=L1()
         Its ``alpha`` is used unless ``alpha`` is given; never mutated.
@@ -120,7 +128,7 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
     >>> y = np.array([1.0, 0.0, 1.0, 2.0])
     >>> res = pz.fit(X, y, pz.LeastSquares(), pz.L1(), alpha=0.01)
     >>> bool(res.converged), res.coef.round(2).tolist()
-    (True, [0.97, 0.0])
+    (True, [0.98, 0.0])
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty

@@ -67,7 +67,8 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     Returns
     -------
     PathResult
-        ``alphas``, ``coefs`` (n_alphas, n_features), ``intercepts``,
+        ``alphas``, ``coefs`` (n_alphas, n_features) (or (n_alphas, n_features,
+        n_classes) for :class:`~penalized.Multinomial`), ``intercepts``,
         ``objectives``, ``certificates``, ``n_nonzero``...
 
     Examples
@@ -96,9 +97,10 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
     a_max = problem.penalty.alpha_max(grad0)
     grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
         else check_alphas(alphas)
-    k_alphas, p = grid.shape[0], problem.n_features
-    coefs = np.zeros((k_alphas, p))
-    out = {key: np.zeros(k_alphas) for key in ("intercepts", "objectives", "certificates")}
+    k_alphas = grid.shape[0]
+    coefs = np.zeros((k_alphas,) + problem.coef_shape)
+    out = {key: np.zeros(k_alphas) for key in ("objectives", "certificates")}
+    out["intercepts"] = np.zeros((k_alphas,) + problem.intercept_shape)
     n_iters = np.zeros(k_alphas, dtype=int)
     converged = np.zeros(k_alphas, dtype=bool)
     init = (coef0, b0)

@@ -22,8 +22,9 @@ class FitResult:
 
     Attributes
     ----------
-    coef : ndarray of shape (n_features,)
-    intercept : float
+    coef : ndarray of shape (n_features,) or (n_features, n_classes)
+        The second shape for a multiclass datafit (:class:`~penalized.Multinomial`).
+    intercept : float or ndarray of shape (n_classes,)
     objective : float
         Primal objective at ``(coef, intercept)``.
     certificate : float
@@ -65,7 +66,9 @@ class FitResult:
         return int(np.count_nonzero(self.coef))
 
     def decision_function(self, X) -> np.ndarray:
-        """Linear predictor ``X @ coef + intercept``."""
+        """Linear predictor ``X @ coef + intercept``: (n_samples,) or (n_samples, n_classes)."""
+        if self.coef.ndim == 2:
+            return np.asarray(X @ self.coef) + self.intercept
         return np.asarray(X @ self.coef).ravel() + self.intercept
 
     def predict(self, X) -> np.ndarray:
@@ -73,6 +76,8 @@ class FitResult:
         z = self.decision_function(X)
         if self.classes is None:
             return self.datafit.inverse_link(z)
+        if z.ndim == 2:
+            return self.classes[np.argmax(z, axis=1)]
         return self.classes[(z > 0).astype(int)]
 
 
@@ -83,8 +88,9 @@ class PathResult:
     Attributes
     ----------
     alphas : ndarray of shape (n_alphas,), decreasing
-    coefs : ndarray of shape (n_alphas, n_features)
-    intercepts, objectives, certificates : ndarray of shape (n_alphas,)
+    coefs : ndarray of shape (n_alphas, n_features) or (n_alphas, n_features, n_classes)
+    intercepts : ndarray of shape (n_alphas,) or (n_alphas, n_classes)
+    objectives, certificates : ndarray of shape (n_alphas,)
     n_nonzero, n_iters : ndarray of int, shape (n_alphas,)
     converged : ndarray of bool, shape (n_alphas,)
     certificate_kind : {"gap", "kkt"}
@@ -121,7 +127,9 @@ class PathResult:
     def __getitem__(self, k: int) -> FitResult:
         """The k-th fit as a :class:`FitResult`."""
         return FitResult(
-            coef=self.coefs[k].copy(), intercept=float(self.intercepts[k]),
+            coef=self.coefs[k].copy(),
+            intercept=self.intercepts[k].copy() if self.intercepts.ndim > 1
+            else float(self.intercepts[k]),
             objective=float(self.objectives[k]), certificate=float(self.certificates[k]),
             certificate_kind=self.certificate_kind, n_iter=int(self.n_iters[k]),
             converged=bool(self.converged[k]), history=np.empty(0), solver=self.solver,

@@ -10,6 +10,10 @@ is penalized's ``Logistic`` + ``ElasticNet(l1_ratio=r)`` at
 ``1 / (n C)`` for ``C`` in ``Cs``, across folds (glmnet's choice: alpha is a
 per-sample strength), so a fold's fit at ``C`` is scikit-learn's at
 ``C * n / n_train``.
+
+With more than two classes both fit one multinomial model (``Multinomial``:
+softmax cross-entropy, the penalty entrywise on the (n_features, n_classes)
+coefficients), as scikit-learn does; intercepts are centered to sum to zero.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..cv import check_rule, cross_validate
-from ..datafits import Logistic
+from ..datafits import Logistic, Multinomial
 from ..penalties import ElasticNet as ElasticNetPenalty
 from ._base import (
     LinearModelMixin,
@@ -72,19 +76,13 @@ class _LogisticModel(ClassifierMixin, LinearModelMixin):
             sample_weight = extra if sample_weight is None else sample_weight * extra
         return X, y, sample_weight
 
-    def _targets(self, y):
-        """Binary: ``[y]``; more classes: one-vs-rest indicator targets, one per class."""
-        if self.classes_.shape[0] == 2:
-            return [y]
-        return [(y == label).astype(int) for label in self.classes_]
+    def _datafit(self):
+        """Two classes: ``Logistic``; more: one ``Multinomial`` model (scikit-learn's choice)."""
+        return Logistic() if self.classes_.shape[0] == 2 else Multinomial()
 
-    def _set_fits(self, fits) -> None:
-        set_fit_attributes(self, fits[0], as_row=True)
-        if len(fits) > 1:
-            self.coef_ = np.array([f.coef for f in fits])
-            self.intercept_ = np.array([float(f.intercept) for f in fits])
-            self.certificate_ = fits
-        self.n_iter_ = np.array([max(f.n_iter for f in fits)])
+    def _set_fit(self, fit) -> None:
+        set_fit_attributes(self, fit, as_row=True)
+        self.n_iter_ = np.array([int(fit.n_iter)])
 
     def decision_function(self, X):
         """Scores, shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
@@ -97,8 +95,7 @@ class _LogisticModel(ClassifierMixin, LinearModelMixin):
         if scores.ndim == 1:
             p = expit(scores)
             return np.column_stack([1.0 - p, p])
-        p = expit(scores)  # one-vs-rest probabilities, normalized
-        return p / p.sum(axis=1, keepdims=True)
+        return softmax(scores, axis=1)  # multinomial
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -176,12 +173,11 @@ class LogisticRegression(_LogisticModel):
             raise ValueError("sample_weight sums to zero: nothing to fit")
         alpha = 0.0 if np.isinf(self.C) else 1.0 / (float(self.C) * total)
         max_iter = check_max_iter(self.max_iter)
-        fits = [fit_single(X, target, Logistic(), ElasticNetPenalty(alpha=alpha, l1_ratio=ratio),
-                           fit_intercept=self.fit_intercept, sample_weight=sample_weight,
-                           solver=engine_solver(self.solver), tol=check_tol(self.tol),
-                           max_iter=None if max_iter is None else max(max_iter, 20_000))
-                for target in self._targets(y)]
-        self._set_fits(fits)
+        fit = fit_single(X, y, self._datafit(), ElasticNetPenalty(alpha=alpha, l1_ratio=ratio),
+                         fit_intercept=self.fit_intercept, sample_weight=sample_weight,
+                         solver=engine_solver(self.solver), tol=check_tol(self.tol),
+                         max_iter=None if max_iter is None else max(max_iter, 20_000))
+        self._set_fit(fit)
         return self
 
 
@@ -278,28 +274,26 @@ class LogisticRegressionCV(_LogisticModel):
         X, y, sample_weight = self._prepare(X, y, sample_weight)
         n = X.shape[0]
         max_iter = check_max_iter(self.max_iter)
-        fits, results = [], []
-        for target in self._targets(y):
-            cv = cross_validate(
-                X, target, Logistic(), ElasticNetPenalty(l1_ratio=ratios[0]),
-                cv=self.cv or 5, alphas=1.0 / (n * Cs),
-                l1_ratios=ratios if len(ratios) > 1 else None, scoring=scoring, groups=groups,
-                sample_weight=sample_weight, fit_intercept=self.fit_intercept,
-                standardize=self.standardize, solver=engine_solver(self.solver),
-                tol=check_tol(self.tol),
-                max_iter=None if max_iter is None else max(max_iter, 20_000),
-                n_jobs=self.n_jobs)
-            results.append(cv)
-            fits.append(set_cv_attributes(self, cv, rule))
-        self._set_fits(fits)
-        keys = self.classes_[1:] if len(fits) == 1 else self.classes_
+        cv = cross_validate(
+            X, y, self._datafit(), ElasticNetPenalty(l1_ratio=ratios[0]),
+            cv=self.cv or 5, alphas=1.0 / (n * Cs),
+            l1_ratios=ratios if len(ratios) > 1 else None, scoring=scoring, groups=groups,
+            sample_weight=sample_weight, fit_intercept=self.fit_intercept,
+            standardize=self.standardize, solver=engine_solver(self.solver),
+            tol=check_tol(self.tol),
+            max_iter=None if max_iter is None else max(max_iter, 20_000),
+            n_jobs=self.n_jobs)
+        fit = set_cv_attributes(self, cv, rule)
+        self._set_fit(fit)
+        # scikit-learn repeats the multinomial C_, l1_ratio_ and scores once per class
+        keys = self.classes_[1:] if self.classes_.shape[0] == 2 else self.classes_
         self.Cs_ = Cs
-        self.C_ = np.array([1.0 / (n * f.alpha) for f in fits])
-        self.l1_ratio_ = np.array([cv.l1_ratio if cv.l1_ratio is not None else ratios[0]
-                                   for cv in results])
+        self.C_ = np.full(keys.shape[0], 1.0 / (n * fit.alpha))
+        self.l1_ratio_ = np.full(keys.shape[0], cv.l1_ratio if cv.l1_ratio is not None
+                                 else ratios[0])
         self.l1_ratios_ = np.array(ratios)
         self.scores_ = {label: np.array(cv.fold_scores)[:, ::-1].copy()  # Cs increasing
-                        for label, cv in zip(keys, results, strict=True)}
-        self.cv_result_ = results[0] if len(results) == 1 else results
+                        for label in keys}
+        self.cv_result_ = cv
         self.coef_path_ = self.coef_path_[::-1].copy()
         return self

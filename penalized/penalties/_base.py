@@ -74,7 +74,7 @@ class Penalty(ABC):
             object.__setattr__(self, "weights", w)
         self._check_params()
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Validate shape parameters (override when there are some)."""
 
     # ---- helpers -----------------------------------------------------

@@ -125,9 +125,10 @@ class _ElasticNetFamily(Penalty):
 
     def alpha_max(self, grad_at_zero):
         g = np.asarray(grad_at_zero, dtype=float)
-        if g.ndim == 2:  # one row per feature, one column per output: group over outputs
-            g = np.sqrt(np.sum(g**2, axis=1)) if not self.positive else np.max(-g, axis=1)
-            score = np.abs(g)
+        if g.ndim == 2:  # one row per feature, one column per output (class): the
+            # penalty is entrywise, so the largest entry of each row decides
+            score = np.maximum(np.max(-g, axis=1), 0.0) if self.positive \
+                else np.max(np.abs(g), axis=1)
         else:
             score = np.maximum(-g, 0.0) if self.positive else np.abs(g)
         omega = self.feature_weights(g.shape[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..problem import Problem
 from ._base import Solver
 from .cd import CoordinateDescent
+from .cd_multinomial import MultinomialCoordinateDescent
 from .fista import FISTA
 from .gd import GradientDescent
 
@@ -12,6 +13,9 @@ from .gd import GradientDescent
 SOLVERS: dict[str, type[Solver]] = {
     cls.name: cls for cls in (GradientDescent, FISTA, CoordinateDescent)
 }
+
+#: solvers that replace a name of ``SOLVERS`` for a multiclass datafit
+MULTICLASS_SOLVERS: dict[str, type[Solver]] = {"cd": MultinomialCoordinateDescent}
 
 
 def choose_solver(problem: Problem) -> str:
@@ -31,10 +35,14 @@ def make_solver(name: str, problem: Problem, tol: float, max_iter: int | None) -
     if name == "cd" and not problem.penalty.kernel:
         raise ValueError(f"solver='cd' has no compiled kernel for "
                          f"{type(problem.penalty).__name__}: use solver='fista'")
-    solver = SOLVERS[name](tol=tol, max_iter=max_iter)
+    cls = SOLVERS[name]
+    if problem.datafit.multiclass:
+        cls = MULTICLASS_SOLVERS.get(name, cls)
+    solver = cls(tol=tol, max_iter=max_iter)
     solver.check(problem)
     return solver
 
 
-__all__ = ["FISTA", "SOLVERS", "CoordinateDescent", "GradientDescent", "Solver",
+__all__ = ["FISTA", "MULTICLASS_SOLVERS", "SOLVERS", "CoordinateDescent", "GradientDescent",
+           "MultinomialCoordinateDescent", "Solver",
            "choose_solver", "make_solver"]

@@ -24,6 +24,8 @@ class Solver(ABC):
     name: ClassVar[str] = ""
     requires_smooth: ClassVar[bool] = False
     requires_separable: ClassVar[bool] = False
+    #: whether it handles a multiclass datafit (2-D coefficients, one intercept per class)
+    supports_multiclass: ClassVar[bool] = False
     default_max_iter: ClassVar[int] = 1000
 
     def __init__(self, tol: float = 1e-8, max_iter: int | None = None, verbose: bool = False):
@@ -33,6 +35,11 @@ class Solver(ABC):
 
     def check(self, problem: Problem) -> None:
         pen = problem.penalty
+        if problem.datafit.multiclass and not self.supports_multiclass:
+            raise ValueError(
+                f"solver={self.name!r} does not handle the multiclass datafit "
+                f"{type(problem.datafit).__name__}: use solver='cd' or 'fista'"
+            )
         if self.requires_smooth and not pen.smooth:
             raise ValueError(
                 f"solver={self.name!r} needs a smooth penalty (e.g. L2); "

@@ -105,20 +105,38 @@ def _col_axpy(data, indices, indptr, n, j, a, v):
 
 
 @njit(cache=True)
-def weighted_col_norms2(data, indices, indptr, n, h, cols):
-    """(1/n) sum_i h_i x_ij^2 for j in cols."""
-    out = np.empty(cols.shape[0])
-    for c in range(cols.shape[0]):
+def weighted_col_stats(data, indices, indptr, n, h, cols, center):
+    """Per column j in ``cols``: ``(sum_i h_i x_ij^2 - center * xh_j^2 / sum_h) / n`` and
+    ``xh_j = sum_i h_i x_ij``.
+
+    With ``center`` (an intercept is fitted) the first is the curvature of the
+    objective in ``w_j`` once the intercept is re-optimized: the coordinate
+    update then moves ``(w_j, b)`` jointly, as on centered columns.
+    """
+    m = cols.shape[0]
+    out = np.empty((2, m))
+    sum_h = 0.0
+    for i in range(n):
+        sum_h += h[i]
+    for c in range(m):
         j = cols[c]
         acc = 0.0
+        acc_h = 0.0
         if indices.shape[0] == 0:
             start = j * n
             for i in range(n):
-                acc += h[i] * data[start + i] ** 2
+                x = data[start + i]
+                acc += h[i] * x * x
+                acc_h += h[i] * x
         else:
             for k in range(indptr[j], indptr[j + 1]):
-                acc += h[indices[k]] * data[k] ** 2
-        out[c] = acc / n
+                x = data[k]
+                acc += h[indices[k]] * x * x
+                acc_h += h[indices[k]] * x
+        if center > 0.0 and sum_h > 0.0:
+            acc -= acc_h * acc_h / sum_h
+        out[0, c] = max(acc, 0.0) / n
+        out[1, c] = acc_h
     return out
 
 
@@ -191,9 +209,14 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, val
 
 
 @njit(cache=True)
-def cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params, state, ops):
+def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params, state, ops,
+                 residuals):
     """Coordinate descent epochs on the working set ``ws``; updates w, r in place.
 
+    With an intercept, each coordinate step re-optimizes the intercept too, as
+    glmnet does with centered columns: without it, uncentered (e.g. non-negative
+    sparse) columns are all coupled through the mean and CD crawls. The shift of
+    the residual is kept as one scalar so sparse columns stay sparse.
     Every ``ANDERSON_K`` epochs the iterates are extrapolated (Anderson
     acceleration), which fixes CD's slow tail on ill-conditioned working sets.
 
@@ -201,7 +224,8 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params, sta
     ----------
     data, indices, indptr : X in CSC form (dense: raveled Fortran data, empty indices)
     h : (n,) curvature weights; r : (n,) residual ``t - Xw - b`` (updated)
-    w : (p,) coefficients (updated); ws : working set; lips : (len(ws),) ``sum h x^2 / n``
+    w : (p,) coefficients (updated); ws : working set
+    col_stats : (2, len(ws)) from :func:`weighted_col_stats` (curvatures, ``X^T h``)
     alphas_j : (p,) ``alpha * omega_j``
     params : (param, positive, fit_intercept, sum_h, stable_epochs); with
         ``stable_epochs > 0`` the epochs also stop once the signs of ``w`` on the
@@ -209,6 +233,8 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params, sta
         support finishes the job faster than CD's tail)
     state : (b, max_epochs, tol) in, (b, epochs run, last violation) out
     ops : tuple of the compiled scalar penalty operators (prox, subdiff, value)
+    residuals : (K, n) the residual after each epoch is stored in row ``epoch % K``
+        (for dual extrapolation); ``K = 0`` stores nothing
     """
     prox, subdiff, value = ops
     n = r.shape[0]
@@ -221,28 +247,47 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params, sta
     m = ws.shape[0]
     hist = np.empty((ANDERSON_K + 1, m + 1))
     n_hist = 0
+    center = fit_intercept > 0.0 and sum_h > 0.0
+    if center:  # start from the optimal intercept
+        delta = 0.0
+        for i in range(n):
+            delta += h[i] * r[i]
+        delta /= sum_h
+        b += delta
+        for i in range(n):
+            r[i] -= delta
     violation = np.inf
     epoch = 0
     while epoch < max_epochs:
         epoch += 1
         violation = 0.0
         n_changed = 0
+        shift = 0.0  # the true residual is r + shift
         for c in range(m):
             j = ws[c]
-            L = lips[c]
+            L = col_stats[0, c]
             if L <= 0.0:
                 continue
-            grad = -_col_dot(data, indices, indptr, n, j, r, h) / n
+            xh = col_stats[1, c]
+            grad = -(_col_dot(data, indices, indptr, n, j, r, h) + shift * xh) / n
             old = w[j]
             v = subdiff(old, grad, alphas_j[j], param, positive)
             if v > violation:
                 violation = v
             new = prox(old - grad / L, 1.0 / L, alphas_j[j], param, positive)
             if new != old:
-                _col_axpy(data, indices, indptr, n, j, new - old, r)
+                delta = new - old
+                _col_axpy(data, indices, indptr, n, j, delta, r)
                 w[j] = new
+                if center:  # re-optimize the intercept: b and the residual shift
+                    db = delta * xh / sum_h
+                    b -= db
+                    shift += db
                 if (new > 0.0) != (old > 0.0) or (new < 0.0) != (old < 0.0):
                     n_changed += 1
+        if shift != 0.0:
+            for i in range(n):
+                r[i] += shift
         if fit_intercept > 0.0 and sum_h > 0.0:
             delta = 0.0
             for i in range(n):
@@ -255,6 +300,8 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, lips, alphas_j, params, sta
             gb = abs(delta) * sum_h / n
             if gb > violation:
                 violation = gb
+        if residuals.shape[0] > 0:
+            residuals[(epoch - 1) % residuals.shape[0]] = r
         if violation <= tol:
             break
         n_stable = n_stable + 1 if n_changed == 0 else 0

@@ -17,6 +17,7 @@ class FISTA(Solver):
     """Accelerated proximal gradient; needs only ``penalty.prox``."""
 
     name = "fista"
+    supports_multiclass = True
     default_max_iter = 20_000
     check_every = 10
 
@@ -24,7 +25,8 @@ class FISTA(Solver):
         pen = problem.penalty
         fit_b = problem.fit_intercept
         L = problem.lipschitz * 0.5  # optimistic start; backtracking raises it as needed
-        w, b = coef.copy(), float(intercept)
+        w = coef.copy()
+        b = np.array(intercept, dtype=float) if np.ndim(intercept) else float(intercept)
         yw, yb = w.copy(), b
         t = 1.0
         obj = problem.objective(w, b)
@@ -34,10 +36,12 @@ class FISTA(Solver):
             f_y = problem.datafit_value(z)
             while True:  # backtracking on the quadratic upper bound
                 w_new = pen.prox(yw - grad_w / L, 1.0 / L)
-                b_new = yb - grad_b / L if fit_b else 0.0
+                b_new = yb - grad_b / L if fit_b else yb
                 dw, db = w_new - yw, b_new - yb
                 f_new = problem.datafit_value(problem.linear_predictor(w_new, b_new))
-                bound = f_y + grad_w @ dw + grad_b * db + 0.5 * L * (dw @ dw + db * db)
+                # np.vdot: w and b are (p,) and scalar, or (p, K) and (K,) for multiclass
+                bound = f_y + np.vdot(grad_w, dw) + np.vdot(grad_b, db) \
+                    + 0.5 * L * (np.vdot(dw, dw) + np.vdot(db, db))
                 if f_new <= bound + 1e-12 * abs(f_y):
                     break
                 L *= 2.0

@@ -1,0 +1,352 @@
+"""Read a user's table (CSV or Parquet) and turn it into a numeric design matrix.
+
+Real-world tables, one clear error per problem:
+
+- the CSV separator is sniffed (``,`` ``;`` tab ``|``) unless given;
+- identifier-like text columns (almost every value distinct) are set aside;
+- other text columns are one-hot encoded as ``column=value``;
+- rows with a missing target are dropped and counted;
+- missing feature values are an error naming the columns, unless ``impute`` is
+  ``"mean"`` or ``"median"`` (the most frequent level for categorical columns);
+- a stray text value in an otherwise numeric column is an error naming the row
+  and the column.
+
+:func:`prepare_table` returns the matrix and a :class:`TableSpec`, a plain,
+JSON-serializable recipe that :func:`apply_spec` replays on new data (the
+``predict`` side), with the training categories and imputation values.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PreparedTable", "TableSpec", "apply_spec", "prepare_table", "read_table"]
+
+SEPARATORS = ",;\t|"
+#: text columns with more distinct values than this are never one-hot encoded
+MAX_CATEGORIES = 50
+#: a text column whose parseable share is above this is numeric with a stray value
+NUMERIC_SHARE = 0.9
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key)$|^id[_\s-]", re.IGNORECASE)
+
+
+def read_table(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
+    """Read a CSV (separator sniffed unless ``sep``) or a Parquet file.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing file, empty file, or a header without data rows.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder, not a data file")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path} is empty (0 bytes): expected a header row and data rows")
+    if path.lower().endswith((".parquet", ".pq")):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types; name the file
+            raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
+    else:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            head = handle.read(65536)
+        if not head.strip():
+            raise ValueError(f"{path} is empty: expected a header row and data rows")
+        sep = sniff_separator(head) if sep is None else _check_sep(sep)
+        try:
+            frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True,
+                                low_memory=False)
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path} is empty: expected a header row and data rows") from None
+        except pd.errors.ParserError as exc:
+            raise ValueError(f"{path} could not be parsed with separator {sep!r}: "
+                             f"{str(exc).strip()} (use --sep to force one)") from None
+    if frame.shape[0] == 0:
+        raise ValueError(f"{path} has a header ({frame.shape[1]} columns) but no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"{path} has duplicated column names: {duplicated[:5]}")
+    return frame
+
+
+def _check_sep(sep: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    sep = named.get(sep.lower(), sep)
+    if len(sep) != 1:
+        raise ValueError(f"--sep must be one character (or tab, comma, semicolon, pipe), "
+                         f"got {sep!r}")
+    return sep
+
+
+def sniff_separator(head: str) -> str:
+    """Most likely separator of a CSV sample (``,`` when unsure)."""
+    lines = [line for line in head.splitlines()[:50] if line.strip()]
+    if len(lines) > 1 and not head.endswith("\n"):
+        lines = lines[:-1]  # the sample may cut the last line
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        pass
+    # fall back: the candidate that splits every line into the same number (> 1) of fields
+    best, best_fields = ",", 1
+    for cand in SEPARATORS:
+        counts = {line.count(cand) for line in lines}
+        if len(counts) == 1 and (fields := counts.pop() + 1) > best_fields:
+            best, best_fields = cand, fields
+    return best
+
+
+@dataclasses.dataclass
+class TableSpec:
+    """How raw columns become features; JSON-serializable (see :meth:`to_dict`).
+
+    Attributes
+    ----------
+    target : str
+    numeric : list of str
+        Numeric input columns, used as they are (booleans as 0/1).
+    categorical : dict of str to list of str
+        Text columns and their training levels, one-hot encoded as ``col=level``.
+    set_aside : dict of str to str
+        Columns not used, with the reason.
+    impute : {"none", "mean", "median"}
+    fill_values : dict of str to float or str
+        Training imputation values per column (empty when ``impute == "none"``).
+    feature_names : list of str
+        The design matrix's columns, in order.
+    """
+
+    target: str
+    numeric: list[str]
+    categorical: dict[str, list[str]]
+    set_aside: dict[str, str]
+    impute: str = "none"
+    fill_values: dict[str, float | str] = dataclasses.field(default_factory=dict)
+    feature_names: list[str] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TableSpec:
+        try:
+            spec = cls(**data)
+        except TypeError as exc:
+            raise ValueError(f"invalid feature specification in the model manifest: {exc}") \
+                from None
+        if not all(isinstance(n, str) for n in spec.feature_names):
+            raise ValueError("invalid feature names in the model manifest")
+        return spec
+
+
+@dataclasses.dataclass
+class PreparedTable:
+    """The design matrix and what was done to get it."""
+
+    X: np.ndarray  # (n_rows_used, n_features), float64
+    y: np.ndarray  # (n_rows_used,)
+    spec: TableSpec
+    n_rows_read: int
+    n_rows_dropped: int
+    notes: list[str]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.spec.feature_names
+
+
+def _did_you_mean(name: str, columns) -> str:
+    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.5)
+    if not close:  # case-insensitive or substring match
+        lowered = {str(c).lower(): c for c in columns}
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    shown = ", ".join(repr(c) for c in list(columns)[:10])
+    more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"target column {name!r} not found{hint} (columns: {shown}{more})"
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+
+
+def _stray_value_error(series: pd.Series, name: str) -> ValueError | None:
+    """A mostly-numeric text column: the error naming the first bad row, else None."""
+    present = series.dropna()
+    if present.empty:
+        return None
+    numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    bad = numbers.isna()
+    if bad.mean() > 1 - NUMERIC_SHARE or bad.all():
+        return None
+    # the index is the file's row order (0-based, header excluded): rows dropped
+    # for a missing target keep their numbers
+    label = bad[bad].index[0]
+    row = int(label) + 1 if isinstance(label, int | np.integer) else label
+    where = f"row {row} (line {row + 1} of a CSV with a header)" if isinstance(row, int) \
+        else f"row {row!r}"
+    return ValueError(f"column {name!r} is numeric but {where} holds "
+                      f"{present[bad].iloc[0]!r}, not a number")
+
+
+def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str]):
+    numeric, text, set_aside = [], [], {}
+    n = frame.shape[0]
+    for col in frame.columns:
+        if col == target:
+            continue
+        s = frame[col]
+        if s.isna().all():
+            set_aside[col] = "every value is missing"
+        elif _is_text(s):
+            err = _stray_value_error(s, col)
+            if err is not None:
+                raise err
+            n_unique = s.nunique(dropna=True)
+            if n_unique == n or (n_unique > MAX_CATEGORIES and n_unique > 0.5 * n):
+                set_aside[col] = f"identifier-like text ({n_unique} distinct values in {n} rows)"
+            elif n_unique > MAX_CATEGORIES:
+                set_aside[col] = f"text with {n_unique} distinct values (over {MAX_CATEGORIES})"
+            else:
+                text.append(col)
+        elif (_ID_NAME.search(str(col)) and pd.api.types.is_integer_dtype(s)
+              and s.nunique() == n):
+            set_aside[col] = "identifier-like integer column (name and all values distinct)"
+        else:
+            numeric.append(col)
+    for col, why in set_aside.items():
+        notes.append(f"column {col!r} set aside: {why}")
+    return numeric, text, set_aside
+
+
+def _check_impute(impute: str) -> str:
+    impute = (impute or "none").lower()
+    if impute not in ("none", "mean", "median"):
+        raise ValueError(f"impute must be 'none', 'mean' or 'median', got {impute!r}")
+    return impute
+
+
+def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none"
+                  ) -> PreparedTable:
+    """Turn a raw table into ``X`` (float64) and ``y``, recording every step.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    target : str
+        The column to predict; rows where it is missing are dropped.
+    impute : {"none", "mean", "median"}, default="none"
+        Missing feature values are an error naming the columns unless imputed.
+
+    Returns
+    -------
+    PreparedTable
+    """
+    impute = _check_impute(impute)
+    if target not in frame.columns:
+        raise ValueError(_did_you_mean(target, frame.columns))
+    notes: list[str] = []
+    n_read = frame.shape[0]
+    keep = frame[target].notna()
+    if _is_text(frame[target]):
+        keep &= frame[target].astype(str).str.strip().ne("")
+    n_dropped = int((~keep).sum())
+    if n_dropped:
+        frame = frame.loc[keep]
+        notes.append(f"{n_dropped} of {n_read} rows dropped: target {target!r} is missing")
+    if frame.shape[0] == 0:
+        raise ValueError(f"target column {target!r} has no values: every row is missing it")
+    numeric, text, set_aside = _classify_columns(frame, target, notes)
+    if not numeric and not text:
+        raise ValueError(f"no usable feature columns besides the target {target!r}"
+                         + (f" (set aside: {', '.join(set_aside)})" if set_aside else ""))
+    categories = {}
+    for col in text:
+        levels = sorted(frame[col].dropna().astype(str).unique().tolist())
+        categories[col] = levels
+        notes.append(f"column {col!r} one-hot encoded ({len(levels)} levels)")
+    spec = TableSpec(target=target, numeric=numeric, categorical=categories,
+                     set_aside=set_aside, impute=impute)
+    spec.fill_values = _fill_values(frame, spec)
+    spec.feature_names = list(numeric) + [f"{c}={v}" for c in text for v in categories[c]]
+    X = apply_spec(frame, spec, what="training data")
+    y = frame[target].to_numpy()
+    return PreparedTable(X=X, y=y, spec=spec, n_rows_read=n_read, n_rows_dropped=n_dropped,
+                         notes=notes)
+
+
+def _fill_values(frame: pd.DataFrame, spec: TableSpec) -> dict:
+    cols = spec.numeric + list(spec.categorical)
+    missing = [c for c in cols if frame[c].isna().any()]
+    if missing and spec.impute == "none":
+        counts = ", ".join(f"{c!r} ({int(frame[c].isna().sum())} rows)" for c in missing[:8])
+        raise ValueError(f"missing values in feature columns {counts}"
+                         f"{' and more' if len(missing) > 8 else ''}; "
+                         "pass --impute mean or --impute median, or clean the file")
+    fill: dict[str, float | str] = {}
+    if spec.impute == "none":
+        return fill
+    for c in spec.numeric:
+        values = frame[c].astype(float)
+        fill[c] = float(values.mean() if spec.impute == "mean" else values.median())
+    for c in spec.categorical:
+        fill[c] = str(frame[c].dropna().astype(str).mode().iloc[0])
+    return fill
+
+
+def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data") -> np.ndarray:
+    """Build the design matrix of ``frame`` with a training :class:`TableSpec`.
+
+    Unseen categories encode as all zeros; missing values use the training
+    imputation values, or are an error when the model was fitted without.
+    """
+    needed = spec.numeric + list(spec.categorical)
+    absent = [c for c in needed if c not in frame.columns]
+    if absent:
+        raise ValueError(f"{what} lacks the column(s) {absent[:8]} the model was trained on")
+    n = frame.shape[0]
+    X = np.empty((n, len(spec.feature_names)), dtype=np.float64, order="F")
+    j = 0
+    for c in spec.numeric:
+        s = frame[c]
+        if _is_text(s):
+            err = _stray_value_error(s, c) or ValueError(f"column {c!r} in {what} is not numeric")
+            raise err
+        X[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        j += 1
+    for c, levels in spec.categorical.items():
+        s = frame[c].astype(object).where(frame[c].notna(), None)
+        values = np.array([None if v is None else str(v) for v in s], dtype=object)
+        for level in levels:
+            X[:, j] = values == level
+            j += 1
+        if c in spec.fill_values:
+            absent_rows = values == None  # noqa: E711 - elementwise on an object array
+            X[absent_rows, j - len(levels) + levels.index(spec.fill_values[c])] = 1.0
+        elif any(v is None for v in values):
+            raise ValueError(f"missing values in column {c!r} of {what}; the model was "
+                             "trained without --impute")
+    bad = np.isnan(X[:, :len(spec.numeric)])
+    if bad.any():
+        cols = [spec.numeric[k] for k in np.flatnonzero(bad.any(axis=0))]
+        if spec.impute == "none":
+            raise ValueError(f"missing values in feature columns {cols[:8]} of {what}; "
+                             "pass --impute mean or --impute median")
+        for k, c in enumerate(spec.numeric):
+            X[bad[:, k], k] = spec.fill_values[c]
+    if not np.all(np.isfinite(X)):
+        row, col = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"infinite value in column {spec.feature_names[col]!r}, "
+                         f"row {row + 1} of {what}")
+    return X

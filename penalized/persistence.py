@@ -1,0 +1,340 @@
+"""Model folders: a JSON manifest plus arrays, loaded without pickle.
+
+A model folder holds
+
+- ``manifest.json``: format name and version, library version, task, datafit,
+  penalty, alpha, the objective's convention, the feature recipe
+  (:class:`penalized.io.TableSpec`: names, encodings, imputation), the target's
+  classes, and the SHA-256 and size of every other file;
+- ``arrays.npz``: the coefficients (original units) and intercept, plus any
+  extra arrays (a path, CV curves), read with ``allow_pickle=False``;
+- optionally ``weights.pt``: a PyTorch state dict, read with ``weights_only=True``.
+
+Every file is written to a temporary name in the same folder and moved into
+place with :func:`os.replace` (atomic on one file system); the manifest is
+written last, so a folder without one is an interrupted save. :func:`load`
+checks sizes and checksums before parsing anything, so a tampered or
+truncated file gives one clear :class:`ModelFileError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io as _io
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ._version import __version__
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "SavedModel", "atomic_write_bytes",
+           "atomic_write_text", "load", "save_linear_model"]
+
+FORMAT = "penalized-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "arrays.npz"
+WEIGHTS = "weights.pt"
+CONVENTION = ("(1/n) sum_i loss(y_i, x_i.w + b) + alpha * P(w); loss = (y - z)^2 / 2 or "
+              "log(1 + exp(-y z)); L1: ||w||_1, L2: ||w||^2 / 2, elastic net: "
+              "r ||w||_1 + (1 - r) ||w||^2 / 2 (scikit-learn Lasso scaling)")
+
+
+class ModelFileError(ValueError):
+    """A model folder is missing, tampered with, truncated or from an unknown format."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = _io.BytesIO()
+    clean = {}
+    for key, value in arrays.items():
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"array {key!r} has dtype object: it would need pickle to save")
+        clean[key] = arr
+    np.savez(buffer, **clean)
+    return buffer.getvalue()
+
+
+def _json_safe(value):
+    """Classes and other labels as plain JSON types."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return [_json_safe(v) for v in value.tolist()]
+    return value
+
+
+def save_model_folder(folder: str | os.PathLike, manifest: dict,
+                      arrays: dict[str, np.ndarray], state_dict: dict | None = None) -> str:
+    """Write a model folder (arrays, optional torch weights, then the manifest).
+
+    Returns the folder path.
+    """
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    files = {}
+    payloads = {ARRAYS: _npz_bytes(arrays)}
+    if state_dict is not None:
+        import torch  # only when saving a network
+
+        buffer = _io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
+        payloads[WEIGHTS] = buffer.getvalue()
+    for name, data in payloads.items():
+        atomic_write_bytes(os.path.join(folder, name), data)
+        files[name] = {"sha256": _sha256(data), "bytes": len(data)}
+    full = {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "library_version": __version__, "convention": CONVENTION, **manifest,
+            "files": files}
+    atomic_write_text(os.path.join(folder, MANIFEST),
+                      json.dumps(full, indent=2, default=_json_safe, allow_nan=False) + "\n")
+    return folder
+
+
+def save_linear_model(folder, *, coef, intercept: float, feature_spec: dict, task: str,
+                      datafit: str, penalty: str, alpha: float, l1_ratio: float | None = None,
+                      classes=None, extra: dict | None = None,
+                      extra_arrays: dict[str, np.ndarray] | None = None) -> str:
+    """Save a fitted linear model (coefficients in original feature units).
+
+    Parameters
+    ----------
+    folder : path
+    coef : array of shape (n_features,)
+    intercept : float
+    feature_spec : dict
+        :meth:`penalized.io.TableSpec.to_dict` (feature names and encodings).
+    task : {"regression", "classification"}
+    datafit, penalty : str
+        Registry names (``"leastsquares"``, ``"l1"``...).
+    alpha : float
+        The chosen strength in this library's convention.
+    classes : sequence, optional
+        Labels; ``classes[1]`` is the positive class.
+    extra : dict, optional
+        More JSON fields (CV settings, standardization...).
+    extra_arrays : dict, optional
+        More numeric arrays for the npz (a path, a CV curve).
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    names = feature_spec.get("feature_names", [])
+    if coef.shape != (len(names),):
+        raise ValueError(f"coef has shape {coef.shape} but the spec names {len(names)} features")
+    manifest = {
+        "kind": "linear", "task": task, "datafit": datafit,
+        "penalty": {"name": penalty, "l1_ratio": l1_ratio}, "alpha": float(alpha),
+        "features": feature_spec,
+        "classes": None if classes is None else _json_safe(np.asarray(classes)),
+        **(extra or {}),
+    }
+    arrays = {"coef": coef, "intercept": np.array([float(intercept)])}
+    arrays.update(extra_arrays or {})
+    return save_model_folder(folder, manifest, arrays)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SavedModel:
+    """A model read back by :func:`load`.
+
+    Attributes
+    ----------
+    manifest : dict
+    arrays : dict of str to ndarray
+    state_dict : dict or None
+        PyTorch weights when the folder has them.
+    """
+
+    path: str
+    manifest: dict
+    arrays: dict
+    state_dict: dict | None = None
+
+    @property
+    def coef(self) -> np.ndarray:
+        return self.arrays["coef"]
+
+    @property
+    def intercept(self) -> float:
+        return float(self.arrays["intercept"][0])
+
+    @property
+    def alpha(self) -> float:
+        return float(self.manifest["alpha"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.manifest["features"]["feature_names"])
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        c = self.manifest.get("classes")
+        return None if c is None else np.asarray(c)
+
+    @property
+    def spec(self):
+        from .io import TableSpec
+
+        return TableSpec.from_dict(self.manifest["features"])
+
+    def design_matrix(self, data) -> np.ndarray:
+        """A DataFrame (raw columns, encoded with the training recipe) or an array."""
+        if hasattr(data, "columns"):
+            from .io import apply_spec
+
+            return apply_spec(data, self.spec)
+        X = np.asarray(data, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.coef.shape[0]:
+            raise ValueError(f"X must have shape (n_samples, {self.coef.shape[0]}), "
+                             f"got {X.shape}")
+        return X
+
+    def decision_function(self, data) -> np.ndarray:
+        return self.design_matrix(data) @ self.coef + self.intercept
+
+    def predict_proba(self, data) -> np.ndarray:
+        """Probability of ``classes[1]`` (classification)."""
+        if self.manifest["task"] != "classification":
+            raise TypeError("predict_proba is for classification models")
+        from scipy.special import expit
+
+        return expit(self.decision_function(data))
+
+    def predict(self, data) -> np.ndarray:
+        """Mean response or label, as the in-process model predicts."""
+        z = self.decision_function(data)
+        if self.manifest["task"] == "classification":
+            return self.classes[(z > 0).astype(int)]
+        return z
+
+
+def _read_checked(folder: str, name: str, entry) -> bytes:
+    path = os.path.join(folder, name)
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+        raise ModelFileError(f"{folder}: manifest entry for {name} is malformed")
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{folder}: {name} is missing")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if len(data) != entry.get("bytes"):
+        raise ModelFileError(f"{path} is truncated or altered: {len(data)} bytes, the manifest "
+                             f"says {entry.get('bytes')}")
+    if _sha256(data) != entry["sha256"]:
+        raise ModelFileError(f"{path} does not match its checksum in the manifest: "
+                             "the file was modified or corrupted")
+    return data
+
+
+def _read_manifest(folder: str) -> dict:
+    path = os.path.join(folder, MANIFEST)
+    if not os.path.isdir(folder):
+        raise ModelFileError(f"{folder} is not a model folder (no such directory)")
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{folder} has no {MANIFEST}: not a model folder, or an "
+                             "interrupted save")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON (truncated or edited?): {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a {FORMAT} manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(f"{path} has format version {version!r}; this library reads up "
+                             f"to {FORMAT_VERSION} (upgrade penalized)")
+    for key in ("kind", "task", "alpha", "features", "files"):
+        if key not in manifest:
+            raise ModelFileError(f"{path} lacks the field {key!r}")
+    if not isinstance(manifest["files"], dict) or ARRAYS not in manifest["files"]:
+        raise ModelFileError(f"{path} does not list {ARRAYS}")
+    return manifest
+
+
+def load(path: str | os.PathLike) -> SavedModel:
+    """Load a model folder written by ``penalized fit`` (or :func:`save_linear_model`).
+
+    No pickle is involved: JSON, ``np.load(allow_pickle=False)`` and
+    ``torch.load(weights_only=True)``.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, tampered, truncated or unknown files.
+
+    Examples
+    --------
+    >>> import penalized as pz                               # doctest: +SKIP
+    >>> model = pz.load("run/")                              # doctest: +SKIP
+    >>> model.predict(pandas.read_csv("new.csv"))            # doctest: +SKIP
+    """
+    folder = os.fspath(path)
+    manifest = _read_manifest(folder)
+    data = _read_checked(folder, ARRAYS, manifest["files"][ARRAYS])
+    try:
+        with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as exc:  # zipfile / format errors
+        raise ModelFileError(f"{os.path.join(folder, ARRAYS)} cannot be read: {exc}") from None
+    state_dict = None
+    if WEIGHTS in manifest["files"]:
+        import torch
+
+        raw = _read_checked(folder, WEIGHTS, manifest["files"][WEIGHTS])
+        try:
+            state_dict = torch.load(_io.BytesIO(raw), weights_only=True, map_location="cpu")
+        except Exception as exc:
+            raise ModelFileError(f"{os.path.join(folder, WEIGHTS)} cannot be read: {exc}") \
+                from None
+    model = SavedModel(folder, manifest, arrays, state_dict)
+    if manifest["kind"] == "linear":
+        _check_linear(model)
+    return model
+
+
+def _check_linear(model: SavedModel) -> None:
+    for key in ("coef", "intercept"):
+        if key not in model.arrays:
+            raise ModelFileError(f"{model.path}: {ARRAYS} lacks {key!r}")
+    try:
+        names = model.feature_names
+        model.spec  # noqa: B018 - validates the recipe
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{model.path}: invalid feature recipe in the manifest: {exc}") \
+            from None
+    if model.coef.shape != (len(names),):
+        raise ModelFileError(f"{model.path}: {model.coef.shape[0] if model.coef.ndim else 0} "
+                             f"coefficients for {len(names)} feature names")
+    if model.manifest["task"] == "classification" and (
+            model.classes is None or model.classes.shape[0] != 2):
+        raise ModelFileError(f"{model.path}: a classification model needs two classes")

@@ -1,0 +1,220 @@
+"""One self-contained HTML report: figures embedded as PNG data URIs, no network.
+
+A Content-Security-Policy in the page forbids every external load, so a
+report that displays is a report that is complete. Every user-provided string
+(column names, file names) is HTML-escaped.
+
+Sections are built by :func:`linear_section` (a cross-validated linear model:
+path, CV curve, coefficients, conventions), :func:`mlp_section` (networks:
+loss curves and weight histograms) and :func:`data_section`; :func:`render`
+assembles them and :func:`write_report` writes the file atomically.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import numbers
+
+import numpy as np
+
+from .. import conventions
+from .._version import __version__
+from ..persistence import atomic_write_text
+from . import figures
+
+__all__ = ["data_section", "linear_section", "mlp_section", "render", "write_report"]
+
+OBJECTIVE = (
+    "minimize over w, b:   (1/n) &sum;<sub>i</sub> loss(y<sub>i</sub>, x<sub>i</sub>&middot;w "
+    "+ b) + alpha &middot; P(w)<br>loss = (y &minus; z)&sup2; / 2 (least squares) or "
+    "log(1 + exp(&minus;y z)) with y &isin; {&minus;1, +1} (logistic); "
+    "P = ||w||<sub>1</sub> (L1), ||w||&sup2;/2 (L2), r||w||<sub>1</sub> + (1 &minus; r)"
+    "||w||&sup2;/2 (elastic net, r = l1_ratio). The intercept is not penalized. "
+    "This is scikit-learn's Lasso scaling."
+)
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;
+margin:0 auto;padding:1rem 1.5rem;color:#222;line-height:1.45}
+h1{font-size:1.5rem}h2{font-size:1.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;
+margin-top:2rem}h3{font-size:1rem}
+img{max-width:100%;height:auto;display:block;margin:.5rem 0}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
+th{background:#f5f5f5}.num{text-align:right;font-variant-numeric:tabular-nums}
+.objective{background:#f8f8f8;padding:.6rem;border-left:3px solid #888;font-size:.9rem}
+.note{color:#555;font-size:.85rem}
+"""
+
+# marks <body data-images="ok"> once every image has decoded (the report test reads it)
+CHECK_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images-loaded', ok + '/' + imgs.length);
+  document.body.setAttribute('data-images', ok === imgs.length ? 'ok' : 'broken');
+});
+"""
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+       "script-src 'unsafe-inline'")
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return _e(value)
+    if isinstance(value, numbers.Integral):
+        return f"{int(value)}"
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.4g}"
+    return _e(value)
+
+
+def _table(rows: list[dict], columns: list[str] | None = None) -> str:
+    if not rows:
+        return ""
+    columns = columns or list(rows[0])
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cls = ' class="num"' if isinstance(v, numbers.Number) else ""
+            cells.append(f"<td{cls}>{_fmt(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _img(fig, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="{figures.to_data_uri(fig)}">'
+
+
+def _anchor(name: str) -> str:
+    return "s-" + "".join(ch if ch.isalnum() else "-" for ch in name.lower())
+
+
+def conventions_rows(alpha: float, l1_ratio: float, n_samples: int, datafit: str) -> list[dict]:
+    """The chosen alpha in other libraries' terms (a reason where none exists)."""
+    values = conventions.convert_all(alpha, "penalized", l1_ratio=l1_ratio,
+                                     n_samples=n_samples, datafit=datafit)
+    rows = []
+    for name, value in values.items():
+        conv = conventions.CONVENTIONS.get(name)
+        rows.append({"convention": name,
+                     "parameter": conv.parameter if conv else "weight_decay",
+                     "value": value, "meaning": conv.description if conv else ""})
+    return rows
+
+
+def linear_section(run, *, n_samples: int) -> str:
+    """Path, CV curve, coefficients and conventions of one cross-validated linear model.
+
+    ``run`` is a :class:`penalized.cli._model.ModelRun` (or anything with its
+    attributes: ``name``, ``cv``, ``rule``, ``coef``, ``intercept``,
+    ``feature_names``, ``standardize``, ``scale``, ``alpha``, ``penalty``...).
+    """
+    cv, path = run.cv, run.cv.path
+    name = run.name
+    scaled = path.coefs * run.scale[None, :] if run.standardize else path.coefs
+    ylabel = "coefficient (standardized units)" if run.standardize else "coefficient"
+    parts = [f'<h2 id="{_anchor(name)}">{_e(name)}</h2>']
+    penalty = run.penalty
+    ratio = float(penalty.ratio) if hasattr(penalty, "ratio") else 1.0
+    summary = {
+        "datafit": type(path.datafit).__name__, "penalty": repr(penalty.with_alpha(run.alpha)),
+        "rule": run.rule, "alpha_min": cv.alpha_min, "alpha_1se": cv.alpha_1se,
+        "chosen alpha": run.alpha, "nonzero": f"{run.n_nonzero} of {len(run.coef)}",
+        "intercept": run.intercept, "CV score": f"{cv.scoring} {cv.mean[run.index]:.4g} "
+                                               f"± {cv.std_error[run.index]:.2g}",
+        "folds": cv.fold_scores.shape[0], "alphas": cv.alphas.shape[0],
+        "standardized inside folds": run.standardize, "seconds": round(run.seconds, 2),
+    }
+    if run.test_score is not None:
+        summary[f"test {run.test_metric}"] = run.test_score
+    parts.append(_table([{"quantity": k, "value": v} for k, v in summary.items()]))
+    parts.append(_img(figures.path_figure(
+        cv.alphas, scaled, run.feature_names, alpha_min=cv.alpha_min, alpha_1se=cv.alpha_1se,
+        title=f"{name}: coefficient path", ylabel=ylabel), f"{name} coefficient path"))
+    parts.append(_img(figures.cv_figure(
+        cv.alphas, cv.mean, cv.std_error, alpha_min=cv.alpha_min, alpha_1se=cv.alpha_1se,
+        scoring=cv.scoring, title=f"{name}: {cv.fold_scores.shape[0]}-fold CV"),
+        f"{name} cross-validation curve"))
+    parts.append(_img(figures.coefficient_figure(
+        run.coef, run.feature_names, title=f"{name} at alpha = {run.alpha:.3g} "
+        "(original units)"), f"{name} coefficients"))
+    order = np.argsort(-np.abs(run.coef))
+    rows = [{"feature": run.feature_names[j], "coefficient": float(run.coef[j])}
+            for j in order if run.coef[j] != 0][:50]
+    n_zero = int(np.sum(run.coef == 0))
+    parts.append(f"<details><summary>Nonzero coefficients (original units; {n_zero} "
+                 f"exactly zero)</summary>{_table(rows)}</details>")
+    datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
+    parts.append("<h3>The chosen alpha in other conventions</h3>")
+    parts.append(
+        f'<p class="note">n = {n_samples} training rows; l1_ratio = {ratio:g}. '
+        + ("Columns were standardized before fitting, so alpha refers to standardized "
+           "features (glmnet's default <code>standardize=TRUE</code>); scikit-learn on the "
+           "raw columns needs per-feature scaling first. " if run.standardize else "")
+        + "Keras and PyTorch values assume their unhalved MSE for least squares.</p>")
+    parts.append(_table(conventions_rows(run.alpha, ratio, n_samples, datafit_name)))
+    return "\n".join(parts)
+
+
+def mlp_section(results: list[dict], *, title: str = "Penalized neural network") -> str:
+    """Loss curves, weight histograms and a table for networks trained with several penalties.
+
+    Each result is a dict with ``name``, ``history`` (``train_loss``, ``val_loss``
+    lists), ``weights`` (an array of the weights to histogram) and any scalar
+    columns for the table (``test_accuracy``, ``zero_fraction``, ``alpha``...).
+    """
+    parts = [f'<h2 id="{_anchor(title)}">{_e(title)}</h2>']
+    table = [{k: v for k, v in r.items() if k not in ("history", "weights")} for r in results]
+    parts.append(_table(table))
+    histories = {r["name"]: r.get("history", {}) for r in results if r.get("history")}
+    if histories:
+        parts.append(_img(figures.loss_curves_figure(histories), "loss per epoch"))
+    weights = {r["name"]: r["weights"] for r in results if r.get("weights") is not None}
+    if weights:
+        parts.append(_img(figures.weight_histogram_figure(weights), "weight histograms"))
+    return "\n".join(parts)
+
+
+def data_section(summary: dict, notes: list[str] | None = None,
+                 title: str = "Data") -> str:
+    """Rows used, rows dropped, columns set aside, encodings (a table and notes)."""
+    parts = [f'<h2 id="{_anchor(title)}">{_e(title)}</h2>',
+             _table([{"item": k, "value": v} for k, v in summary.items()])]
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+    return "\n".join(parts)
+
+
+def render(title: str, sections: list[str], *, intro: str = "") -> str:
+    """The whole page (sections are HTML fragments from the functions above)."""
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title><style>{CSS}</style></head>
+<body>
+<h1>{_e(title)}</h1>
+<p class="note">penalized {_e(__version__)}, {stamp}. {_e(intro)}</p>
+<h2>The objective</h2>
+<div class="objective">{OBJECTIVE}</div>
+{''.join(sections)}
+<script>{CHECK_SCRIPT}</script>
+</body></html>
+"""
+
+
+def write_report(path, title: str, sections: list[str], *, intro: str = "") -> str:
+    """Render and write the report atomically; returns the path."""
+    atomic_write_text(path, render(title, sections, intro=intro))
+    return str(path)

@@ -1,0 +1,150 @@
+"""Model folders: round trip, no pickle, tampering and truncation detected, atomic writes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import penalized as pz
+from penalized import persistence
+from penalized.io import prepare_table
+from penalized.persistence import ModelFileError, load, save_linear_model
+
+
+def messy_frame(n=60, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(n)],
+                          "age": rng.integers(20, 70, n),
+                          "city": rng.choice(["Paris", "Lyon", "Nice"], n),
+                          "income": rng.normal(50, 10, n).round(2)})
+    frame["price"] = 2.0 * frame["income"] + rng.normal(0, 1, n)
+    return frame
+
+
+@pytest.fixture()
+def saved(tmp_path):
+    frame = messy_frame()
+    table = prepare_table(frame, "price")
+    res = pz.fit(table.X, table.y, pz.LeastSquares(), pz.L1(), alpha=0.5)
+    folder = tmp_path / "model"
+    save_linear_model(folder, coef=res.coef, intercept=res.intercept,
+                      feature_spec=table.spec.to_dict(), task="regression",
+                      datafit="leastsquares", penalty="l1", alpha=0.5, l1_ratio=1.0,
+                      extra_arrays={"alphas": np.geomspace(1, 0.01, 5)})
+    return folder, frame, table, res
+
+
+def test_round_trip_predictions_equal(saved):
+    folder, frame, table, res = saved
+    model = pz.load(folder)
+    np.testing.assert_array_equal(model.coef, res.coef)
+    assert model.intercept == res.intercept and model.alpha == 0.5
+    assert model.feature_names == table.feature_names
+    np.testing.assert_allclose(model.predict(frame), res.predict(table.X), rtol=1e-12)
+    np.testing.assert_allclose(model.predict(table.X), res.predict(table.X), rtol=1e-12)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format"] == "penalized-model" and manifest["format_version"] == 1
+    assert manifest["library_version"] == pz.__version__
+    assert "alpha * P(w)" in manifest["convention"]
+    assert len(manifest["files"]["arrays.npz"]["sha256"]) == 64
+    assert not [p for p in os.listdir(folder) if p.startswith(".tmp-")]
+
+
+def test_classification_round_trip(tmp_path):
+    frame = messy_frame()
+    frame["label"] = np.where(frame["price"] > frame["price"].median(), "high", "low")
+    table = prepare_table(frame.drop(columns="price"), "label")
+    res = pz.fit(table.X, table.y, pz.Logistic(), pz.L1(), alpha=0.01)
+    save_linear_model(tmp_path / "m", coef=res.coef, intercept=res.intercept,
+                      feature_spec=table.spec.to_dict(), task="classification",
+                      datafit="logistic", penalty="l1", alpha=0.01, classes=res.classes)
+    model = load(tmp_path / "m")
+    assert list(model.predict(frame)) == list(res.predict(table.X))
+    np.testing.assert_allclose(model.predict_proba(frame),
+                               1 / (1 + np.exp(-res.decision_function(table.X))))
+
+
+def test_tampered_array_file(saved):
+    folder = saved[0]
+    data = bytearray((folder / "arrays.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "arrays.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        load(folder)
+
+
+def test_truncated_files(saved):
+    folder = saved[0]
+    data = (folder / "arrays.npz").read_bytes()
+    (folder / "arrays.npz").write_bytes(data[:100])
+    with pytest.raises(ModelFileError, match="truncated"):
+        load(folder)
+    text = (folder / "manifest.json").read_text()
+    (folder / "manifest.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(folder)
+
+
+def test_missing_and_foreign_folders(tmp_path, saved):
+    with pytest.raises(ModelFileError, match="no such directory"):
+        load(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelFileError, match="manifest.json"):
+        load(tmp_path / "empty")
+    folder = saved[0]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load(folder)
+
+
+def test_pickled_arrays_are_refused_even_with_a_valid_checksum(saved):
+    """A rewritten npz holding an object array (pickle) is rejected by allow_pickle=False."""
+    folder = saved[0]
+    buffer = io.BytesIO()
+    np.savez(buffer, coef=np.array([{"evil": 1}] * 6, dtype=object), intercept=np.zeros(1))
+    data = buffer.getvalue()
+    (folder / "arrays.npz").write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["arrays.npz"] = {"sha256": persistence._sha256(data), "bytes": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        load(folder)
+    with pytest.raises(TypeError, match="pickle"):
+        persistence.save_model_folder(folder / "x", {}, {"a": np.array([None], dtype=object)})
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "report.html"
+    persistence.atomic_write_text(path, "old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        persistence.atomic_write_text(path, "new")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.html"]  # the temporary file was removed
+
+
+def test_torch_state_dict_weights_only(tmp_path):
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    persistence.save_model_folder(tmp_path / "net", {"kind": "mlp", "task": "regression",
+                                                     "alpha": 0.1, "features": {}},
+                                  {"layers": np.array([3, 4, 1])}, state_dict=net.state_dict())
+    model = load(tmp_path / "net")
+    for key, value in net.state_dict().items():
+        assert torch.equal(model.state_dict[key], value)
+    data = bytearray((tmp_path / "net" / "weights.pt").read_bytes())
+    data[-10] ^= 0x01
+    (tmp_path / "net" / "weights.pt").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="weights.pt"):
+        load(tmp_path / "net")
