@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from .datafits import Datafit, LeastSquares
 from .path import alpha_grid, check_alphas, null_gradient, path_problem
@@ -292,7 +292,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    l1_ratios=None, scoring: str | None = None, groups=None,
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = 1e-6, max_iter: int | None = None,
-                   n_jobs: int | None = None, refit: bool = True) -> CVResult:
+                   n_jobs: int | None = None, refit: bool = True, precompute="auto",
+                   callback=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -328,6 +329,13 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Folds in parallel (joblib; -1 for all cores).
     refit : bool, default=True
         Also fit the path on the full data (``result.path``), in parallel with the folds.
+    precompute : {"auto", True, False}, default="auto"
+        Tall least squares in Gram form, as in :func:`penalized.path` (per fold).
+    callback : callable, optional
+        Progress: ``callback(done, total)`` with ``total`` the number of fits (alphas
+        times paths, the folds' and the full-data one(s)). Run in this process
+        (``n_jobs`` None or 1) it is called after every alpha of every path; with
+        parallel workers, once per finished path (``done`` jumps by ``n_alphas``).
 
     Returns
     -------
@@ -351,21 +359,49 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     scorer = get_scorer(scoring, datafit)
     splits = make_splits(cv, problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
-    options = {"solver": solver, "tol": tol, "max_iter": max_iter}
+    options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
     problems = [problem.with_penalty(pen) for pen in candidates]
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
 
-    jobs = [delayed(_fold_scores)(pb, tr, te, grid, scorer, standardize, options)
-            for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
+    tasks = [(_fold_scores, (pb, tr, te, grid, scorer, standardize), grid.shape[0])
+             for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
     if refit:
-        jobs += [delayed(_full_path)(pb, grid, standardize, options)
-                 for pb, grid in zip(problems, grids, strict=True)]
-    outputs = Parallel(n_jobs=n_jobs)(jobs)
+        tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
+                  for pb, grid in zip(problems, grids, strict=True)]
+    outputs = _run_tasks(tasks, options, n_jobs, callback)
     n_folds = len(splits)
     fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
         len(problems), n_folds, -1)
     paths = tuple(outputs[len(problems) * n_folds:]) if refit else ()
     return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+
+
+def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:
+    """``function(*arguments, options)`` for every task, in order, reporting progress.
+
+    Each task is ``(function, arguments, n_alphas)``. In this process, the
+    callback follows every alpha (through :func:`path_problem`'s own callback);
+    across joblib workers, every finished task.
+    """
+    total = sum(size for _, _, size in tasks)
+    if callback is None:
+        return Parallel(n_jobs=n_jobs)(delayed(f)(*args, options) for f, args, _ in tasks)
+    done = 0
+    outputs = []
+    if effective_n_jobs(n_jobs) == 1:
+        for function, arguments, size in tasks:
+            offset = done
+            outputs.append(function(*arguments, {
+                **options, "callback": lambda k, _n, offset=offset: callback(offset + k, total)}))
+            done += size
+        return outputs
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(f)(*args, options) for f, args, _ in tasks)
+    for (_, _, size), output in zip(tasks, results, strict=True):
+        outputs.append(output)
+        done += size
+        callback(done, total)
+    return outputs
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ._gram import gram_form, use_gram
 from .datafits import Datafit, LeastSquares
 from .exceptions import ConvergenceWarning
 from .fit import null_gradient, solve_problem, stopping_scale
@@ -48,7 +49,8 @@ def check_alphas(alphas) -> np.ndarray:
 def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
          n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
          solver: str = "auto", tol: float = 1e-8, max_iter: int | None = None,
-         fit_intercept: bool = True, sample_weight=None, callback=None) -> PathResult:
+         fit_intercept: bool = True, sample_weight=None, callback=None,
+         precompute="auto") -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -63,6 +65,12 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         A user grid instead (sorted largest first).
     callback : callable, optional
         Called as ``callback(k, n_alphas)`` after each alpha (progress bars).
+    precompute : {"auto", True, False}, default="auto"
+        Solve tall least squares in Gram form: an exactly equivalent problem with at
+        most ``n_features + 1`` rows (same coefficients, objectives and certificates;
+        see :mod:`penalized._gram`). ``"auto"``: for least squares with dense X when
+        ``n_samples >= 4 * n_features`` and ``n_features <= 2000``; ``True``: for any
+        least squares with dense X (else a ValueError); ``False``: never.
 
     Returns
     -------
@@ -86,13 +94,16 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
                            sample_weight=sample_weight)
     return path_problem(problem, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
                         alphas=alphas, solver=solver, tol=tol, max_iter=max_iter,
-                        callback=callback)
+                        callback=callback, precompute=precompute)
 
 
 def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: float = 1e-3,
                  alphas=None, solver: str = "auto", tol: float = 1e-8,
-                 max_iter: int | None = None, callback=None) -> PathResult:
+                 max_iter: int | None = None, callback=None,
+                 precompute="auto") -> PathResult:
     """:func:`path` on an already validated problem (cross-validation calls this)."""
+    gram = gram_form(problem) if use_gram(problem, precompute) else None
+    original, problem = problem, (gram.problem if gram is not None else problem)
     grad0, b0, coef0 = null_gradient(problem)
     a_max = problem.penalty.alpha_max(grad0)
     grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
@@ -128,10 +139,12 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
             f"{bad.size} of {k_alphas} alphas did not converge (worst {kind} "
             f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
+    if gram is not None:  # the same objectives and certificates; only b maps back
+        out["intercepts"] = gram.intercepts(coefs)
     return PathResult(
         alphas=grid, coefs=coefs, intercepts=out["intercepts"],
         objectives=out["objectives"], certificates=out["certificates"],
         certificate_kind=kind, n_iters=n_iters, converged=converged, alpha_max=a_max,
-        solver=res.solver, penalty=problem.penalty.with_alpha(float(grid[-1])),
-        datafit=problem.datafit, classes=problem.classes,
+        solver=res.solver, penalty=original.penalty.with_alpha(float(grid[-1])),
+        datafit=original.datafit, classes=original.classes,
     )

@@ -1,0 +1,134 @@
+r"""Tall least squares in Gram form: the ``precompute`` option of the path machinery.
+
+For least squares with dense X and ``n_samples`` much larger than ``n_features``,
+the path is solved on an equivalent problem with at most ``n_features + 1`` rows,
+so that every solver pass costs ``p^2`` instead of ``n p`` (scikit-learn's
+``precompute``). With weighted centering (:math:`\bar x, \bar y` the weighted
+means; no centering without an intercept), :math:`\tilde X = S^{1/2}(X - \bar x)`
+and :math:`\tilde y = S^{1/2}(y - \bar y)`,
+
+.. math::
+
+    \frac{1}{n}\sum_i s_i \tfrac12 (y_i - x_i^\top w - b^*(w))^2
+    = \frac{1}{2n}\|\tilde y - \tilde X w\|^2
+    = \frac{1}{2n}\Big(\|y_t - R w\|^2 + \rho^2\Big),
+
+where :math:`\tilde X^\top \tilde X = R^\top R` (eigendecomposition, so that
+collinear columns such as one-hot blocks are fine), :math:`y_t = U^\top \tilde y`
+(:math:`U` the left singular vectors of :math:`\tilde X`) and
+:math:`\rho = \|\tilde y - U y_t\|`, the part of the target that no ``w`` explains.
+The compressed problem has rows ``[R; 0]`` and target ``[y_t; rho]``, scaled by
+:math:`\sqrt{m / n}` so that its mean over ``m`` rows is the original mean over
+``n``. It is the original problem in an orthonormal basis of
+:math:`\mathrm{span}(\tilde X, \tilde y)`: the objective is equal for every ``w``
+(no constant to add), and so are the gradient ``X^T`` residual, the duality gap
+(the residual row keeps the dual's norms), the null model and with it the
+stopping scale. Only the intercept is mapped back, :math:`b = \bar y - \bar x^\top w`.
+
+Rule for ``precompute="auto"``: :class:`~penalized.LeastSquares` (any quadratic
+regression datafit), dense X, ``n_samples >= GRAM_RATIO * n_features`` and
+``n_features <= GRAM_MAX_FEATURES`` (the eigendecomposition costs about
+``10 p^3``; forming the Gram matrix ``n p^2``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .problem import Problem, make_problem
+
+#: ``precompute="auto"`` compresses when ``n_samples >= GRAM_RATIO * n_features`` ...
+GRAM_RATIO = 4
+#: ... and ``n_features <= GRAM_MAX_FEATURES``
+GRAM_MAX_FEATURES = 2000
+
+
+def gram_applicable(problem: Problem) -> str | None:
+    """None when the Gram form is exact for ``problem``, else the reason it is not."""
+    datafit = problem.datafit
+    if not datafit.quadratic or datafit.task != "regression" or datafit.multiclass:
+        return f"it needs a least-squares datafit, got {type(datafit).__name__}"
+    if problem.is_sparse:
+        return "it needs a dense X (sparse X would be densified)"
+    return None
+
+
+def use_gram(problem: Problem, precompute) -> bool:
+    """Whether the path on ``problem`` is solved in Gram form.
+
+    Parameters
+    ----------
+    problem : Problem
+    precompute : {"auto", True, False}
+        ``"auto"``: when exact and worth it (see the module rule); ``True``: whenever
+        exact (a ValueError says why not otherwise); ``False``: never.
+    """
+    if isinstance(precompute, bool):
+        if precompute and gram_applicable(problem) is not None:
+            raise ValueError(f"precompute=True: {gram_applicable(problem)}")
+        return precompute
+    if not isinstance(precompute, str) or precompute != "auto":
+        raise ValueError(f"precompute must be 'auto', True or False, got {precompute!r}")
+    n, p = problem.X.shape
+    return (gram_applicable(problem) is None and n >= GRAM_RATIO * p
+            and p <= GRAM_MAX_FEATURES)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GramForm:
+    """The compressed problem and what maps its solutions back.
+
+    Attributes
+    ----------
+    problem : Problem
+        At most ``n_features + 1`` rows, no intercept; same penalty, same objective.
+    x_mean : ndarray of shape (n_features,)
+        Weighted column means (zeros without an intercept).
+    y_mean : float
+    """
+
+    problem: Problem
+    x_mean: np.ndarray
+    y_mean: float
+    fit_intercept: bool
+
+    def intercepts(self, coefs: np.ndarray) -> np.ndarray:
+        """Intercepts of the original problem for ``coefs`` of shape (n_fits, n_features)."""
+        if not self.fit_intercept:
+            return np.zeros(coefs.shape[0])
+        return self.y_mean - coefs @ self.x_mean
+
+
+def gram_form(problem: Problem) -> GramForm:
+    """The equivalent problem with at most ``n_features + 1`` rows (module docstring)."""
+    reason = gram_applicable(problem)
+    if reason is not None:
+        raise ValueError(f"no Gram form: {reason}")
+    X, y, s = np.asarray(problem.X), problem.y, problem.sample_weight
+    n, p = X.shape
+    if problem.fit_intercept:
+        x_mean, y_mean = (s @ X) / s.sum(), float(s @ y / s.sum())
+        X_tilde, y_tilde = X - x_mean, y - y_mean
+    else:
+        x_mean, y_mean = np.zeros(p), 0.0
+        X_tilde, y_tilde = X, y
+    if not np.all(s == 1.0):
+        root_s = np.sqrt(s)
+        X_tilde, y_tilde = X_tilde * root_s[:, None], y_tilde * root_s
+    eigenvalues, vectors = np.linalg.eigh(X_tilde.T @ X_tilde)
+    # directions with eigenvalue ~0 are columns of X_tilde ~0: dropping them is exact
+    # to rounding, and y's component along them joins the residual norm below
+    keep = eigenvalues > 1e-12 * max(float(eigenvalues.max()), 1e-300)
+    root = np.sqrt(eigenvalues[keep])
+    basis = vectors[:, keep]
+    R = root[:, None] * basis.T                           # (rank, p), R^T R = X~^T X~
+    y_t = (basis.T @ (X_tilde.T @ y_tilde)) / root        # U^T y~
+    residual = np.sqrt(max(float(y_tilde @ y_tilde - y_t @ y_t), 0.0))
+    m = R.shape[0] + 1
+    factor = np.sqrt(m / n)
+    rows = np.vstack([R, np.zeros((1, p))]) * factor
+    target = np.append(y_t, residual) * factor
+    small = make_problem(rows, target, problem.datafit, problem.penalty, fit_intercept=False)
+    return GramForm(small, x_mean, y_mean, problem.fit_intercept)
