@@ -92,16 +92,19 @@ def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None,
     point lowers the model, so the loop is monotone.
 
     Returns the new ``(w, b)``, or ``None`` when the step does not apply
-    (empty support, support larger than n, singular model, no penalty model).
+    (empty support, support of n or more without a ridge part, singular model, no
+    penalty model).
     """
     n = h.shape[0]
     support = np.flatnonzero(w)
-    if support.size == 0 or support.size >= n:
+    if support.size == 0:
         return None
     model = penalty.orthant_model(w)
     if model is None:
         return None
     g_all, hdiag_all = model[0][support], model[1][support]
+    if support.size >= n and not np.all(hdiag_all > 0):
+        return None  # X_S^T X_S is singular and no ridge part makes the model strict
     X_support = X[:, support]
     gram, xh = cache.get(support) if cache is not None else _gram(X_support, h)
     sum_h = h.sum()

@@ -56,7 +56,10 @@ class CoordinateDescent(Solver):
         omega = pen.feature_weights(p)
         alphas_j = pen.alpha * omega
         unpenalized = np.flatnonzero(omega == 0)
-        has_model = pen.orthant_model(np.asarray(coef, dtype=float)) is not None
+        model = pen.orthant_model(np.ones(coef.shape))
+        has_model = model is not None
+        # with a ridge part the support model stays non-singular beyond n features
+        strictly_convex = has_model and bool(np.all(model[1][omega > 0] > 0))
         w, b = coef.astype(float, copy=True), float(intercept)
         history: list[float] = []
         epochs = 0
@@ -89,7 +92,8 @@ class CoordinateDescent(Solver):
             col_stats = _kernels.weighted_col_stats(data, indices, indptr, n, h, ws,
                                                     float(problem.fit_intercept))
             w_old, b_old = w.copy(), b
-            use_newton = has_model and self._newton_pays(w, ws, n, indices, indptr)
+            use_newton = has_model and self._newton_pays(w, ws, n, indices, indptr,
+                                                          strictly_convex)
             state = np.array([b, self.max_iter - epochs, self.inner_fraction * scores.max()])
             params = np.array([param, float(pen.positive), float(problem.fit_intercept),
                                float(h.sum()), self.stable_epochs if use_newton else 0])
@@ -123,7 +127,7 @@ class CoordinateDescent(Solver):
     #: dense linear algebra runs about this much faster per flop than the CD loop
     blas_speedup = 10.0
 
-    def _newton_pays(self, w, ws, n, indices, indptr) -> bool:
+    def _newton_pays(self, w, ws, n, indices, indptr, strictly_convex) -> bool:
         """Whether a Newton step on the support is cheaper than CD's expected tail.
 
         Cost model: a Cholesky of the support, ``|S|^3 / 3`` flops at BLAS speed,
@@ -132,7 +136,7 @@ class CoordinateDescent(Solver):
         with thousands of active, very sparse columns does not.
         """
         support = int(np.count_nonzero(w[ws])) or 1
-        if support >= n:
+        if support >= n and not strictly_convex:
             return False
         nnz = n * ws.shape[0] if indices.shape[0] == 0 else \
             int(np.sum(indptr[ws + 1] - indptr[ws]))
