@@ -4,6 +4,9 @@ Run ``python bench/bench_torch.py`` (about a minute). Each configuration trains 
 network from the same initialization; epochs are interleaved between the variants and the
 median over repeats is reported, so that load on a shared machine affects all alike.
 Target (issue 4): the proximal optimizer within 15% of plain Adam per epoch.
+The prox costs five tensor operations per weight matrix (prox_metric_); on the digits
+network each costs a few microseconds of dispatch whatever its size, against ~0.4 ms for
+the forward, backward and Adam step of a batch, so about 10% is the floor there.
 """
 
 import argparse

@@ -249,3 +249,24 @@ def test_clear_errors():
         penalty_value(model, pz.L1(weights=[1.0, 2.0, 3.0]), 0.1)
     with pytest.raises(ValueError, match="no parameters to penalize"):
         penalty_value(torch.nn.ReLU(), pz.L1(), 0.1)
+
+
+@pytest.mark.parametrize("penalty", ENET_PENALTIES, ids=repr)
+@pytest.mark.parametrize("positive", [False, True])
+def test_torch_prox_in_quotient_form_equals_the_penalty_prox(penalty, positive):
+    # the optimizer's prox with step numerator / denominator (no threshold tensor) against
+    # the numpy prox of the penalty object: equal up to rounding, the same exact zeros
+    from penalized.torch.penalties import prox_metric_
+
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(30, 20))
+    v[0, :3] = 0.0
+    denominator = rng.uniform(0.2, 5.0, size=v.shape)
+    p = dataclasses.replace(penalty, alpha=0.7, positive=positive)
+    lr = 0.9
+    expected = np.vectorize(lambda vi, si: p.prox(np.array([vi]), si)[0])(v, lr / denominator)
+    param = torch.tensor(v)
+    prox_metric_(param, p.alpha * lr, torch.tensor(denominator), p.ratio, positive)
+    np.testing.assert_allclose(param.numpy(), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(param.numpy() == 0, expected == 0)
+    assert (expected == 0).any()
