@@ -16,8 +16,10 @@ TOLERANCE_REASON = ("tol is a gap relative to the objective (1e-4 by default): p
                     "agree to about that, not to the check's 1e-7")
 FOLD_REASON = "repeating samples changes the K-fold split, so CV picks another alpha"
 EXPECTED = {
-    "LassoCV": {"check_sample_weight_equivalence_on_dense_data": FOLD_REASON},
-    "ElasticNetCV": {"check_sample_weight_equivalence_on_dense_data": FOLD_REASON},
+    "LassoCV": {"check_sample_weight_equivalence_on_dense_data": FOLD_REASON,
+                "check_sample_weight_equivalence_on_sparse_data": FOLD_REASON},
+    "ElasticNetCV": {"check_sample_weight_equivalence_on_dense_data": FOLD_REASON,
+                     "check_sample_weight_equivalence_on_sparse_data": FOLD_REASON},
     "Ridge": {"check_sample_weight_equivalence_on_sparse_data": TOLERANCE_REASON},
     "LogisticRegression": {
         "check_sample_weight_equivalence_on_dense_data": TOLERANCE_REASON,
