@@ -21,6 +21,7 @@ import dataclasses
 
 import numpy as np
 
+from ._newton_step import damped_newton
 from .problem import Problem
 
 
@@ -87,23 +88,19 @@ def optimal_free_part(problem: Problem, free: np.ndarray, z_penalized: np.ndarra
     if A.shape[1] == 0:
         return np.zeros(0), 0.0, z_penalized
     theta = np.linalg.lstsq(A, z - z_penalized, rcond=None)[0]
-    value = datafit.value(y, z_penalized + A @ theta, s)
-    for _ in range(1 if datafit.quadratic else 100):
+
+    def value(theta):
+        return datafit.value(y, z_penalized + A @ theta, s)
+
+    def direction(theta):
         z = z_penalized + A @ theta
         g = A.T @ (s * datafit.dloss(y, z))
         H = A.T @ ((s * datafit.d2loss(y, z))[:, None] * A)
-        delta = np.linalg.lstsq(H, g, rcond=None)[0]
-        step = 1.0
-        for _ in range(1 if datafit.quadratic else 40):  # backtracking keeps it monotone
-            new_value = datafit.value(y, z_penalized + A @ (theta - step * delta), s)
-            if new_value <= value + 1e-15 * abs(value):
-                break
-            step *= 0.5
-        else:
-            break
-        theta, value = theta - step * delta, new_value
-        if np.max(np.abs(step * delta)) <= 1e-13 * (1.0 + np.max(np.abs(theta))):
-            break
+        return np.linalg.lstsq(H, g, rcond=None)[0]
+
+    quadratic = datafit.quadratic  # one exact step
+    theta = damped_newton(value, direction, theta, max_iter=1 if quadratic else 100,
+                          max_halvings=1 if quadratic else 40)
     z = z_penalized + A @ theta
     if problem.fit_intercept:
         return theta[:-1], float(theta[-1]), z

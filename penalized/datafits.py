@@ -16,6 +16,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit, log1p, softmax, xlogy
 
+from ._newton_step import damped_newton
+
 
 @dataclasses.dataclass(frozen=True)
 class Datafit(ABC):
@@ -267,26 +269,20 @@ class Multinomial(Datafit):
         s = sample_weight
         onehot = self._onehot(y, z_without_b.shape[1])
         target = s @ onehot
-        b = np.array(b, dtype=float)
-        value = self.value(y, z_without_b + b, s)
-        for _ in range(50):
+        total = s.sum()
+
+        def value(b):
+            return self.value(y, z_without_b + b, s)
+
+        def direction(b):
             p = softmax(z_without_b + b, axis=1)
             g = s @ p - target
-            if np.max(np.abs(g)) <= 1e-13 * s.sum():
-                break
+            if np.max(np.abs(g)) <= 1e-13 * total:
+                return None
             H = np.diag(s @ p) - (p * s[:, None]).T @ p
-            delta = np.linalg.lstsq(H, g, rcond=None)[0]
-            step = 1.0
-            for _ in range(40):
-                new_value = self.value(y, z_without_b + b - step * delta, s)
-                if new_value <= value + 1e-15 * abs(value):
-                    break
-                step *= 0.5
-            else:
-                break
-            b, value = b - step * delta, new_value
-            if np.max(np.abs(step * delta)) <= 1e-13 * (1.0 + np.max(np.abs(b))):
-                break
+            return np.linalg.lstsq(H, g, rcond=None)[0]
+
+        b = damped_newton(value, direction, np.array(b, dtype=float), max_iter=50)
         return b - b.mean()
 
 
