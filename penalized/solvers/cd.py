@@ -9,7 +9,11 @@ is exact; for other datafits it is a prox-Newton step (IRLS weights), followed
 by a backtracking line search on the true objective.
 
 The inner tolerance is a fraction of the current outer violation, so the work
-spent inside tracks what the outer certificate still needs.
+spent inside tracks what the outer certificate still needs. Three accelerations:
+Anderson extrapolation inside the kernel; a Newton step on the support
+(:mod:`._newton`) when a cost model says it is cheaper than CD's tail; and, for
+least squares, dual extrapolation of the epochs' residuals plus the best dual
+point seen so far, which tighten the gap that decides when to stop.
 """
 
 from __future__ import annotations
@@ -45,6 +49,12 @@ class CoordinateDescent(Solver):
     inner_fraction = 0.3
     stable_epochs = 10
     ws_growth = 2.0
+    #: a Newton step is taken when its cost is below this many CD epochs
+    newton_budget_epochs = 50
+    #: dense linear algebra runs about this much faster per flop than the CD loop
+    blas_speedup = 10.0
+    #: number of epoch residuals combined by the dual extrapolation
+    extrapolation_k = 6
 
     def solve(self, problem, coef, intercept, scale):
         pen, datafit = problem.penalty, problem.datafit
@@ -68,14 +78,15 @@ class CoordinateDescent(Solver):
         extrapolate = datafit.quadratic and uses_gap(problem) and unpenalized.size == 0
         residuals = np.zeros((self.extrapolation_k if extrapolate else 0, n))
         best_dual = -np.inf
-        for _ in range(self.max_outer):
+        for outer in range(self.max_outer + 1):
             cert, grad, xw = certify_with_gradient(problem, w, b, xw)
             if cert.kind == "gap":  # the best dual point seen so far tightens the gap
                 best_dual = max(best_dual, cert.objective - cert.value)
                 cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
             b = cert.intercept
             history.append(cert.objective)
-            if is_converged(cert, self.tol, scale) or epochs >= self.max_iter:
+            if (is_converged(cert, self.tol, scale) or epochs >= self.max_iter
+                    or outer == self.max_outer):
                 break
             scores = pen.subdiff_distance(w, grad)
             ws = self._working_set(w, scores, unpenalized)
@@ -104,13 +115,9 @@ class CoordinateDescent(Solver):
                                                                    int(state[1])))
             epochs += int(state[1])
             b = float(state[0])
-            cache = None
-            if datafit.quadratic:
-                cache = problem.memo.get("gram")
-                if cache is None:
-                    cache = problem.memo["gram"] = GramCache(problem.X, s)
-            polished = use_newton and newton_on_support(problem.X, h, target, w, b, pen,
-                                                        problem.fit_intercept, cache)
+            polished = use_newton and newton_on_support(
+                problem.X, h, target, w, b, pen, problem.fit_intercept,
+                self._gram_cache(problem) if datafit.quadratic else None)
             if polished:
                 w, b = polished
                 r = target - problem.X @ w - b
@@ -118,14 +125,7 @@ class CoordinateDescent(Solver):
                 xw = (y - r) - b
             else:
                 w, b, xw = self._line_search(problem, w_old, b_old, z, w, b, target - r, cert)
-        else:
-            cert, grad, xw = certify_with_gradient(problem, w, b, xw)
         return self.finish(problem, w, cert.intercept, epochs, history[:-1], scale, cert)
-
-    #: a Newton step is taken when its cost is below this many CD epochs
-    newton_budget_epochs = 50
-    #: dense linear algebra runs about this much faster per flop than the CD loop
-    blas_speedup = 10.0
 
     def _newton_pays(self, w, ws, n, indices, indptr, strictly_convex) -> bool:
         """Whether a Newton step on the support is cheaper than CD's expected tail.
@@ -143,8 +143,13 @@ class CoordinateDescent(Solver):
         newton = support**3 / 3.0 / self.blas_speedup
         return newton <= self.newton_budget_epochs * 2.0 * (nnz + n)
 
-    #: number of epoch residuals combined by the dual extrapolation
-    extrapolation_k = 6
+    @staticmethod
+    def _gram_cache(problem) -> GramCache:
+        """The Gram memo of this problem's X (weights fixed: least squares only)."""
+        cache = problem.memo.get("gram")
+        if cache is None:
+            cache = problem.memo["gram"] = GramCache(problem.X, problem.sample_weight)
+        return cache
 
     @staticmethod
     def _extrapolated_dual(problem, residuals, n_epochs) -> float:
