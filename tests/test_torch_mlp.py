@@ -135,7 +135,7 @@ def test_select_alpha_min_and_1se_rules():
     assert select_alpha(alphas, mean, se, "1se") == 0.1  # 0.90 >= 0.93 - 0.035
     assert select_alpha(alphas, mean, se / 2, "1se") == 0.01  # 0.90 < 0.93 - 0.0175
     assert select_alpha(alphas, mean, np.zeros(4), "1se") == 0.01
-    with pytest.raises(ValueError, match="rule must be one of"):
+    with pytest.raises(ValueError, match="rule must be 'min' or '1se', got 'best'"):
         select_alpha(alphas, mean, se, "best")
 
 

@@ -16,11 +16,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, 
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..cv import check_rule, choose_indices
+from ..path import check_alphas
 from .mlp import MLPClassifier, MLPRegressor
 
 #: Default strengths (for standardized features), largest first.
 DEFAULT_ALPHA_RANGE = (1e-1, 1e-5)
-RULES = ("min", "1se")
 
 
 def select_alpha(alphas, mean_scores, std_errors, rule: str = "min") -> float:
@@ -42,20 +43,16 @@ def select_alpha(alphas, mean_scores, std_errors, rule: str = "min") -> float:
     -------
     float
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    check_rule(rule)
     alphas = np.asarray(alphas, dtype=float)
     mean_scores = np.asarray(mean_scores, dtype=float)
     std_errors = np.asarray(std_errors, dtype=float)
     if not (alphas.shape == mean_scores.shape == std_errors.shape) or alphas.ndim != 1:
         raise ValueError("alphas, mean_scores and std_errors must be 1-D of the same length")
-    best_value = np.max(mean_scores)
-    best = np.flatnonzero(mean_scores == best_value)
-    best = best[np.argmax(alphas[best])]
-    if rule == "min":
-        return float(alphas[best])
-    within = mean_scores >= best_value - std_errors[best]
-    return float(np.max(alphas[within]))
+    order = np.argsort(-alphas, kind="stable")  # the linear models' rule wants alphas decreasing
+    index_min, index_1se = choose_indices(mean_scores[order], std_errors[order],
+                                          greater_is_better=True)
+    return float(alphas[order][index_min if rule == "min" else index_1se])
 
 
 def _fit_path(estimator, alphas, X, y, warm_start):
@@ -97,10 +94,7 @@ class _BaseMLPCV(BaseEstimator):
             if not isinstance(self.n_alphas, numbers.Integral) or self.n_alphas < 1:
                 raise ValueError(f"n_alphas must be a positive integer, got {self.n_alphas!r}")
             return np.geomspace(*DEFAULT_ALPHA_RANGE, int(self.n_alphas))
-        alphas = np.asarray(self.alphas, dtype=float).ravel()
-        if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-            raise ValueError("alphas must be a non-empty list of finite numbers >= 0")
-        return np.sort(alphas)[::-1]  # decreasing: warm starts go from sparse to dense
+        return check_alphas(self.alphas)  # decreasing: warm starts go from sparse to dense
 
     def fit(self, X, y):
         """Cross-validate the alpha path, then refit on all of ``X`` at the chosen alpha.
@@ -114,8 +108,7 @@ class _BaseMLPCV(BaseEstimator):
         -------
         self
         """
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
+        check_rule(self.rule)
         estimator = self._default_estimator() if self.estimator is None else self.estimator
         if estimator.get_params().get("penalty") is None:
             raise ValueError("the estimator has penalty=None: there is no alpha to choose")
