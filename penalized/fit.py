@@ -22,29 +22,32 @@ def stopping_scale(problem: Problem) -> float:
     return max(float(np.max(np.abs(problem.X.T @ gz))), 1e-12)
 
 
-def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
-    """Datafit gradient where every penalized coefficient is 0 and the rest is optimal.
+def null_point(problem: Problem) -> tuple[np.ndarray, float]:
+    """``(coef, intercept)`` with every penalized coefficient 0 and the rest optimal.
 
-    Returns ``(grad, intercept, coef)``; unpenalized features (weight 0) and the
-    intercept are fitted first, so that ``alpha_max`` is exact for them too.
+    Unpenalized features (weight 0) and the intercept are fitted (damped Newton),
+    so that the starting point of a fit and ``alpha_max`` are exact for them too.
     """
-    p = problem.n_features
-    omega = problem.penalty.feature_weights(p)
+    omega = problem.penalty.feature_weights(problem.n_features)
     free = np.flatnonzero(omega == 0)
     coef = np.zeros(problem.coef_shape)
     b = problem.intercept_at_zero()
     if free.size:
-        # a small unpenalized fit: (damped) Newton on the free coefficients and intercept
-        z0 = np.full(problem.n_samples, b)
+        z0 = problem.null_predictor(b)
         coef[free], b, _ = optimal_free_part(problem, free, np.zeros(problem.n_samples), z0)
+    return coef, b
+
+
+def null_gradient(problem: Problem) -> tuple[np.ndarray, float, np.ndarray]:
+    """Datafit gradient at :func:`null_point`: ``(grad, intercept, coef)``."""
+    coef, b = null_point(problem)
     grad, _, _ = problem.gradient(coef, b)
     return grad, b, coef
 
 
 def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
     if init is None:  # the null model: penalized features 0, the free part optimal
-        _, b, coef = null_gradient(problem)
-        return coef, b
+        return null_point(problem)
     if isinstance(init, FitResult):
         coef, b = init.coef, init.intercept
     elif isinstance(init, tuple) and len(init) == 2:

@@ -58,9 +58,14 @@ class Solver(ABC):
 
     def finish(self, problem: Problem, w: np.ndarray, b: float, n_iter: int,
                history: list[float], scale: float, cert=None) -> FitResult:
-        """Certify the final point, warn if not converged, build the result."""
+        """Certify the final point, warn if not converged, build the result.
+
+        ``history`` already ends with ``cert``'s objective when ``cert`` is given;
+        otherwise the final certificate is computed and recorded here.
+        """
         if cert is None:
             cert = certify(problem, w, b)
+            history.append(cert.objective)
         converged = is_converged(cert, self.tol, scale)
         if not converged:
             warnings.warn(
@@ -70,7 +75,6 @@ class Solver(ABC):
                 "increase max_iter or tol",
                 ConvergenceWarning, stacklevel=4,
             )
-        history.append(cert.objective)
         return FitResult(
             coef=w, intercept=cert.intercept, objective=cert.objective,
             certificate=cert.value, certificate_kind=cert.kind, n_iter=n_iter,

@@ -129,7 +129,7 @@ class CoordinateDescent(Solver):
                 xw = (y - r) - b
             else:
                 w, b, xw = self._line_search(problem, w_old, b_old, z, w, b, target - r, cert)
-        return self.finish(problem, w, cert.intercept, epochs, history[:-1], scale, cert)
+        return self.finish(problem, w, cert.intercept, epochs, history, scale, cert)
 
     def _newton_pays(self, w, ws, n, indices, indptr, strictly_convex) -> bool:
         """Whether a Newton step on the support is cheaper than CD's expected tail.

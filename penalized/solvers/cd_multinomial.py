@@ -143,7 +143,7 @@ class MultinomialCoordinateDescent(Solver):
                 epochs += n_epochs
         else:
             cert, grad, xw = certify_with_gradient(problem, W, b, xw)
-        return self.finish(problem, W, cert.intercept, epochs, history[:-1], scale, cert)
+        return self.finish(problem, W, cert.intercept, epochs, history, scale, cert)
 
     def _class_step(self, problem, kernel_X, alphas_j, onehot, W, b, xw, k, ws, inner_tol,
                     objective, max_epochs):
