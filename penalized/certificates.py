@@ -118,16 +118,24 @@ def certify(problem: Problem, w: np.ndarray, b: float) -> Certificate:
     return certify_with_gradient(problem, w, b)[0]
 
 
-def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None):
-    """:func:`certify`, also returning the datafit gradient and ``X w`` (for reuse)."""
+def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, grad=None):
+    """:func:`certify`, also returning the datafit gradient and ``X w`` (for reuse).
+
+    ``xw`` and ``grad`` may be passed when known (``grad`` only together with ``xw``,
+    and only if ``b`` is already the optimal intercept for ``w``).
+    """
     if xw is None:
-        xw = problem.X @ w
-    b = optimal_intercept(problem, xw, b)
+        xw, grad = problem.X @ w, None
+    b_opt = optimal_intercept(problem, xw, b)
+    if np.max(np.abs(np.subtract(b_opt, b))) > 1e-12 * (1.0 + np.max(np.abs(b))):
+        grad = None  # the intercept moved: the given gradient is not at this point
+    b = b_opt
     z = xw + b
     y, s, datafit, pen = problem.y, problem.sample_weight, problem.datafit, problem.penalty
     primal = datafit.value(y, z, s) + pen.value(w)
     gz = datafit.gradient_z(y, z, s)
-    grad = problem.X.T @ gz
+    if grad is None:
+        grad = problem.X.T @ gz
     if not uses_gap(problem):
         kkt = float(np.max(pen.subdiff_distance(w, grad), initial=0.0))
         if problem.fit_intercept:
@@ -174,5 +182,11 @@ def is_converged(cert: Certificate, tol: float, scale: float) -> bool:
     path, where the objective is far below that.
     """
     if cert.kind == "gap":
-        return cert.value <= tol * max(cert.objective, 1e-6 * scale)
+        return cert.value <= objective_tolerance(cert, tol, scale)
     return cert.value <= tol * scale
+
+
+def objective_tolerance(cert: Certificate, tol: float, scale: float) -> float:
+    """The stopping rule in objective units: ``tol`` times the current objective
+    (floored at ``1e-6 * scale``, the null objective, for exactly fitted data)."""
+    return tol * max(cert.objective, 1e-6 * scale)

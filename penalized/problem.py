@@ -34,8 +34,9 @@ class Problem:
     penalty: Penalty
     fit_intercept: bool = True
     classes: np.ndarray | None = None
-    #: memo of quantities derived from X alone (e.g. Gram blocks), shared by the
-    #: problems of one path (``with_penalty`` keeps it); never optimization state
+    #: memo of pure functions of the data (e.g. Gram blocks; the datafit gradient at
+    #: the last returned point, keyed by that point), shared by the problems of one
+    #: path (``with_penalty`` keeps it; ``with_data`` drops it); never solver state
     memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property

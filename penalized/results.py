@@ -33,6 +33,7 @@ class FitResult:
     n_iter : int
         Outer iterations (epochs for cd, steps for gd and fista).
     converged : bool
+        The solver's stopping rule was met (see ``tol`` in :func:`penalized.fit`).
     history : ndarray
         Objective after each certificate check (for plots and tests).
     solver : str

@@ -55,7 +55,7 @@ class Penalty(ABC):
     separable: ClassVar[bool] = True
     #: Registry name used by the CLI.
     name: ClassVar[str] = ""
-    #: Key of the compiled scalar operators in ``solvers._kernels.SCALAR_OPS``
+    #: Key of the compiled scalar operators in ``solvers._kernels.KINDS``
     #: ("" when the coordinate-descent kernel cannot serve this penalty).
     kernel: ClassVar[str] = ""
 

@@ -57,16 +57,20 @@ class Solver(ABC):
         """Minimize from ``(coef, intercept)``; ``scale`` sets the stopping rule's units."""
 
     def finish(self, problem: Problem, w: np.ndarray, b: float, n_iter: int,
-               history: list[float], scale: float, cert=None) -> FitResult:
+               history: list[float], scale: float, cert=None,
+               converged: bool | None = None) -> FitResult:
         """Certify the final point, warn if not converged, build the result.
 
         ``history`` already ends with ``cert``'s objective when ``cert`` is given;
-        otherwise the final certificate is computed and recorded here.
+        otherwise the final certificate is computed and recorded here. ``converged``
+        is the certificate's stopping rule unless the solver met its own (cd's
+        progress estimate).
         """
         if cert is None:
             cert = certify(problem, w, b)
             history.append(cert.objective)
-        converged = is_converged(cert, self.tol, scale)
+        if converged is None:
+            converged = is_converged(cert, self.tol, scale)
         if not converged:
             warnings.warn(
                 f"solver {self.name!r} did not converge in {n_iter} iterations at "

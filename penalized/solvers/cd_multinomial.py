@@ -162,11 +162,11 @@ class MultinomialCoordinateDescent(Solver):
         w_k = w_old.copy()
         col_stats = _kernels.weighted_col_stats(*kernel_X, n, h, ws,
                                                 float(problem.fit_intercept))
-        state = np.array([b_old, max(max_epochs, 1), inner_tol])
+        state = np.array([b_old, max(max_epochs, 1), inner_tol, 0.0])
         params = np.array([pen.params[0], float(pen.positive), float(problem.fit_intercept),
                            float(h.sum()), 0.0])
         _kernels.cd_quadratic(*kernel_X, h, residual, w_k, ws, col_stats, alphas_j, params, state,
-                              _kernels.SCALAR_OPS[pen.kernel], _NO_RESIDUALS)
+                              _kernels.KINDS[pen.kernel], _NO_RESIDUALS)
         z_new = target - residual  # x_i.w_k + b_k at the model's minimizer
         direction_w, direction_b = w_k - w_old, float(state[0]) - b_old
         direction_z = z_new - z[:, k]
