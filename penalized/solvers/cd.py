@@ -22,11 +22,17 @@ import dataclasses
 
 import numpy as np
 
-from ..certificates import (certify_with_gradient, dual_objective, is_converged,
-                            objective_tolerance, uses_gap)
+from ..certificates import (
+    certify_with_gradient,
+    dual_objective,
+    is_converged,
+    objective_tolerance,
+    uses_gap,
+)
 from . import _kernels
 from ._base import Solver
 from ._newton import GramCache, newton_on_support
+
 
 def csc_arrays(X, memo=None):
     """``(data, indices, indptr)`` for the kernels; dense Fortran X has ``None`` indices.
