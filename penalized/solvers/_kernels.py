@@ -155,6 +155,8 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
 ANDERSON_K = 5
 #: the remaining-decrease estimate uses the largest of this many last ratios
 RATE_WINDOW = 3
+#: a progress stop needs the estimate made this many sweeps earlier to have held
+CHECK_LAG = 2
 
 
 @njit(cache=True)
@@ -291,6 +293,13 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
     tol = state[2]
     obj_tol = state[3]
     remaining = np.inf
+    # the estimate made CHECK_LAG sweeps ago and the cumulative decrease then: a stop
+    # needs the decrease since to be within that estimate (the estimate is validated
+    # by what actually followed: right after a warm start the ratios are still
+    # growing and the geometric tail underestimates)
+    past_estimate = np.full(CHECK_LAG + 1, np.inf)
+    past_total = np.zeros(CHECK_LAG + 1)
+    total = 0.0
     prev_dec = -1.0  # decrease of the previous sweep (< 0: none to compare with)
     ratios = np.zeros(RATE_WINDOW)  # ratios of consecutive sweeps' decreases
     n_ratios = 0
@@ -370,7 +379,14 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
             if n_ratios >= RATE_WINDOW:
                 remaining = _tail_estimate(dec, ratios, n_ratios)
         prev_dec = max(dec, 0.0)
-        if violation <= tol or (obj_tol > 0.0 and remaining <= obj_tol):
+        total += prev_dec
+        slot = epoch % (CHECK_LAG + 1)
+        then = (epoch + 1) % (CHECK_LAG + 1)  # the entry written CHECK_LAG sweeps ago
+        validated = remaining == 0.0 or (past_estimate[then] < np.inf and
+                                         total - past_total[then] <= past_estimate[then])
+        past_estimate[slot] = remaining
+        past_total[slot] = total
+        if violation <= tol or (obj_tol > 0.0 and remaining <= obj_tol and validated):
             break
         n_stable = n_stable + 1 if n_changed == 0 else 0
         if stable_epochs > 0 and n_stable >= stable_epochs:
@@ -386,6 +402,7 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
                 continue
             b, gain = _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param,
                                 positive, kind, hist, b)
+            total += gain
             if gain > 0.0:  # a jump: the next sweep's decrease is not comparable
                 backoff = 0
                 prev_dec = -1.0
