@@ -111,7 +111,7 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         duality gap (a guaranteed bound on the excess) is below ``tol`` times the
         objective, or, without a gap, when the KKT violation is below ``tol`` times
         the null model's gradient. Coordinate descent on least squares with an L1
-        part (and ``tol >= 1e-10``) also stops when its estimate of the excess is
+        part (and ``tol >= 1e-9``) also stops when its estimate of the excess is
         below it: the decrease still to come, extrapolated from the rate of the
         last sweeps (times 4 for safety), plus what one step on each feature left
         out of the working set would give. Near the bottom of a wide path the gap

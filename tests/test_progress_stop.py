@@ -63,7 +63,7 @@ def test_tighter_tol_gives_a_smaller_excess():
     assert excess[2] <= 1e-7 * tight
 
 
-@pytest.mark.parametrize("penalty", [pz.L2(), pz.L1()], ids=["smooth", "l1-below-1e-10"])
+@pytest.mark.parametrize("penalty", [pz.L2(), pz.L1()], ids=["smooth", "l1-below-1e-9"])
 def test_other_problems_stop_on_the_gap(penalty):
     X, y = wide_problem(sparse=False)
     tol = 1e-6 if penalty.smooth else 1e-11
