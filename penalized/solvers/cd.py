@@ -14,6 +14,17 @@ Anderson extrapolation inside the kernel; a Newton step on the support
 (:mod:`._newton`) when a cost model says it is cheaper than CD's tail; and, for
 least squares, dual extrapolation of the epochs' residuals plus the best dual
 point seen so far, which tighten the gap that decides when to stop.
+
+Two stopping rules. The duality gap below ``tol`` times the objective always
+stops. For least squares with an L1 part the gap is a loose bound near the bottom
+of a wide path (the dual point is the residual rescaled to be feasible, which
+costs the first-order term ``max violation * alpha ||w||_1``), so the fit also
+stops when an estimate of its excess is below the target: the kernel measures
+each sweep's exact objective decrease and extrapolates the tail from their
+ratios (validated against what the estimate of two sweeps earlier predicted,
+times ``tail_safety``), and the features outside the working set add their
+one-step gains (times ``outside_safety``). Once the working set holds every
+feature that matters, the kernel runs on that estimate alone.
 """
 
 from __future__ import annotations
