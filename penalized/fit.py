@@ -110,11 +110,12 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         Target relative accuracy of the objective. Every solver stops when the
         duality gap (a guaranteed bound on the excess) is below ``tol`` times the
         objective, or, without a gap, when the KKT violation is below ``tol`` times
-        the null model's gradient. Coordinate descent on least squares with an L1
-        part (and ``tol >= 1e-9``) also stops when its estimate of the excess is
-        below it: the decrease still to come, extrapolated from the rate of the
-        last sweeps (times 4 for safety), plus what one step on each feature left
-        out of the working set would give. Near the bottom of a wide path the gap
+        the null model's gradient. Coordinate descent with an L1 part (and
+        ``tol >= 1e-9``) also stops when its estimate of the excess is below it:
+        the decrease still to come, extrapolated from the rate of the last sweeps
+        (least squares) or prox-Newton rounds (other datafits), times 4 for
+        safety, plus what one step on each feature left out of the working set
+        would give (times 100). Near the bottom of a wide path the gap
         is a very loose bound (measured: relative gap 1e-2 where the true excess
         is 1e-6) and waiting for it costs 10x the epochs; the worst true excess
         measured stayed below ``tol`` on the benchmark paths and below ``2 * tol``

@@ -54,6 +54,22 @@ def test_progress_stop_reaches_the_target_where_the_gap_is_loose(sparse, penalty
         assert np.any(result.certificates > tol * result.objectives)
 
 
+def test_logistic_progress_stop_reaches_the_target():
+    """Prox-Newton rounds on a nearly separable problem: the gap is loose there too."""
+    X, y = wide_problem(sparse=False)
+    labels = (y > np.median(y)).astype(int)
+    tol = 1e-5
+    result = pz.path(X, labels, pz.Logistic(), pz.L1(), n_alphas=15, alpha_min_ratio=1e-3,
+                     tol=tol)
+    assert result.converged.all()
+    tight = np.array([pz.fit(X, labels, pz.Logistic(), pz.L1(), alpha=a, tol=1e-12,
+                             max_iter=200_000).objective for a in result.alphas])
+    excess = result.objectives - tight
+    assert np.all(excess <= 3 * tol * result.objectives)
+    assert np.all(result.objectives - result.certificates <= tight * (1 + 1e-10))
+    assert np.any(result.certificates > tol * result.objectives)
+
+
 def test_tighter_tol_gives_a_smaller_excess():
     X, y = wide_problem(sparse=False)
     alpha = 2e-3 * pz.alpha_max(X, y)
