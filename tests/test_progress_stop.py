@@ -134,3 +134,31 @@ def test_path_reuses_the_gradient_of_the_previous_alpha():
     expected, _, _ = problem.gradient(result.coefs[-1], result.intercepts[-1])
     np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(xw, X @ coef, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=["ls", "logistic"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csc"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "none"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("positive", [False, True], ids=["signed", "positive"])
+def test_progress_stop_over_the_options(datafit, sparse, fit_intercept, weighted, positive):
+    """Every combination of the options that touch the estimate (intercept centering,
+    curvature weights, the positivity constraint, storage) reaches the target."""
+    rng = np.random.default_rng(5)
+    n, p = 60, 200
+    X = sp.random(n, p, density=0.2, format="csc", random_state=5,
+                  data_rvs=rng.standard_normal) if sparse else rng.standard_normal((n, p))
+    z = np.asarray(X[:, :5] @ np.full(5, 2.0)).ravel()
+    y = z + rng.standard_normal(n) if datafit.task == "regression" else \
+        (rng.uniform(size=n) < 1 / (1 + np.exp(-z))).astype(int)
+    weights = rng.uniform(0.5, 2, n) if weighted else None
+    penalty, tol = pz.L1(positive=positive), 1e-5
+    result = pz.path(X, y, datafit, penalty, n_alphas=12, alpha_min_ratio=1e-2, tol=tol,
+                     fit_intercept=fit_intercept, sample_weight=weights)
+    tight = np.array([pz.fit(X, y, datafit, penalty, alpha=a, tol=1e-12, max_iter=100_000,
+                             fit_intercept=fit_intercept, sample_weight=weights).objective
+                      for a in result.alphas])
+    assert result.converged.all()
+    assert np.all(result.objectives - tight <= tol * result.objectives)
+    assert np.all(result.objectives - result.certificates <= tight * (1 + 1e-9))
