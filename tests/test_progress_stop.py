@@ -136,7 +136,6 @@ def test_path_reuses_the_gradient_of_the_previous_alpha():
     np.testing.assert_allclose(xw, X @ coef, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=["ls", "logistic"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csc"])
 @pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "none"])
