@@ -161,15 +161,8 @@ class CoordinateDescent(Solver):
             w_old, b_old = w.copy(), b
             use_newton = has_model and self._newton_pays(w, ws, n, indices, indptr,
                                                           strictly_convex)
-            inner_tol, inner_obj_tol = self.inner_fraction * scores.max(), 0.0
-            if progress:  # what the features left out could still give
-                left_out = self._outside_gain(problem, data, indices, indptr, ws, scores, h)
-                inner_obj_tol = self.inner_fraction * obj_tol
-                if left_out <= 0.5 * obj_tol:
-                    # the working set holds every feature that matters: run it to the
-                    # target on the progress estimate alone (a stop on the KKT
-                    # violation would restart the estimate in another outer round)
-                    inner_tol, inner_obj_tol = -1.0, obj_tol - left_out
+            inner_tol, inner_obj_tol = self._inner_targets(
+                problem, (data, indices, indptr), ws, scores, h, obj_tol, progress)
             state = np.array([b, self.max_iter - epochs, inner_tol,
                               inner_obj_tol / self.tail_safety])
             params = np.array([param, float(pen.positive), float(problem.fit_intercept),
@@ -213,6 +206,20 @@ class CoordinateDescent(Solver):
                 and np.array_equal(coef, w)):
             return xw, grad
         return None, None
+
+    def _inner_targets(self, problem, kernel_X, ws, scores, h, obj_tol, progress):
+        """``(violation tol, objective tol)`` of the next kernel call (a negative
+        violation tol switches that criterion off; 0 switches the estimate off)."""
+        inner_tol = self.inner_fraction * scores.max()
+        if not progress:
+            return inner_tol, 0.0
+        left_out = self._outside_gain(problem, *kernel_X, ws, scores, h)
+        if left_out <= 0.5 * obj_tol:
+            # the working set holds every feature that matters: run it to the target
+            # on the estimate alone (a stop on the KKT violation would restart the
+            # estimate in another outer round: wide sparse path 3.7 s -> 2.5 s)
+            return -1.0, obj_tol - left_out
+        return inner_tol, self.inner_fraction * obj_tol
 
     def _outer_tail(self, history) -> float:
         """Decrease still to come, extrapolated from the last outer rounds' decreases
