@@ -277,9 +277,9 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
     state : (b, max_epochs, tol, obj_tol) in; (b, epochs run, last violation,
         remaining) out. The epochs stop when the largest KKT violation on the working
         set is below ``tol``, or when ``remaining`` is below ``obj_tol``: the objective
-        decrease still to come, estimated from the last sweeps' decreases as a
-        geometric tail ``dec * rho / (1 - rho)`` (``rho`` the largest of the last
-        ``RATE_WINDOW`` ratios of consecutive sweeps' decreases; ``inf`` before).
+        decrease still to come, extrapolated by :func:`_tail_estimate` from the last
+        ``RATE_WINDOW`` ratios of consecutive sweeps' decreases (``inf`` before), and
+        only once the estimate made ``CHECK_LAG`` sweeps earlier has held.
     kind : int, the penalty's row in :data:`KINDS`
     residuals : (K, n) the residual after each epoch is stored in row ``epoch % K``
         (for dual extrapolation); ``K = 0`` stores nothing

@@ -115,10 +115,11 @@ class CoordinateDescent(Solver):
         xw, known_grad = self._cached_gradient(problem, w, b)
         # the gap is pessimistic when an L1 part forces a rescaled (feasible) dual
         # point; for a smooth penalty it stays tight and decides alone
-        progress = datafit.quadratic and not pen.smooth and self.tol >= self.progress_min_tol
-        # other datafits: the same estimate over the outer (prox-Newton) rounds
-        progress_outer = (not datafit.quadratic and not pen.smooth
-                          and self.tol >= self.progress_min_tol)
+        estimate = not pen.smooth and self.tol >= self.progress_min_tol
+        # least squares: the kernel's estimate over its sweeps; other datafits: the same
+        # estimate over the outer (prox-Newton) rounds
+        progress = estimate and datafit.quadratic
+        progress_outer = estimate and not datafit.quadratic
         # dual extrapolation (celer): least squares, gap available, no free features
         # (a pass over X per outer round: only worth it when the gap alone decides)
         extrapolate = (self.extrapolation_k > 0 and datafit.quadratic and uses_gap(problem)
@@ -137,23 +138,24 @@ class CoordinateDescent(Solver):
             history.append(cert.objective)
             obj_tol = objective_tolerance(cert, self.tol, scale)
             scores = pen.subdiff_distance(w, grad)
-            if progress_outer:  # prox-Newton rounds: extrapolate their decreases
-                remaining = self._outer_tail(history)
-            converged = is_converged(cert, self.tol, scale) or (
-                (progress or progress_outer) and remaining + self.outside_safety *
-                self._outside_gain(problem, data, indices, indptr, ws, scores,
-                                   self._curvature(problem, xw + b)) <= obj_tol)
-            if converged or epochs >= self.max_iter or outer == self.max_outer:
-                break
-            ws = self._working_set(w, scores, unpenalized)
             z = xw + b
             if datafit.quadratic:
                 h = s
                 r = y - z
             else:
                 d2 = np.maximum(datafit.d2loss(y, z), 1e-10)
-                h = s * d2
+                h = s * d2  # the curvature weights of the quadratic model at z
                 r = -datafit.dloss(y, z) / d2  # working response minus z
+            if progress_outer:  # prox-Newton rounds: extrapolate their decreases
+                remaining = self._outer_tail(history)
+            # (the features left out of the last working set are only priced when the
+            # estimate alone is within the target)
+            converged = is_converged(cert, self.tol, scale) or (
+                estimate and remaining <= obj_tol and remaining + self.outside_safety *
+                self._outside_gain(problem, data, indices, indptr, ws, scores, h) <= obj_tol)
+            if converged or epochs >= self.max_iter or outer == self.max_outer:
+                break
+            ws = self._working_set(w, scores, unpenalized)
             r = np.ascontiguousarray(r, dtype=float)
             target = z + r  # the working response t
             col_stats = _kernels.weighted_col_stats(data, indices, indptr, n, h, ws,
@@ -232,14 +234,6 @@ class CoordinateDescent(Solver):
             return np.inf
         ratios = dec[1:] / dec[:-1]
         return self.tail_safety * _kernels._tail_estimate(dec[-1], ratios, window)
-
-    @staticmethod
-    def _curvature(problem, z) -> np.ndarray:
-        """Sample weights of the datafit's quadratic model at ``z`` (``s`` for least
-        squares)."""
-        if problem.datafit.quadratic:
-            return problem.sample_weight
-        return problem.sample_weight * np.maximum(problem.datafit.d2loss(problem.y, z), 1e-10)
 
     @staticmethod
     def _outside_gain(problem, data, indices, indptr, ws, scores, h) -> float:
