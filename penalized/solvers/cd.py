@@ -309,11 +309,13 @@ class CoordinateDescent(Solver):
         candidates = scores.copy()
         candidates[support] = np.inf
         candidates[unpenalized] = np.inf
-        n_pick = min(size, int(np.count_nonzero(candidates > 0)))
+        eligible = np.flatnonzero(candidates > 0)  # usually far fewer than p
+        n_pick = min(size, eligible.shape[0])
         if n_pick == 0:
             return np.union1d(support, unpenalized).astype(np.int64)
-        picked = np.argpartition(-candidates, n_pick - 1)[:n_pick]
-        return np.sort(picked).astype(np.int64)
+        if n_pick < eligible.shape[0]:
+            eligible = eligible[np.argpartition(-candidates[eligible], n_pick - 1)[:n_pick]]
+        return np.sort(eligible).astype(np.int64)
 
     @staticmethod
     def _line_search(problem, w_old, b_old, z_old, w_new, b_new, z_new, cert):
