@@ -227,3 +227,17 @@ def _last_warning_text(X, y, datafit, penalty, alpha, solver) -> str:
         pz.fit(X, y, datafit, penalty, alpha=alpha, solver=solver, max_iter=1, tol=1e-14)
     return " ".join(str(w.message) for w in caught if issubclass(w.category,
                                                                   pz.ConvergenceWarning))
+
+
+def test_anderson_small_spd_solve_matches_numpy():
+    from penalized.solvers import _kernels
+
+    rng = np.random.default_rng(3)
+    U = rng.standard_normal((5, 40))
+    G = U @ U.T + 1e-8 * np.eye(5)
+    rhs = np.ones(5)
+    np.testing.assert_allclose(_kernels._solve_spd(G, rhs), np.linalg.solve(G, rhs),
+                               rtol=1e-8)
+    # not positive definite (rank 1, then NaN): reported as an empty solution
+    assert _kernels._solve_spd(np.ones((3, 3)) - 1e-3 * np.eye(3), np.ones(3)).shape == (0,)
+    assert _kernels._solve_spd(np.full((2, 2), np.nan), np.ones(2)).shape == (0,)

@@ -201,6 +201,39 @@ def _quadratic_objective(h, r, w, ws, alphas_j, param, positive, kind):
 
 
 @njit(cache=True)
+def _solve_spd(G, rhs):
+    """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky);
+    an empty array if a pivot is not positive.
+
+    Written out rather than ``np.linalg.solve``, whose compilation alone took
+    3 s of the 15 s cold-start budget.
+    """
+    k = G.shape[0]
+    L = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i + 1):
+            acc = G[i, j]
+            for t in range(j):
+                acc -= L[i, t] * L[j, t]
+            if i == j:
+                if not acc > 0.0:  # also catches NaN
+                    return np.empty(0)
+                L[i, i] = np.sqrt(acc)
+            else:
+                L[i, j] = acc / L[j, j]
+    x = rhs.copy()
+    for i in range(k):  # L z = rhs
+        for t in range(i):
+            x[i] -= L[i, t] * x[t]
+        x[i] /= L[i, i]
+    for i in range(k - 1, -1, -1):  # L^T x = z
+        for t in range(i + 1, k):
+            x[i] -= L[t, i] * x[t]
+        x[i] /= L[i, i]
+    return x
+
+
+@njit(cache=True)
 def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, kind,
               hist, b):
     """Anderson extrapolation of the last K+1 iterates (rows of ``hist``: w[ws], b).
@@ -213,13 +246,22 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, kin
     K = hist.shape[0] - 1
     m = ws.shape[0]
     U = hist[1:] - hist[:-1]
-    G = U @ U.T
-    reg = 1e-10 * np.trace(G) + 1e-300
+    G = np.zeros((K, K))
+    for a in range(K):
+        for c_ in range(a + 1):
+            acc = 0.0
+            for i in range(m + 1):
+                acc += U[a, i] * U[c_, i]
+            G[a, c_] = acc
+            G[c_, a] = acc
+    trace = 0.0
+    for k in range(K):
+        trace += G[k, k]
+    reg = 1e-10 * trace + 1e-300
     for k in range(K):
         G[k, k] += reg
-    try:
-        c = np.linalg.solve(G, np.ones(K))
-    except Exception:  # noqa: BLE001 - singular system: skip this extrapolation
+    c = _solve_spd(G, np.ones(K))
+    if c.shape[0] == 0:  # not positive definite: skip this extrapolation
         return b, 0.0
     total = c.sum()
     if total == 0.0 or not np.isfinite(total):
