@@ -117,7 +117,15 @@ def test_lasso_cv_attributes_rule_and_pipeline():
     np.testing.assert_allclose(ours.alphas_, ref.alphas_, rtol=1e-10)
     assert ours.mse_path_.shape == ref.mse_path_.shape
     k = int(np.argmin(np.abs(ref.alphas_ - ref.alpha_)))
-    assert abs(int(np.argmin(np.abs(ours.alphas_ - ours.alpha_))) - k) <= 1
+    # the diabetes CV curve is flat to 4e-5 over the last ten grid points, below what
+    # the default tol=1e-4 resolves (our curve is within 3e-4 of the exact one): at the
+    # default, the chosen alpha must be as good as the best on the exact curve; once the
+    # curve is accurate enough to tell the grid points apart, it is scikit-learn's
+    exact = pl.LassoCV(cv=5, tol=1e-10).fit(X, y).mse_path_.mean(axis=1)
+    chosen = int(np.argmin(np.abs(ours.alphas_ - ours.alpha_)))
+    assert exact[chosen] <= exact.min() * (1 + 1e-4)
+    accurate = pl.LassoCV(cv=5, tol=1e-7).fit(X, y)
+    assert abs(int(np.argmin(np.abs(accurate.alphas_ - accurate.alpha_))) - k) <= 1
     one_se = pl.LassoCV(cv=5, rule="1se").fit(X, y)
     assert one_se.alpha_ >= ours.alpha_ and one_se.alpha_ == one_se.alpha_1se_
     assert ours.coef_path_.shape == (X.shape[1], 100)
