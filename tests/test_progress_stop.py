@@ -99,6 +99,11 @@ def test_tail_estimate_is_exact_for_geometric_decreases():
     # a ratio of 1 or more: no estimate
     assert _kernels._tail_estimate(dec, np.full(_kernels.RATE_WINDOW, 1.0),
                                    _kernels.RATE_WINDOW) == np.inf
+    # ratios growing by more than 1 in q = 1 / (1 - rho) per sweep: the inflation is
+    # capped (the geometric tail of the last ratio, times MAX_INFLATION)
+    steep = np.linspace(0.2, 0.9, _kernels.RATE_WINDOW)
+    assert _kernels._tail_estimate(dec, steep, _kernels.RATE_WINDOW) == pytest.approx(
+        _kernels.MAX_INFLATION * dec * 0.9 / (1 - 0.9), rel=1e-12)
 
 
 def test_kernel_decrease_estimate_bounds_a_geometric_run():
