@@ -75,10 +75,7 @@ def fold_excess(X, y, folds, alphas, coefs):
         tight = pz.path(Xf, yf, pz.Logistic(), pz.L1(), alphas=alphas[f][order], tol=1e-10)
         problem = pz.make_problem(Xf, yf, pz.Logistic(), pz.L1())
         for rank, k in enumerate(order):
-            pen = pz.L1(alpha=alphas[f][k])
-            coef, intercept = coefs[f][k]
-            z = Xf @ coef + intercept
-            value = problem.datafit_value(z) + pen.value(coef)
+            value = problem.with_penalty(pz.L1(alpha=alphas[f][k])).objective(*coefs[f][k])
             worst[k] = max(worst[k], (value - tight.objectives[rank]) / tight.objectives[rank])
     return worst
 
