@@ -89,32 +89,53 @@ def value_scalar(kind, w, alpha_j, param, positive):
 
 
 # ---- column access -------------------------------------------------------------
+# A dense column is taken as a slice ``data[j*n:(j+1)*n]`` and looped over with a
+# ``range`` index: indexing ``data[start + i]`` directly made numba check every index
+# for wraparound (a negative index counts from the end), which kept LLVM from
+# vectorizing the loops. The dot products are reductions: in strict IEEE order they
+# cannot be vectorized either, so they carry FAST (reassociation, fused
+# multiply-adds; the order is fixed at compile time, so results are reproducible).
+# Measured on 1100 columns x 1000 rows: a CD epoch 1.9 ms -> 0.42 ms.
+# Sparse columns are sliced too and their row indices cast to unsigned (not checked
+# either): a sparse epoch 0.61 -> 0.46 ms (wide sparse benchmark, 10,945 columns).
+# The sparse loops keep strict math: the same flags made a sparse epoch 35% slower.
+FAST = {"reassoc", "contract"}
+
+
+@njit(cache=True, fastmath=FAST)
+def _dense_dot(col, h, v):
+    """sum_i col_i h_i v_i."""
+    acc = 0.0
+    for i in range(col.shape[0]):
+        acc += col[i] * h[i] * v[i]
+    return acc
+
+
+@njit(cache=True, fastmath=FAST)
+def _dense_stats(col, h):
+    """``(sum_i h_i col_i^2, sum_i h_i col_i)``."""
+    acc = 0.0
+    acc_h = 0.0
+    for i in range(col.shape[0]):
+        hx = h[i] * col[i]
+        acc += hx * col[i]
+        acc_h += hx
+    return acc, acc_h
+
+
 @njit(cache=True, inline="always")
 def _col_dot(data, indices, indptr, n, j, v, h):
     """sum_i h_i x_ij v_i for column j."""
-    acc = 0.0
     if indices is None:
-        # four independent sums: a single running sum is a chain of dependent adds
-        # (one add latency per element) that the compiler may not reorder without
-        # fastmath; this keeps the result deterministic and ran 25% faster
-        start = j * n
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        n4 = n - n % 4
-        for i in range(0, n4, 4):
-            k = start + i
-            acc += data[k] * h[i] * v[i]
-            a1 += data[k + 1] * h[i + 1] * v[i + 1]
-            a2 += data[k + 2] * h[i + 2] * v[i + 2]
-            a3 += data[k + 3] * h[i + 3] * v[i + 3]
-        for i in range(n4, n):
-            acc += data[start + i] * h[i] * v[i]
-        acc = (acc + a1) + (a2 + a3)
-    else:
-        for k in range(indptr[j], indptr[j + 1]):
-            i = indices[k]
-            acc += data[k] * h[i] * v[i]
+        return _dense_dot(data[j * n:(j + 1) * n], h, v)
+    lo = indptr[j]
+    m = indptr[j + 1] - lo
+    vals = data[lo:lo + m]
+    rows = indices[lo:lo + m]
+    acc = 0.0
+    for t in range(m):
+        i = np.uint64(rows[t])  # an unsigned index is not checked for wraparound
+        acc += vals[t] * h[i] * v[i]
     return acc
 
 
@@ -122,12 +143,16 @@ def _col_dot(data, indices, indptr, n, j, v, h):
 def _col_axpy(data, indices, indptr, n, j, a, v):
     """v -= a * x_j."""
     if indices is None:
-        start = j * n
+        col = data[j * n:(j + 1) * n]
         for i in range(n):
-            v[i] -= a * data[start + i]
+            v[i] -= a * col[i]
     else:
-        for k in range(indptr[j], indptr[j + 1]):
-            v[indices[k]] -= a * data[k]
+        lo = indptr[j]
+        m = indptr[j + 1] - lo
+        vals = data[lo:lo + m]
+        rows = indices[lo:lo + m]
+        for t in range(m):
+            v[np.uint64(rows[t])] -= a * vals[t]
 
 
 @njit(cache=True)
@@ -148,26 +173,8 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
         j = cols[c]
         acc = 0.0
         acc_h = 0.0
-        if indices is None:  # two independent sums each (see _col_dot)
-            start = j * n
-            acc2 = 0.0
-            acc_h2 = 0.0
-            n2 = n - n % 2
-            for i in range(0, n2, 2):
-                x = data[start + i]
-                x2 = data[start + i + 1]
-                hx = h[i] * x
-                hx2 = h[i + 1] * x2
-                acc += hx * x
-                acc_h += hx
-                acc2 += hx2 * x2
-                acc_h2 += hx2
-            if n2 < n:
-                x = data[start + n - 1]
-                acc += h[n - 1] * x * x
-                acc_h += h[n - 1] * x
-            acc += acc2
-            acc_h += acc_h2
+        if indices is None:
+            acc, acc_h = _dense_stats(data[j * n:(j + 1) * n], h)
         else:
             for k in range(indptr[j], indptr[j + 1]):
                 x = data[k]
