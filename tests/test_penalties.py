@@ -221,3 +221,27 @@ def test_elastic_net_endpoints_are_l1_and_l2():
 def test_registry_lists_every_penalty_class():
     assert {type(p) for p in PENALTIES} <= set(pz.PENALTIES.values())
     assert set(pz.PENALTIES) >= {"l1", "l2", "elasticnet"}
+
+
+@pytest.mark.parametrize("penalty", [p for p in variants()
+                                     if p.values[0].kernel == "enet"])
+def test_compiled_vector_math_equals_the_numpy_reference(penalty):
+    """1-D coefficients go through the compiled one-pass loops, a single-column 2-D
+    array through numpy: both must give the same values, KKT scores, dual norm and
+    conjugate, at zero, positive and negative coordinates and on both sides of the
+    L1 threshold (where the pure-L1 conjugate turns infinite)."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(N_FEATURES) * (rng.random(N_FEATURES) < 0.6)
+    grad = rng.standard_normal(N_FEATURES)
+    omega = penalty.feature_weights(N_FEATURES)
+    col = (slice(None), None)
+    np.testing.assert_allclose(penalty.value(w), penalty.value(w[col]), rtol=1e-14)
+    np.testing.assert_allclose(penalty.subdiff_distance(w, grad),
+                               penalty.subdiff_distance(w[col], grad[col])[:, 0], rtol=1e-14)
+    v = 0.8 * omega * rng.uniform(-1.5, 1.5, N_FEATURES)  # inside and beyond alpha * omega
+    assert penalty.dual_norm(v) == pytest.approx(penalty.dual_norm(v[col]), rel=1e-14)
+    scaled = v / penalty.dual_scale(v)
+    for point in (v, scaled, 0.5 * scaled):
+        assert penalty.conjugate(point) == pytest.approx(penalty.conjugate(point[col]),
+                                                         rel=1e-14)
+    assert np.isfinite(penalty.conjugate(scaled))

@@ -11,24 +11,32 @@ which folds into the scalar operators: nothing is written twice for weights.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
 
 
+@functools.lru_cache(maxsize=8)
+def _unit_weights(n_features: int) -> np.ndarray:
+    """Read-only ones, shared: every certificate along a path asks for them."""
+    w = np.ones(n_features)
+    w.setflags(write=False)
+    return w
+
+
 def _check_weights(weights, n_features: int) -> np.ndarray:
+    """The weights as a read-only array of shape (n_features,); ``weights`` is a
+    penalty's own (validated at construction: finite and non-negative) or None."""
     if weights is None:
-        return np.ones(n_features)
-    w = np.asarray(weights, dtype=float)
-    if w.shape != (n_features,):
+        return _unit_weights(n_features)
+    if weights.shape != (n_features,):
         raise ValueError(
-            f"penalty weights have shape {w.shape}, expected ({n_features},) "
+            f"penalty weights have shape {weights.shape}, expected ({n_features},) "
             "(one weight per feature)"
         )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("penalty weights must be finite and non-negative")
-    return w
+    return weights
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -83,7 +91,7 @@ class Penalty(ABC):
         return dataclasses.replace(self, alpha=alpha)
 
     def feature_weights(self, n_features: int) -> np.ndarray:
-        """Per-feature weights as an array of shape (n_features,)."""
+        """Per-feature weights as a read-only array of shape (n_features,)."""
         return _check_weights(self.weights, n_features)
 
     @property

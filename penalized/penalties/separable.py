@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _enet_kernels as _compiled
 from ._base import Penalty
 
 #: glmnet's convention for the top of a ridge path: no finite alpha zeroes a
@@ -96,6 +97,9 @@ class _ElasticNetFamily(Penalty):
     def value(self, w):
         w = np.asarray(w, dtype=float)
         r = self.ratio
+        if w.ndim == 1:
+            return float(_compiled.enet_value(np.ascontiguousarray(w), self._omega(w),
+                                              self.alpha, r))
         terms = r * np.abs(w) + (1.0 - r) * 0.5 * w**2
         return float(self.alpha * np.sum(self._omega(w) * terms))
 
@@ -105,6 +109,10 @@ class _ElasticNetFamily(Penalty):
 
     def subdiff_distance(self, w, grad):
         w = np.asarray(w, dtype=float)
+        if w.ndim == 1:
+            return _compiled.enet_subdiff_distance(
+                np.ascontiguousarray(w), np.ascontiguousarray(grad, dtype=float),
+                self._omega(w), self.alpha, self.ratio, self.positive)
         return enet_subdiff_distance(
             w, np.asarray(grad, dtype=float), self.alpha * self._omega(w), self.ratio, self.positive
         )
@@ -118,6 +126,9 @@ class _ElasticNetFamily(Penalty):
         """
         v = np.asarray(v, dtype=float)
         omega = self._omega(v)
+        if v.ndim == 1:
+            return float(_compiled.enet_conjugate_sum(np.ascontiguousarray(v), omega,
+                                                      self.alpha, self.ratio, self.positive))
         terms = enet_conjugate(v, self.alpha * omega, self.ratio, self.positive)
         return float(np.sum(np.where(omega > 0, terms, 0.0)))
 
@@ -153,6 +164,9 @@ class _ElasticNetFamily(Penalty):
     def dual_norm(self, v):
         v = np.asarray(v, dtype=float)
         omega = self._omega(v)
+        if v.ndim == 1:
+            return float(_compiled.enet_dual_norm(np.ascontiguousarray(v), omega,
+                                                  self.positive))
         a = np.maximum(v, 0.0) if self.positive else np.abs(v)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(omega > 0, a / np.where(omega > 0, omega, 1.0), 0.0)
