@@ -245,3 +245,21 @@ def test_compiled_vector_math_equals_the_numpy_reference(penalty):
         assert penalty.conjugate(point) == pytest.approx(penalty.conjugate(point[col]),
                                                          rel=1e-14)
     assert np.isfinite(penalty.conjugate(scaled))
+
+
+@pytest.mark.parametrize("penalty", variants())
+def test_orthant_flag_matches_the_orthant_model(penalty):
+    """Solvers read ``orthant_quadratic`` instead of building the model: the flag must say
+    whether there is one, and the model must be the penalty's exact second-order
+    expansion on the orthant of ``w`` (checked against ``value``)."""
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.5, 2.0, N_FEATURES) * rng.choice([-1.0, 1.0], N_FEATURES)
+    if penalty.positive:
+        w = np.abs(w)
+    model = penalty.orthant_model(w)
+    assert (model is not None) == penalty.orthant_quadratic
+    if model is not None:
+        d = 0.1 * rng.standard_normal(N_FEATURES)  # small: keeps every sign
+        g, h = model
+        expected = penalty.value(w) + g @ d + 0.5 * d @ (h * d)
+        assert penalty.value(w + d) == pytest.approx(expected, rel=1e-12)

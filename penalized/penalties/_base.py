@@ -66,6 +66,8 @@ class Penalty(ABC):
     #: Key of the compiled scalar operators in ``solvers._kernels.KINDS``
     #: ("" when the coordinate-descent kernel cannot serve this penalty).
     kernel: ClassVar[str] = ""
+    #: Whether :meth:`orthant_model` gives the penalty exactly (quadratic on orthants).
+    orthant_quadratic: ClassVar[bool] = False
 
     def __post_init__(self):
         alpha = float(self.alpha)
@@ -162,7 +164,7 @@ class Penalty(ABC):
         """Gradient and diagonal Hessian of ``alpha P`` on the orthant of ``w``, or None.
 
         Used by the Newton step on the support; None when the penalty is not
-        quadratic on orthants (the step is then skipped).
+        quadratic on orthants (``orthant_quadratic`` is False; the step is then skipped).
         """
         return None
 

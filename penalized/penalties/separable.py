@@ -82,6 +82,7 @@ class _ElasticNetFamily(Penalty):
 
     separable: ClassVar[bool] = True
     kernel: ClassVar[str] = "enet"
+    orthant_quadratic: ClassVar[bool] = True
 
     @property
     def ratio(self) -> float:
