@@ -241,3 +241,33 @@ def test_anderson_small_spd_solve_matches_numpy():
     # not positive definite (rank 1, then NaN): reported as an empty solution
     assert _kernels._solve_spd(np.ones((3, 3)) - 1e-3 * np.eye(3), np.ones(3)).shape == (0,)
     assert _kernels._solve_spd(np.full((2, 2), np.nan), np.ones(2)).shape == (0,)
+
+
+def test_compiled_kernels_have_one_specialization_per_storage_format():
+    """Every datafit, penalty, weighting and storage must reach the numba kernels with
+    the same argument types: a new combination (a Fortran-ordered or read-only array, an
+    int where a float was) silently compiles the whole kernel again, about 3 s at the
+    first call of every new process (the cold budget is 15 s)."""
+    import scipy.sparse as sp
+
+    from penalized.penalties import _enet_kernels
+    from penalized.solvers import _kernels
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 30))
+    y = X[:, 0] + rng.standard_normal(60)
+    labels = (y > 0).astype(int)
+    weights = np.r_[0.0, np.ones(29)]
+    for data in (X, sp.csc_matrix(X)):
+        pz.path(data, y, pz.LeastSquares(), pz.L1(), n_alphas=5)
+        pz.path(data, y, pz.LeastSquares(), pz.ElasticNet(weights=weights, positive=True),
+                n_alphas=5, sample_weight=rng.random(60), fit_intercept=False)
+        pz.path(data, labels, pz.Logistic(), pz.L1(), n_alphas=5)
+        pz.fit(data, rng.integers(0, 3, 60), pz.Multinomial(), pz.L2(), alpha=0.01)
+    pz.path(np.vstack([X] * 5), np.tile(y, 5), pz.LeastSquares(), pz.L1(), n_alphas=5,
+            precompute=True)
+    for kernel in (_kernels.cd_quadratic, _kernels.weighted_col_stats):
+        assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
+    for kernel in (_enet_kernels.enet_value, _enet_kernels.enet_subdiff_distance,
+                   _enet_kernels.enet_dual_norm, _enet_kernels.enet_conjugate_sum):
+        assert len(kernel.signatures) == 1, kernel.signatures

@@ -24,6 +24,13 @@ from ._base import Penalty
 RIDGE_PATH_L1_RATIO = 1e-3
 
 
+def _flat(a) -> np.ndarray:
+    """``a`` as the compiled loops take it: C-contiguous, float64, writable (numba
+    compiles one specialization per array type, and read-only is another type)."""
+    a = np.ascontiguousarray(a, dtype=float)
+    return a if a.flags.writeable else a.copy()
+
+
 def _broadcast(omega: np.ndarray, v: np.ndarray) -> np.ndarray:
     return omega if v.ndim == 1 else omega[:, None]
 
@@ -99,7 +106,7 @@ class _ElasticNetFamily(Penalty):
         w = np.asarray(w, dtype=float)
         r = self.ratio
         if w.ndim == 1:
-            return float(_compiled.enet_value(np.ascontiguousarray(w), self._omega(w),
+            return float(_compiled.enet_value(_flat(w), self._omega(w),
                                               self.alpha, r))
         terms = r * np.abs(w) + (1.0 - r) * 0.5 * w**2
         return float(self.alpha * np.sum(self._omega(w) * terms))
@@ -112,7 +119,7 @@ class _ElasticNetFamily(Penalty):
         w = np.asarray(w, dtype=float)
         if w.ndim == 1:
             return _compiled.enet_subdiff_distance(
-                np.ascontiguousarray(w), np.ascontiguousarray(grad, dtype=float),
+                _flat(w), _flat(grad),
                 self._omega(w), self.alpha, self.ratio, self.positive)
         return enet_subdiff_distance(
             w, np.asarray(grad, dtype=float), self.alpha * self._omega(w), self.ratio, self.positive
@@ -128,7 +135,7 @@ class _ElasticNetFamily(Penalty):
         v = np.asarray(v, dtype=float)
         omega = self._omega(v)
         if v.ndim == 1:
-            return float(_compiled.enet_conjugate_sum(np.ascontiguousarray(v), omega,
+            return float(_compiled.enet_conjugate_sum(_flat(v), omega,
                                                       self.alpha, self.ratio, self.positive))
         terms = enet_conjugate(v, self.alpha * omega, self.ratio, self.positive)
         return float(np.sum(np.where(omega > 0, terms, 0.0)))
@@ -166,7 +173,7 @@ class _ElasticNetFamily(Penalty):
         v = np.asarray(v, dtype=float)
         omega = self._omega(v)
         if v.ndim == 1:
-            return float(_compiled.enet_dual_norm(np.ascontiguousarray(v), omega,
+            return float(_compiled.enet_dual_norm(_flat(v), omega,
                                                   self.positive))
         a = np.maximum(v, 0.0) if self.positive else np.abs(v)
         with np.errstate(divide="ignore", invalid="ignore"):
