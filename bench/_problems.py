@@ -22,6 +22,7 @@ SHAPES = {
     "wide": {"full": (1_000, 5_000), "quick": (100, 400)},
     "wide-enet": {"full": (1_000, 5_000), "quick": (100, 400)},
     "sparse": {"full": (10_000, 50_000), "quick": (1_000, 3_000)},
+    "sparse-enet": {"full": (10_000, 50_000), "quick": (1_000, 3_000)},
     "logistic": {"full": (2_000, 2_000), "quick": (200, 100)},
 }
 ALL_PROBLEMS = tuple(SHAPES)
@@ -108,13 +109,14 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
         y = _regression_target(rng, X, _sparse_coef(rng, p, max(p // 100, 5)))
         penalty = "lasso" if name == "wide" else "elastic net l1_ratio=0.5"
         desc = f"wide dense n={n} p={p}, Toeplitz rho=0.6, {penalty}"
-    elif name == "sparse":
+    elif name in ("sparse", "sparse-enet"):
         density = 1e-3 if not quick else 5e-3
         X = sp.random(n, p, density=density, format="csc", random_state=seed,
                       data_rvs=rng.standard_normal)
         X.sort_indices()
         y = _regression_target(rng, X, _sparse_coef(rng, p, 200))
-        desc = f"wide sparse CSC n={n} p={p} density={density:g}, lasso"
+        penalty = "lasso" if name == "sparse" else "elastic net l1_ratio=0.5"
+        desc = f"wide sparse CSC n={n} p={p} density={density:g}, {penalty}"
     else:  # logistic
         X = np.asfortranarray(rng.standard_normal((n, p)))
         z = X @ _sparse_coef(rng, p, 20)
@@ -126,4 +128,4 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
             y = y - y.mean()
     return BenchProblem(name=name, description=desc, X=X, y=np.ascontiguousarray(y),
                         task="classification" if name == "logistic" else "regression",
-                        l1_ratio=0.5 if name == "wide-enet" else 1.0)
+                        l1_ratio=0.5 if name.endswith("-enet") else 1.0)

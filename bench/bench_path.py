@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,logistic]
+    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic]
                                [--repeat 3] [--quick] [--peer-tols matched|default]
 
 Every method fits the same grid (100 alphas from alpha_max down to 1e-3 alpha_max, no
