@@ -152,12 +152,12 @@ def replace_data(problem: Problem, **changes) -> Problem:
 
 def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
     """The problem restricted to some samples (weights renormalized to sum to n)."""
-    X = problem.X[rows]
-    if sp.issparse(X):
-        X = X.tocsc()
+    if sp.issparse(problem.X):
+        X = problem.X[rows].tocsc()
         X.sort_indices()
-    else:
-        X = np.asfortranarray(X)
+    else:  # rows of a Fortran X taken as columns of its (C-ordered) transpose: one
+        # copy, already Fortran-ordered (36 -> 21 ms on 800 of 1000 x 5000 rows)
+        X = np.asfortranarray(problem.X.T[:, rows].T)
     s = problem.sample_weight[rows]
     total = s.sum()
     if total <= 0:

@@ -243,16 +243,19 @@ def test_anderson_small_spd_solve_matches_numpy():
     assert _kernels._solve_spd(np.full((2, 2), np.nan), np.ones(2)).shape == (0,)
 
 
-def test_compiled_kernels_have_one_specialization_per_storage_format():
+def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch):
     """Every datafit, penalty, weighting and storage must reach the numba kernels with
     the same argument types: a new combination (a Fortran-ordered or read-only array, an
     int where a float was) silently compiles the whole kernel again, about 3 s at the
     first call of every new process (the cold budget is 15 s)."""
     import scipy.sparse as sp
 
+    from penalized import _gradient
     from penalized.penalties import _enet_kernels
     from penalized.solvers import _kernels
 
+    # the bounded certificate gradients (float32 pass, reused passes) on this small data
+    monkeypatch.setattr(_gradient, "MIN_SIZE", 0)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 30))
     y = X[:, 0] + rng.standard_normal(60)
@@ -266,7 +269,8 @@ def test_compiled_kernels_have_one_specialization_per_storage_format():
         pz.fit(data, rng.integers(0, 3, 60), pz.Multinomial(), pz.L2(), alpha=0.01)
     pz.path(np.vstack([X] * 5), np.tile(y, 5), pz.LeastSquares(), pz.L1(), n_alphas=5,
             precompute=True)
-    for kernel in (_kernels.cd_quadratic, _kernels.weighted_col_stats):
+    for kernel in (_kernels.cd_quadratic, _kernels.weighted_col_stats,
+                   _gradient._columns_dot):
         assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
     for kernel in (_enet_kernels.enet_value, _enet_kernels.enet_subdiff_distance,
                    _enet_kernels.enet_dual_norm, _enet_kernels.enet_conjugate_sum):

@@ -96,6 +96,16 @@ class Penalty(ABC):
         """Per-feature weights as a read-only array of shape (n_features,)."""
         return _check_weights(self.weights, n_features)
 
+    def certificate_levels(self, n_features: int) -> np.ndarray | None:
+        """Per-feature levels ``t_j`` below which a certificate cannot see the gradient.
+
+        At a zero coefficient, an entry of ``v = -gradient`` with ``|v_j| <= t_j``
+        (``v_j <= t_j`` if ``positive``) has KKT score 0 and changes neither
+        :meth:`dual_scale` nor :meth:`conjugate`, so it may be known only within a
+        bound (:mod:`penalized._gradient`). None, the default: every entry counts.
+        """
+        return None
+
     @property
     def params(self) -> tuple[float, float]:
         """Two shape parameters handed to the compiled scalar operators."""

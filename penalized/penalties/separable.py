@@ -150,6 +150,12 @@ class _ElasticNetFamily(Penalty):
         r = self.ratio
         return alpha_omega * (r * np.sign(w) + (1.0 - r) * w), alpha_omega * (1.0 - r)
 
+    def certificate_levels(self, n_features: int) -> np.ndarray | None:
+        """The L1 threshold ``alpha * l1_ratio * omega_j`` (None without an L1 part)."""
+        if self.alpha <= 0.0 or self.ratio <= 0.0:
+            return None
+        return self.alpha * self.ratio * self.feature_weights(n_features)
+
     def dual_scale(self, v) -> float:
         """Factor (>= 1) to divide a dual point by so that the conjugate is finite."""
         if self.ratio < 1.0 or self.alpha == 0.0:

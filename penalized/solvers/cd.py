@@ -109,7 +109,7 @@ class CoordinateDescent(Solver):
         w, b = coef.astype(float, copy=True), float(intercept)
         history: list[float] = []
         epochs = 0
-        xw, known_grad = self._cached_gradient(problem, w, b)
+        xw, known_grad, known_err = self._cached_gradient(problem, w, b)
         # the gap is pessimistic when an L1 part forces a rescaled (feasible) dual
         # point; for a smooth penalty it stays tight and decides alone
         estimate = not pen.smooth and self.tol >= self.progress_min_tol
@@ -126,8 +126,9 @@ class CoordinateDescent(Solver):
         remaining, ws = np.inf, None
         converged = False
         for outer in range(self.max_outer + 1):
-            cert, grad, xw = certify_with_gradient(problem, w, b, xw, known_grad)
-            known_grad = None  # valid for the starting point only
+            cert, grad, xw, grad_err = certify_with_gradient(problem, w, b, xw, known_grad,
+                                                             known_err)
+            known_grad = known_err = None  # valid for the starting point only
             if cert.kind == "gap":  # the best dual point seen so far tightens the gap
                 best_dual = max(best_dual, cert.objective - cert.value)
                 cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
@@ -189,21 +190,21 @@ class CoordinateDescent(Solver):
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
                              converged=converged)
         # the next alpha of a path starts here: its first certificate needs this gradient
-        problem.memo["cd_gradient"] = (result.coef, result.intercept, xw, grad)
+        problem.memo["cd_gradient"] = (result.coef, result.intercept, xw, grad, grad_err)
         return result
 
     @staticmethod
     def _cached_gradient(problem, w, b):
-        """``(X w, datafit gradient)`` at ``(w, b)`` if the last fit on this data
-        returned exactly this point (a warm-started path), else ``(None, None)``."""
+        """``(X w, datafit gradient, its error bound)`` at ``(w, b)`` if the last fit on
+        this data returned exactly this point (a warm-started path), else Nones."""
         cached = problem.memo.get("cd_gradient")
         if cached is None:
-            return None, None
-        coef, intercept, xw, grad = cached
+            return None, None, None
+        coef, intercept, xw, grad, err = cached
         if (coef.shape == w.shape and intercept == b and grad.shape == w.shape
                 and np.array_equal(coef, w)):
-            return xw, grad
-        return None, None
+            return xw, grad, err
+        return None, None, None
 
     def _inner_targets(self, problem, kernel_X, ws, scores, h, obj_tol, progress):
         """``(violation tol, objective tol)`` of the next kernel call (a negative

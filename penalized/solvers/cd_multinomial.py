@@ -126,7 +126,7 @@ class MultinomialCoordinateDescent(Solver):
                 if np.any(shift != 0.0):
                     W -= shift[:, None]
                     xw = xw - np.asarray(problem.X @ shift).reshape(-1, 1)
-            cert, grad, xw = certify_with_gradient(problem, W, b, xw)
+            cert, grad, xw, _ = certify_with_gradient(problem, W, b, xw)
             b = np.array(cert.intercept, dtype=float)
             history.append(cert.objective)
             if is_converged(cert, self.tol, scale) or epochs >= self.max_iter:
@@ -142,7 +142,7 @@ class MultinomialCoordinateDescent(Solver):
                                                        self.max_iter - epochs)
                 epochs += n_epochs
         else:
-            cert, grad, xw = certify_with_gradient(problem, W, b, xw)
+            cert, grad, xw, _ = certify_with_gradient(problem, W, b, xw)
         return self.finish(problem, W, cert.intercept, epochs, history, scale, cert)
 
     def _class_step(self, problem, kernel_X, alphas_j, onehot, W, b, xw, k, ws, inner_tol,
