@@ -256,6 +256,7 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
 
     # the bounded certificate gradients (float32 pass, reused passes) on this small data
     monkeypatch.setattr(_gradient, "MIN_SIZE", 0)
+    monkeypatch.setattr(_gradient, "LOWPREC_MIN_SIZE", 0)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 30))
     y = X[:, 0] + rng.standard_normal(60)
