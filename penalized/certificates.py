@@ -152,7 +152,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
             kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
         return Certificate("kkt", kkt, primal, b), grad, xw, grad_err
     u, v = -gz, -grad
-    free = np.flatnonzero(pen.feature_weights(problem.n_features) == 0)
+    free = _unpenalized(pen, problem.n_features)
     if free.size:
         # The dual constrains X_F^T u = 0 on unpenalized features F (as sum u = 0 for
         # the intercept): build u where those coefficients are optimal. The gap stays
@@ -178,10 +178,21 @@ def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None)
     scale = pen.dual_scale(v)
     u, v = u / scale, v / scale
     c = s / problem.n_samples
-    pos = c > 0
-    c_column = c[pos].reshape((-1,) + (1,) * (u.ndim - 1))  # multiclass u is (n, n_classes)
-    conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c_column))
+    if np.all(c > 0):
+        c_column = c.reshape((-1,) + (1,) * (u.ndim - 1))  # multiclass u is (n, n_classes)
+        conj_f = np.sum(c * datafit.conjugate(y, -u / c_column))
+    else:  # zero-weight samples do not enter the dual
+        pos = c > 0
+        c_column = c[pos].reshape((-1,) + (1,) * (u.ndim - 1))
+        conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c_column))
     return float(-conj_f - pen.conjugate(v))
+
+
+def _unpenalized(pen, n_features: int) -> np.ndarray:
+    """Indices of the features with weight 0 (none without weights)."""
+    if pen.weights is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(pen.feature_weights(n_features) == 0)
 
 
 def is_converged(cert: Certificate, tol: float, scale: float) -> bool:
