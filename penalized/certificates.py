@@ -124,9 +124,9 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     """:func:`certify`, also returning the datafit gradient, ``X w`` and the gradient's
     error bound: ``(certificate, grad, xw, grad_err)``.
 
-    The gradient is exact wherever the certificate depends on it; elsewhere it may come
-    from float32 within ``grad_err`` per entry (None: exact everywhere; see
-    :mod:`penalized._gradient`). ``xw`` and ``grad`` (with its ``grad_err``) may be
+    The gradient is exact wherever the certificate depends on it; elsewhere it may be
+    known only within ``grad_err`` per entry (a float32 pass, or an earlier pass reused;
+    None: exact everywhere; see :mod:`penalized._gradient`). ``xw`` and ``grad`` (with its ``grad_err``) may be
     passed when known (``grad`` only together with ``xw``, and only if ``b`` is already
     the optimal intercept for ``w``).
     """
