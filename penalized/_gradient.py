@@ -181,8 +181,10 @@ def refine(problem: Problem, gz: np.ndarray, w: np.ndarray, grad: np.ndarray,
         gz = np.ascontiguousarray(gz, dtype=np.float64)
         if problem.is_sparse:
             _columns_dot(X.data, X.indices, X.indptr, problem.n_samples, cols, gz, grad)
-        else:
+        elif X.flags.f_contiguous:  # (validated data always is)
             _columns_dot(X.ravel(order="F"), None, None, problem.n_samples, cols, gz, grad)
+        else:
+            grad[cols] = X[:, cols].T @ gz
         err[cols] = 0.0
     return grad, err
 

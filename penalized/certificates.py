@@ -126,9 +126,9 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
 
     The gradient is exact wherever the certificate depends on it; elsewhere it may be
     known only within ``grad_err`` per entry (a float32 pass, or an earlier pass reused;
-    None: exact everywhere; see :mod:`penalized._gradient`). ``xw`` and ``grad`` (with its ``grad_err``) may be
-    passed when known (``grad`` only together with ``xw``, and only if ``b`` is already
-    the optimal intercept for ``w``).
+    None: exact everywhere; see :mod:`penalized._gradient`). ``xw`` and ``grad`` (with
+    its ``grad_err``) may be passed when known (``grad`` only together with ``xw``, and
+    only if ``b`` is already the optimal intercept for ``w``).
     """
     if xw is None:
         xw, grad = problem.X @ w, None

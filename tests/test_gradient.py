@@ -122,3 +122,18 @@ def test_levels_only_for_an_l1_part():
     np.testing.assert_allclose(pz.ElasticNet(alpha=2.0, l1_ratio=0.25,
                                              weights=np.array([1.0, 2.0, 0.0]))
                                .certificate_levels(3), [0.5, 1.0, 0.0])
+
+
+def test_row_major_data_is_refined_exactly_too(bounded):
+    """A problem whose dense X is C-ordered (built with ``with_data``, not validated):
+    the reused pass is refined by column gathers, and the certificates still match."""
+    X, y = wide()
+    problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L1(alpha=0.05))
+    row_major = problem.with_data(X=np.ascontiguousarray(X))
+    w = pz.fit(X, y, pz.LeastSquares(), pz.L1(), alpha=0.05, tol=1e-10).coef
+    first = certify_with_gradient(row_major, w, 0.0)
+    second = certify_with_gradient(row_major, w * 1.0001, 0.0)
+    assert row_major.memo["gradient_state"]["passes"] == 1  # the second reused the first
+    for cert, point in ((first, w), (second, w * 1.0001)):
+        ref = certify_with_gradient(problem.with_data(X=X), point, 0.0)
+        np.testing.assert_allclose(cert[0].value, ref[0].value, rtol=1e-9, atol=1e-12)
