@@ -120,10 +120,11 @@ def _full_pass(problem: Problem, state: dict, gz: np.ndarray):
         top = float(np.max(np.abs(gz), initial=0.0))
         if top > 0.0 and np.isfinite(top):
             shift = 2.0 ** -np.ceil(np.log2(top))  # |gz * shift| <= 1, exact
-            approx = state["copy"].T @ (gz * shift).astype(np.float32)
+            scaled = gz * shift
+            approx = state["copy"].T @ scaled.astype(np.float32)
             gamma = (n + 2) * _U32 / (1.0 - (n + 2) * _U32)
             norms = state["norms"]
-            bound = 1.01 * gamma * norms * np.linalg.norm(gz * shift) \
+            bound = 1.01 * gamma * norms * np.linalg.norm(scaled) \
                 + 4.0 * n * _TINY * (norms + 2.0)
             return approx.astype(np.float64) / shift, bound / shift
     return problem.X.T @ gz, np.zeros(problem.n_features)
@@ -146,18 +147,19 @@ def gradient(problem: Problem, gz: np.ndarray, w: np.ndarray):
         n = problem.n_samples
         drift = np.linalg.norm(gz - gz_ref) + 4.0 * n * _U64 * np.linalg.norm(gz)
         err = err_ref + 1.01 * state["norms"] * drift
-        if (np.isfinite(drift) and np.all(np.isfinite(grad_ref)) and
-                _needs_exact(problem, grad_ref, err, w, levels).size
-                <= REUSE_MAX_REFINE * w.shape[0]):
+        cols = _needs_exact(problem, grad_ref, err, w, levels) if np.isfinite(drift) \
+            else None
+        if cols is not None and cols.size <= REUSE_MAX_REFINE * w.shape[0]:
             state["misses"] = 0
-            return refine(problem, gz, w, grad_ref, err, levels)
+            return _exact_at(problem, gz, grad_ref, err, cols)
     if ref is not None:
         state["misses"] += 1
     if np.count_nonzero(w) > REFINE_MAX * w.shape[0]:  # the support alone: float64
         grad, err = problem.X.T @ gz, np.zeros(w.shape[0])
     else:
         grad, err = _full_pass(problem, state, gz)
-    state["ref"] = (gz.copy(), grad, err)
+    # (a pass with non-finite entries is not kept: its bounds would say nothing)
+    state["ref"] = (gz.copy(), grad, err) if np.all(np.isfinite(grad)) else None
     if not np.any(err):
         return grad, None
     return refine(problem, gz, w, grad, err, levels)
@@ -175,6 +177,12 @@ def refine(problem: Problem, gz: np.ndarray, w: np.ndarray, grad: np.ndarray,
     cols = _needs_exact(problem, grad, err, w, levels)
     if cols.size > REFINE_MAX * grad.shape[0]:
         return problem.X.T @ gz, None
+    return _exact_at(problem, gz, grad, err, cols)
+
+
+def _exact_at(problem: Problem, gz: np.ndarray, grad: np.ndarray, err: np.ndarray,
+              cols: np.ndarray):
+    """Copies of ``(grad, err)`` with the entries ``cols`` recomputed in float64."""
     grad, err = grad.copy(), err.copy()
     if cols.size:
         X = problem.X
@@ -200,8 +208,8 @@ def _needs_exact(problem: Problem, grad, err, w, levels) -> np.ndarray:
 
 
 def _levels(problem: Problem, w: np.ndarray):
-    """The penalty's certificate levels when float32 can serve (1-D coefficients, every
-    feature penalized), else None."""
+    """The penalty's certificate levels when bounded entries can serve (1-D coefficients,
+    every feature penalized), else None."""
     if w.ndim != 1:
         return None
     levels = problem.penalty.certificate_levels(problem.n_features)
