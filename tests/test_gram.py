@@ -9,6 +9,7 @@ from conftest import PENALTIES, penalty_id
 from joblib import parallel_config
 
 import penalized as pz
+from penalized import _gram
 from penalized._gram import GRAM_RATIO, gram_form, use_gram
 from penalized.certificates import certify
 from penalized.cv import GridEdgeWarning
@@ -65,10 +66,23 @@ def test_gram_certificates_are_those_of_the_original_problem():
         assert cert.intercept == pytest.approx(res.intercepts[k], rel=1e-10, abs=1e-12)
 
 
-def test_gram_form_is_small_and_equal_for_every_coefficient():
+@pytest.mark.parametrize("collinear", [True, False])
+def test_gram_form_is_small_and_equal_for_every_coefficient(collinear, monkeypatch):
     X, y, weights = tall_data(seed=2)
+    if not collinear:
+        X = X[:, :-1]
     problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L2(alpha=0.1), sample_weight=weights)
+    factors = []  # which factorization served: Cholesky, or the eigendecomposition
+    for name in ("_cholesky_factor", "_eigen_factor"):
+        original = getattr(_gram, name)
+        monkeypatch.setattr(_gram, name, lambda G, c, f=original, name=name: (
+            factors.append((name, f(G, c)[0] is not None)) or f(G, c)))
     form = gram_form(problem)
+    if collinear:  # a pivot of ~0: refused, the eigendecomposition drops that direction
+        assert factors == [("_cholesky_factor", False), ("_eigen_factor", True)]
+        assert form.problem.n_samples == problem.n_features  # rank p - 1, plus one row
+    else:
+        assert factors == [("_cholesky_factor", True)]
     assert form.problem.n_samples <= problem.n_features + 1
     assert not form.problem.fit_intercept
     rng = np.random.default_rng(0)

@@ -252,7 +252,7 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
 
     from penalized import _gradient
     from penalized.penalties import _enet_kernels
-    from penalized.solvers import _kernels
+    from penalized.solvers import _kernels, _path_kernel
 
     # the bounded certificate gradients (float32 pass, reused passes) on this small data
     monkeypatch.setattr(_gradient, "MIN_SIZE", 0)
@@ -273,6 +273,7 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     for kernel in (_kernels.cd_quadratic, _kernels.weighted_col_stats,
                    _gradient._columns_dot):
         assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
+    assert len(_path_kernel.cd_path.signatures) == 1  # small dense least squares only
     for kernel in (_enet_kernels.enet_value, _enet_kernels.enet_subdiff_distance,
                    _enet_kernels.enet_dual_norm, _enet_kernels.enet_conjugate_sum):
         assert len(kernel.signatures) == 1, kernel.signatures
