@@ -137,6 +137,32 @@ def test_logistic_matches_sklearn(l1_ratio, sparse, fit_intercept):
     np.testing.assert_array_equal(ours.predict(X), sk.predict(X))
 
 
+
+@pytest.mark.parametrize("sparse_X", [False, True], ids=["dense", "csc"])
+def test_newton_step_after_slow_cd_on_nearly_separable_logistic(sparse_X, monkeypatch):
+    """Breast cancer (standardized) is nearly separable: at a small alpha the IRLS weights
+    of the well-classified samples vanish and CD on the prox-Newton model crawls. After
+    newton_budget_epochs epochs without reaching its target, the model is solved on the
+    support by one factorization. Without it the fit stalls (20,000 epochs, objective
+    46% above the optimum)."""
+    import scipy.sparse as sp
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from penalized.solvers.cd import CoordinateDescent
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    data = sp.csc_matrix(X) if sparse_X else X
+    alpha = 1.0 / (X.shape[0] * 1e4)  # LogisticRegression(C=1e4)
+    res = pz.fit(data, y, pz.Logistic(), pz.L1(), alpha=alpha, tol=1e-8)
+    assert res.converged and res.certificate <= 1e-8 * res.objective
+    assert res.n_iter < 5000  # the certificate (duality gap) vouches for the optimum
+    monkeypatch.setattr(CoordinateDescent, "newton_budget_epochs", 10**9)  # never capped
+    with pytest.warns(pz.ConvergenceWarning):
+        stalled = pz.fit(data, y, pz.Logistic(), pz.L1(), alpha=alpha, tol=1e-8)
+    assert stalled.objective > res.objective * 1.1
+
 # ---- gradient descent is the textbook ridge ------------------------------------------
 def test_gradient_descent_equals_closed_form_ridge(sparse, fit_intercept):
     X, y = make_data(pz.LeastSquares(), 40, 8, sparse=sparse, seed=5)
