@@ -2,7 +2,7 @@
 
 The working-set solver of :mod:`.cd` runs its outer loop (certificate, working set,
 inner targets) in numpy: about 400 Python-level calls per alpha, 0.15 ms. On small
-data that is the whole cost (diabetes, 442 x 10 in Gram form: 99% of a ``LassoCV``
+data that is the whole cost (diabetes, 442 x 10 in Gram form: 98% of a ``LassoCV``
 fit). Here the same loop runs compiled for the plain case: least squares, dense X,
 elastic-net family with every feature penalized. Each alpha: the duality gap (same
 dual point and formulas as :func:`penalized.certificates.dual_objective`, best dual
