@@ -168,6 +168,19 @@ def _col_axpy(data, indices, indptr, n, j, a, v):
             v[np.uint64(rows[t])] -= a * vals[t]
 
 
+@njit(cache=True, inline="always")
+def center_residual(h, r, sum_h):
+    """Make the intercept optimal: subtract the weighted mean ``sum h r / sum h`` from
+    the residual ``r`` (in place) and return it (what the intercept gains)."""
+    delta = 0.0
+    for i in range(r.shape[0]):
+        delta += h[i] * r[i]
+    delta /= sum_h
+    for i in range(r.shape[0]):
+        r[i] -= delta
+    return delta
+
+
 @njit(cache=True)
 def weighted_col_stats(data, indices, indptr, n, h, cols, center):
     """Per column j in ``cols``: ``(sum_i h_i x_ij^2 - center * xh_j^2 / sum_h) / n`` and
@@ -423,13 +436,7 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
     skip = 0
     center = fit_intercept > 0.0 and sum_h > 0.0
     if center:  # start from the optimal intercept
-        delta = 0.0
-        for i in range(n):
-            delta += h[i] * r[i]
-        delta /= sum_h
-        b += delta
-        for i in range(n):
-            r[i] -= delta
+        b += center_residual(h, r, sum_h)
     violation = np.inf
     epoch = 0
     while epoch < max_epochs:

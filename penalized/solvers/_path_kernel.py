@@ -33,7 +33,7 @@ from ..penalties._enet_kernels import (
     enet_subdiff_distance,
     enet_value,
 )
-from ._kernels import _dense_dot, cd_quadratic, weighted_col_stats
+from ._kernels import _dense_dot, cd_quadratic, center_residual, weighted_col_stats
 
 #: when the working set holds every feature that matters, its epochs also stop once
 #: the largest violation on it is below this fraction of the round's starting one
@@ -225,13 +225,7 @@ def cd_path(data, y, s, alphas, omega, params, coefs, out):
         gap = 0.0
         for outer in range(max_outer + 1):
             if center:  # the optimal intercept (the kernel keeps it, up to rounding)
-                delta = 0.0
-                for i in range(n):
-                    delta += s[i] * r[i]
-                delta /= sum_s
-                b += delta
-                for i in range(n):
-                    r[i] -= delta
+                b += center_residual(s, r, sum_s)
             primal, dual = _gap(data, y, s, r, w, omega, alpha, ratio, is_positive, grad)
             best_dual = max(best_dual, dual)
             gap = max(primal - best_dual, 0.0)
