@@ -13,8 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import toeplitz
 from sklearn import linear_model as sk
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 
 import penalized as pz
 from penalized import linear_model as pl
@@ -115,6 +116,21 @@ def ours_fold_fits(X, y, folds, alphas, tol):
     return out
 
 
+def small_logistic_cv():
+    """LogisticRegressionCV on breast cancer (standardized, 569 x 30, nearly separable),
+    both at their defaults (L2: scikit-learn's lbfgs) and with L1 (scikit-learn's
+    liblinear): best of 3 runs, the chosen C. No target; at large C the prox-Newton model
+    is ill-conditioned and CD alone crawls (see ``newton_budget_epochs`` in
+    penalized/solvers/cd.py)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for label, options in (("L2", {}), ("L1", {"penalty": "l1", "solver": "liblinear"})):
+        ours, t1 = best_of(lambda o=options: pl.LogisticRegressionCV(cv=5, **o).fit(X, y), 3)
+        ref, t2 = best_of(lambda o=options: sk.LogisticRegressionCV(cv=5, **o).fit(X, y), 3)
+        report(f"LogisticRegressionCV {label} breast cancer", ours, t1, ref, t2,
+               f"C {ours.C_[0]:.4g} vs {ref.C_[0]:.4g}")
+
+
 def logistic_cv(X, y, Cs, matched_tol):
     """LogisticRegressionCV L1: times at the defaults and at ``tol=matched_tol``, and each
     fold fit's objective excess (worst over folds, per C) for ours and scikit-learn's."""
@@ -185,6 +201,7 @@ def main(quick: bool) -> None:
         t2 = float(np.median([r[1][1] for r in runs]))
         report(f"RidgeCV n={n} p={p}", ours, t1, ref, t2,
                f"alpha {ours.alpha_:.4g} vs {ref.alpha_:.4g}")
+    small_logistic_cv()
     X, y = wide_dense(1000 // scale, 2000 // scale)
     y = (y > np.median(y)).astype(int)
     logistic_cv(X, y, np.logspace(-4, 4, 10), matched_tol=1e-2)
