@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..penalties.separable import _ElasticNetFamily
 from ..problem import Problem
 from . import _path_kernel
 
@@ -44,7 +43,7 @@ def applies(problem: Problem, solver: str, alphas: np.ndarray, tol: float,
         return False
     if not (datafit.quadratic and datafit.task == "regression" and not datafit.multiclass):
         return False
-    if not isinstance(pen, _ElasticNetFamily):
+    if not (pen.separable and pen.kernel == "enet"):  # the elastic-net family
         return False
     if problem.n_samples * problem.n_features > MAX_SIZE:
         return False
@@ -74,7 +73,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     cd = CoordinateDescent
     # the progress stop where the working-set solver uses it (an L1 part, tol not tiny)
     progress = not pen.smooth and tol >= cd.progress_min_tol
-    params = np.array([pen.ratio, float(pen.positive), float(problem.fit_intercept),
+    params = np.array([pen.params[0], float(pen.positive), float(problem.fit_intercept),
                        float(tol), float(scale), float(max_epochs), float(progress),
                        cd.tail_safety, cd.outside_safety, cd.max_outer, cd.ws_min,
                        cd.ws_growth, cd.inner_fraction])
