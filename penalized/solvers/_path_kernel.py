@@ -33,7 +33,13 @@ from ..penalties._enet_kernels import (
     enet_subdiff_distance,
     enet_value,
 )
-from ._kernels import _dense_dot, cd_quadratic, center_residual, weighted_col_stats
+from ._kernels import (
+    _col_axpy,
+    _dense_dot,
+    cd_quadratic,
+    center_residual,
+    weighted_col_stats,
+)
 
 #: when the working set holds every feature that matters, its epochs also stop once
 #: the largest violation on it is below this fraction of the round's starting one
@@ -54,10 +60,7 @@ def _recompute_residual(data, y, w, b, r):
         r[i] = y[i] - b
     for j in range(w.shape[0]):
         if w[j] != 0.0:
-            col = data[j * n:(j + 1) * n]
-            c = w[j]
-            for i in range(n):
-                r[i] -= c * col[i]
+            _col_axpy(data, None, None, n, j, w[j], r)
 
 
 @njit(cache=True)
@@ -75,15 +78,14 @@ def _gap(data, y, s, r, w, omega, alpha, ratio, positive, grad):
         grad[j] = -_dense_dot(data[j * n:(j + 1) * n], s, r) / n
     primal = 0.5 * quad / n + enet_value(w, omega, alpha, ratio)
     # the dual point u = s r / n, v = X^T u = -grad, rescaled to be feasible
-    scale = 1.0
-    if ratio >= 1.0:
-        v = np.empty(p)
-        for j in range(p):
-            v[j] = -grad[j]
-        scale = max(1.0, enet_dual_norm(v, omega, positive) / alpha)
     v = np.empty(p)
     for j in range(p):
-        v[j] = -grad[j] / scale
+        v[j] = -grad[j]
+    scale = 1.0
+    if ratio >= 1.0:
+        scale = max(1.0, enet_dual_norm(v, omega, positive) / alpha)
+        for j in range(p):
+            v[j] /= scale
     # sum over weighted samples of c_i f*(y_i, -u_i / c_i), c_i = s_i / n
     conj_f = 0.0
     for i in range(n):
@@ -112,16 +114,15 @@ def _working_set(w, scores, ws_min, ws_growth):
         elif scores[j] > top:
             top = scores[j]
     size = max(ws_min, int(ws_growth * n_support))
-    lo, hi = 0.0, top  # count(scores > hi) = 0 <= size; find the smallest such level
-    for _ in range(60):
-        if _count_above(w, scores, lo) <= size:
-            break
-        mid = 0.5 * (lo + hi)
-        if _count_above(w, scores, mid) <= size:
-            hi = mid
-        else:
-            lo = mid
-    level = lo if _count_above(w, scores, lo) <= size else hi
+    level = 0.0  # every violator, if they are few enough
+    if _count_above(w, scores, level) > size:
+        lo, level = 0.0, top  # count(lo) > size >= count(level) = 0: bisect between
+        for _ in range(60):
+            mid = 0.5 * (lo + level)
+            if _count_above(w, scores, mid) <= size:
+                level = mid
+            else:
+                lo = mid
     n_ws = 0
     for j in range(p):
         if w[j] != 0.0 or scores[j] > level:

@@ -69,11 +69,10 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     """
     from .cd import CoordinateDescent
 
-    pen = problem.penalty
-    X = np.asfortranarray(problem.X, dtype=float)
-    p = problem.n_features
-    max_epochs = CoordinateDescent.default_max_iter if max_iter is None else int(max_iter)
     cd = CoordinateDescent
+    pen = problem.penalty
+    p = problem.n_features
+    max_epochs = cd.default_max_iter if max_iter is None else int(max_iter)
     # the progress stop where the working-set solver uses it (an L1 part, tol not tiny)
     progress = not pen.smooth and tol >= cd.progress_min_tol
     params = np.array([pen.params[0], float(pen.positive), float(problem.fit_intercept),
@@ -83,10 +82,11 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((5, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
-    # penalties pass them): one compiled specialization
+    # penalties pass them): one compiled specialization. X: one copy, column-major.
+    data = np.array(problem.X, dtype=float, order="F").ravel(order="F")
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
-    _path_kernel.cd_path(np.array(X.ravel(order="F")), np.array(problem.y, dtype=float),
+    _path_kernel.cd_path(data, np.array(problem.y, dtype=float),
                          np.array(problem.sample_weight, dtype=float),
                          np.array(alphas, dtype=float), omega, params, coefs, out)
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
