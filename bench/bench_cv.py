@@ -76,27 +76,23 @@ def lasso_cv(name, X, y, looser_tol=5e-4, repeat=1, matched=()):
     ref, t2 = best_of(lambda: sk.LassoCV(cv=5).fit(X, y), repeat)
     loose, t3 = best_of(lambda: pl.LassoCV(cv=5, tol=looser_tol).fit(X, y), repeat)
     tight = pl.LassoCV(cv=5, tol=1e-10).fit(X, y).mse_path_.mean(axis=1)
-    k2 = int(np.argmin(np.abs(ref.alphas_ - ref.alpha_)))
-    off_ref = cv_curve_deviation(ref.mse_path_.mean(axis=1), tight)
-    for label, model, t in ((name, ours, t1), (f"{name} tol={looser_tol:g}", loose, t3)):
-        k1 = int(np.argmin(np.abs(model.alphas_ - model.alpha_)))
-        off = cv_curve_deviation(model.mse_path_.mean(axis=1), tight)
-        report(label, model, t, ref, t2,
+
+    def row(label, model, t, ref, t_ref):
+        k1, k2 = (int(np.argmin(np.abs(m.alphas_ - m.alpha_))) for m in (model, ref))
+        off, off_ref = (cv_curve_deviation(m.mse_path_.mean(axis=1), tight)
+                        for m in (model, ref))
+        report(label, model, t, ref, t_ref,
                f"grid index {k1} vs {k2}; CV curve off by {off:.1e} vs {off_ref:.1e}")
+
+    row(name, ours, t1, ref, t2)
+    row(f"{name} tol={looser_tol:g}", loose, t3, ref, t2)
     theirs = {}  # one run per tol
     for our_tol, tol in matched:
         model, t = (ours, t1) if our_tol == 1e-4 else timed(
             lambda t=our_tol: pl.LassoCV(cv=5, tol=t).fit(X, y))
-        k1 = int(np.argmin(np.abs(model.alphas_ - model.alpha_)))
-        off = cv_curve_deviation(model.mse_path_.mean(axis=1), tight)
         if tol not in theirs:
             theirs[tol] = timed(lambda tol=tol: sk.LassoCV(cv=5, tol=tol).fit(X, y))
-        ref, t2 = theirs[tol]
-        k2 = int(np.argmin(np.abs(ref.alphas_ - ref.alpha_)))
-        off_ref = cv_curve_deviation(ref.mse_path_.mean(axis=1), tight)
-        report(f"{name} tol={our_tol:g}, sklearn tol={tol:g}", model, t, ref, t2,
-               f"grid index {k1} vs {k2}; CV curve off by {off:.1e} vs {off_ref:.1e}")
-
+        row(f"{name} tol={our_tol:g}, sklearn tol={tol:g}", model, t, *theirs[tol])
 
 def fold_excess(X, y, folds, alphas, coefs):
     """Worst relative objective excess, over folds, of the fold fits ``coefs[f][k]``
