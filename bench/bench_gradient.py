@@ -1,4 +1,4 @@
-"""The certificate gradient's two mechanisms (``penalized._gradient``), switched on and off.
+"""The certificate gradient's two mechanisms (``penalized.core.gradient``), switched on and off.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python bench/bench_gradient.py [--repeat 3] [--quick]``
 
@@ -20,7 +20,7 @@ import numpy as np
 from bench_cv import wide_dense
 
 import penalized as pz
-from penalized import _gradient
+from penalized.core import gradient as _gradient
 
 #: (LOWPREC_AFTER, REUSE_MAX_REFINE) per setting; an unreachable value switches one off
 SETTINGS = {

@@ -41,7 +41,7 @@ import penalized as pz  # noqa: E402
 from bench import _methods  # noqa: E402
 from bench._compile import measure_first_call  # noqa: E402
 from bench._problems import ALL_PROBLEMS, BenchProblem, make_bench_problem  # noqa: E402
-from penalized.path import alpha_grid  # noqa: E402
+from penalized.workflows.paths import alpha_grid  # noqa: E402
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 OUR_TOLS = (1e-8, 1e-6)

@@ -9,16 +9,16 @@ See ``penalized.conventions`` for how other libraries' alphas map onto it.
 
 from . import conventions  # alpha conversions between libraries
 from ._version import __version__
-from .certificates import Certificate, certify
-from .cv import CVResult, cross_validate
-from .datafits import ALL_DATAFITS, DATAFITS, Datafit, LeastSquares, Logistic, Multinomial
-from .exceptions import ConvergenceWarning
-from .fit import fit
-from .path import alpha_max, path
+from .app.persistence import load  # model folders (no pickle)
+from .core.certificates import Certificate, certify
+from .core.datafits import ALL_DATAFITS, DATAFITS, Datafit, LeastSquares, Logistic, Multinomial
+from .core.exceptions import ConvergenceWarning
+from .core.problem import Problem, make_problem
+from .core.results import FitResult, PathResult
 from .penalties import ALL_PENALTIES, L1, L2, PENALTIES, ElasticNet, Penalty
-from .persistence import load  # model folders (no pickle)
-from .problem import Problem, make_problem
-from .results import FitResult, PathResult
+from .workflows.cv import CVResult, cross_validate
+from .workflows.fitting import fit
+from .workflows.paths import alpha_max, path
 
 __all__ = [
     "ALL_DATAFITS", "ALL_PENALTIES", "DATAFITS", "PENALTIES", "CVResult", "Certificate",

@@ -1,4 +1,4 @@
-"""The compiled least-squares path (:mod:`penalized.solvers.cd_path`): the same
+"""The compiled least-squares path (:mod:`penalized.solvers.cd.path_driver`): the same
 solutions and certificates as the working-set solver, and the rule that picks it."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers import _path_kernel, cd_path
+from penalized.solvers.cd import path_driver as cd_path
+from penalized.solvers.cd import path_kernel as _path_kernel
 
 
 def data(n=80, p=40, seed=0, rho=0.5):

@@ -12,8 +12,8 @@ import pytest
 
 import penalized as pz
 from penalized import conventions
-from penalized.cli import main
-from penalized.io import prepare_table, read_table
+from penalized.app.cli import main
+from penalized.app.io import prepare_table, read_table
 
 
 def make_frame(n=200, seed=0) -> pd.DataFrame:
@@ -66,7 +66,7 @@ def test_fit_predict_round_trip_csv(tmp_path, messy_csv, capsys):
     np.testing.assert_allclose(predictions["prediction"], model.predict(frame), rtol=1e-12)
     coef = np.array([result["coefficients"].get(name, 0.0) for name in table.feature_names])
     in_process = read_table(messy_csv).pipe(lambda f: f)  # same file, all rows
-    from penalized.io import apply_spec
+    from penalized.app.io import apply_spec
 
     X_all = apply_spec(in_process, table.spec)
     np.testing.assert_allclose(predictions["prediction"], X_all @ coef + result["intercept"],
@@ -75,7 +75,7 @@ def test_fit_predict_round_trip_csv(tmp_path, messy_csv, capsys):
 
 
 def test_fit_matches_in_process_cross_validation(tmp_path, messy_csv, capsys):
-    from penalized.cli._model import cross_validated_model
+    from penalized.app.cli._model import cross_validated_model
 
     code, stdout, _ = run(["fit", messy_csv, "-t", "price", "-o", tmp_path / "r", "--json",
                            "--cv", "3", "--n-alphas", "20", "--rule", "1se", "--no-report",
@@ -162,7 +162,7 @@ def test_missing_file_and_model_folder(tmp_path, capsys):
 
 
 def test_ctrl_c_exits_130(tmp_path, messy_csv, capsys, monkeypatch):
-    import penalized.cli._model as model_module
+    import penalized.app.cli._model as model_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

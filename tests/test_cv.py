@@ -7,8 +7,8 @@ from sklearn.linear_model import Lasso as SklearnLasso
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 
 import penalized as pz
-from penalized.cv import GridEdgeWarning, choose_indices
-from penalized.scoring import SCORERS
+from penalized.workflows.cv import GridEdgeWarning, choose_indices
+from penalized.workflows.scoring import SCORERS
 
 
 @pytest.fixture(scope="module")

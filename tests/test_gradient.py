@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized import _gradient
-from penalized.certificates import certify_with_gradient
+from penalized.core import gradient as _gradient
+from penalized.core.certificates import certify_with_gradient
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_path_is_unchanged_by_the_bounded_gradients(bounded, monkeypatch, sparse
     than certificates."""
     X, y = wide(sparse=sparse, n=150, p=600)
     problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L1())
-    from penalized.path import path_problem
+    from penalized.workflows.paths import path_problem
 
     res = path_problem(problem, n_alphas=30, tol=1e-8)
     passes = problem.memo["gradient_state"]["passes"]

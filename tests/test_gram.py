@@ -9,10 +9,10 @@ from conftest import PENALTIES, penalty_id
 from joblib import parallel_config
 
 import penalized as pz
-from penalized import _gram
-from penalized._gram import GRAM_RATIO, gram_form, use_gram
-from penalized.certificates import certify
-from penalized.cv import GridEdgeWarning
+from penalized.core import gram as _gram
+from penalized.core.certificates import certify
+from penalized.core.gram import GRAM_RATIO, gram_form, use_gram
+from penalized.workflows.cv import GridEdgeWarning
 
 
 def tall_data(seed=0, n=240, p=9):
@@ -151,7 +151,7 @@ def test_cross_validate_callback(diabetes_data, n_jobs):
 
 
 def test_command_line_model_reports_progress_per_fold(diabetes_data):
-    from penalized.cli._model import cross_validated_model
+    from penalized.app.cli._model import cross_validated_model
 
     X, y = diabetes_data
     calls = []

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from penalized.io import apply_spec, prepare_table, read_table, sniff_separator
+from penalized.app.io import apply_spec, prepare_table, read_table, sniff_separator
 
 
 def messy_frame(n=60, seed=0) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 import penalized as pz
 from penalized.linear_model import LogisticRegression, LogisticRegressionCV
-from penalized.solvers.cd_multinomial import row_shifts
+from penalized.solvers.cd.multinomial import row_shifts
 
 EPS = 1e-6
 DATAFIT = pz.Multinomial()
@@ -284,7 +284,7 @@ def test_path_warm_starts_match_single_fits():
         np.testing.assert_array_equal(fit.predict(X), np.argmax(fit.decision_function(X), 1))
 
 
-@pytest.mark.filterwarnings("ignore::penalized.cv.GridEdgeWarning")
+@pytest.mark.filterwarnings("ignore::penalized.workflows.cv.GridEdgeWarning")
 def test_cross_validate_equals_brute_force_folds():
     X, y = generated(90, 6, seed=11)
     splits = [(np.setdiff1d(np.arange(90), test), test)
@@ -326,7 +326,7 @@ def test_logistic_regression_is_multinomial_like_sklearn(penalty, sparse):
                                atol=1e-3)
 
 
-@pytest.mark.filterwarnings("ignore::penalized.cv.GridEdgeWarning")
+@pytest.mark.filterwarnings("ignore::penalized.workflows.cv.GridEdgeWarning")
 def test_logistic_regression_cv_multinomial():
     X, y = standardized(load_iris)
     model = LogisticRegressionCV(Cs=4, penalty="l1", cv=3, scoring="neg_log_loss",

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import penalized as pz
-from penalized import persistence
-from penalized.io import prepare_table
-from penalized.persistence import ModelFileError, load, save_linear_model
+from penalized.app import persistence
+from penalized.app.io import prepare_table
+from penalized.app.persistence import ModelFileError, load, save_linear_model
 
 
 def messy_frame(n=60, seed=0) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers import _kernels
+from penalized.solvers.cd import kernels as _kernels
 
 
 def wide_problem(sparse: bool):
@@ -131,7 +131,7 @@ def test_kernel_decrease_estimate_bounds_a_geometric_run():
 def test_path_reuses_the_gradient_of_the_previous_alpha():
     X, y = wide_problem(sparse=True)
     problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L1())
-    from penalized.path import path_problem
+    from penalized.workflows.paths import path_problem
 
     result = path_problem(problem, n_alphas=5, tol=1e-6)
     coef, intercept, xw, grad, err = problem.memo["cd_gradient"]

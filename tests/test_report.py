@@ -12,8 +12,8 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 import penalized as pz
-from penalized import report
-from penalized.cli._model import cross_validated_model
+from penalized.app import report
+from penalized.app.cli._model import cross_validated_model
 
 EVIL = '<script>alert("x")</script> & "quoted"'
 
@@ -91,7 +91,7 @@ def test_every_figure_decodes_in_chromium(page, tmp_path):
 
 def test_figures_show_the_chosen_alphas(page):
     """The figure functions draw what they are given (alpha lines, nonzero counts)."""
-    from penalized.report import figures
+    from penalized.app.report import figures
 
     _, run = page
     cv = run.cv

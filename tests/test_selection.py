@@ -6,7 +6,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LassoLarsIC
 from sklearn.linear_model import Ridge as SklearnRidge
 
-from penalized.selection import (
+from penalized.workflows.selection import (
     information_criteria,
     ridge_coefs,
     ridge_cv_errors,

@@ -149,7 +149,7 @@ def test_newton_step_after_slow_cd_on_nearly_separable_logistic(sparse_X, monkey
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
 
-    from penalized.solvers.cd import CoordinateDescent
+    from penalized.solvers.cd.driver import CoordinateDescent
 
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
@@ -256,7 +256,7 @@ def _last_warning_text(X, y, datafit, penalty, alpha, solver) -> str:
 
 
 def test_anderson_small_spd_solve_matches_numpy():
-    from penalized.solvers import _kernels
+    from penalized.solvers.cd import kernels as _kernels
 
     rng = np.random.default_rng(3)
     U = rng.standard_normal((5, 40))
@@ -276,9 +276,10 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     first call of every new process (the cold budget is 15 s)."""
     import scipy.sparse as sp
 
-    from penalized import _gradient
-    from penalized.penalties import _enet_kernels
-    from penalized.solvers import _kernels, _path_kernel
+    from penalized.core import gradient as _gradient
+    from penalized.penalties import elastic_net_compiled as _enet_kernels
+    from penalized.solvers.cd import kernels as _kernels
+    from penalized.solvers.cd import path_kernel as _path_kernel
 
     # the bounded certificate gradients (float32 pass, reused passes) on this small data
     monkeypatch.setattr(_gradient, "MIN_SIZE", 0)

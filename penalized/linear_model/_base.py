@@ -16,10 +16,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..cv import CVResult, check_rule, standardized
-from ..fit import solve_problem
-from ..problem import make_problem
-from ..results import FitResult
+from ..core.problem import make_problem
+from ..core.results import FitResult
+from ..workflows.cv import CVResult, check_rule, standardized
+from ..workflows.fitting import solve_problem
 
 #: solver names of scikit-learn that we accept and map onto ours
 SOLVER_ALIASES = {"auto": "auto", "cd": "cd", "fista": "fista", "gd": "gd"}

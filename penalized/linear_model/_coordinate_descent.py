@@ -20,10 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
 
-from ..cv import check_rule, cross_validate
-from ..datafits import LeastSquares
+from ..core.datafits import LeastSquares
 from ..penalties import L1
 from ..penalties import ElasticNet as ElasticNetPenalty
+from ..workflows.cv import check_rule, cross_validate
 from ._base import (
     LinearModelMixin,
     alphas_argument,

@@ -26,9 +26,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..cv import check_rule, cross_validate
-from ..datafits import Logistic, Multinomial
+from ..core.datafits import Logistic, Multinomial
 from ..penalties import ElasticNet as ElasticNetPenalty
+from ..workflows.cv import check_rule, cross_validate
 from ._base import (
     LinearModelMixin,
     check_l1_ratio,

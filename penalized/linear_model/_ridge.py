@@ -5,7 +5,7 @@ scikit-learn's objective, with raw (not normalized) sample weights ``s``:
 .. math:: \sum_i s_i (y_i - x_i^\top w - b)^2 + a \|w\|_2^2
 
 which is penalized's ``LeastSquares + L2`` at ``alpha = a / sum(s)``. Dense X
-is solved exactly from one eigendecomposition (:mod:`penalized.selection`);
+is solved exactly from one eigendecomposition (:mod:`penalized.workflows.selection`);
 sparse X by coordinate descent on that equivalent problem. ``RidgeCV`` with
 ``cv=None`` computes the exact leave-one-out (or GCV) error of every alpha from
 the same decomposition; with K folds, one decomposition per fold.
@@ -17,11 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
 
-from ..cv import check_rule, choose_indices, make_splits
-from ..datafits import LeastSquares
+from ..core.datafits import LeastSquares
+from ..core.problem import make_problem
 from ..penalties import L2
-from ..problem import make_problem
-from ..selection import ridge_coefs, ridge_decompose, ridge_loo
+from ..workflows.cv import check_rule, choose_indices, make_splits
+from ..workflows.selection import ridge_coefs, ridge_decompose, ridge_loo
 from ._base import (
     LinearModelMixin,
     check_estimator_alpha,

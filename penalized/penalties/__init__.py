@@ -4,8 +4,8 @@
 new penalty touches its own module and one line here.
 """
 
-from ._base import Penalty
-from .separable import L1, L2, ElasticNet
+from .base import Penalty
+from .elastic_net import L1, L2, ElasticNet
 
 #: name -> class; the CLI's ``--penalty`` choices and the tests read this.
 PENALTIES: dict[str, type[Penalty]] = {cls.name: cls for cls in (L1, L2, ElasticNet)}

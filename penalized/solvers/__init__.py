@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..problem import Problem
-from ._base import Solver
-from .cd import CoordinateDescent
-from .cd_multinomial import MultinomialCoordinateDescent
+from ..core.problem import Problem
+from .base import Solver
+from .cd.driver import CoordinateDescent
+from .cd.multinomial import MultinomialCoordinateDescent
 from .fista import FISTA
 from .gd import GradientDescent
 

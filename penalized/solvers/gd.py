@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..certificates import certify, is_converged
-from ._base import Solver
+from ..core.certificates import certify, is_converged
+from .base import Solver
 
 
 class GradientDescent(Solver):

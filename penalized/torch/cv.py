@@ -16,8 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, 
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..cv import check_rule, choose_indices
-from ..path import check_alphas
+from ..workflows.cv import check_rule, choose_indices
+from ..workflows.paths import check_alphas
 from .mlp import MLPClassifier, MLPRegressor
 
 #: Default strengths (for standardized features), largest first.

@@ -3,7 +3,7 @@ r"""The penalties of :mod:`penalized`, applied to the parameters of a PyTorch ne
 The penalty objects are the ones of the linear side (``pz.L1()``, ``pz.L2()``,
 ``pz.ElasticNet(l1_ratio=...)``): their strength, ``l1_ratio`` and ``positive``
 flag are read from them. The proximal operator is the closed form of
-:func:`penalized.penalties.separable.enet_prox` in in-place tensor operations
+:func:`penalized.penalties.elastic_net.enet_prox` in in-place tensor operations
 (tests check both agree for every penalty of the registry).
 """
 
@@ -198,7 +198,7 @@ def prox_(param: torch.Tensor, step, penalty: Penalty) -> torch.Tensor:
 def prox_scaled_(param: torch.Tensor, scaled, l1_ratio: float, positive: bool) -> torch.Tensor:
     r"""In place prox of ``scaled * (r|u| + (1 - r) u^2 / 2)``, overwriting ``scaled``.
 
-    The closed form of :func:`penalized.penalties.separable.enet_prox`,
+    The closed form of :func:`penalized.penalties.elastic_net.enet_prox`,
 
     .. math::  u = \frac{\operatorname{sign}(v) \max(|v| - r s, 0)}{1 + (1 - r) s}
                \quad (\max(v - r s, 0) \text{ in the numerator when positive}),

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit, log1p, softmax, xlogy
 
-from ._newton_step import damped_newton
+from .newton import damped_newton
 
 
 @dataclasses.dataclass(frozen=True)

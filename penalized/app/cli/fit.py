@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from ..datafits import DATAFITS, LeastSquares, Logistic
-from ..penalties import PENALTIES
+from ...core.datafits import DATAFITS, LeastSquares, Logistic
+from ...penalties import PENALTIES
 from . import app
 from ._output import Progress, log, print_json, print_table
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .certificates import optimal_free_part, uses_gap
-from .datafits import Datafit, LeastSquares
-from .penalties import L1, Penalty
-from .problem import Problem, make_problem
-from .results import FitResult
-from .solvers import make_solver
+from ..core.certificates import optimal_free_part, uses_gap
+from ..core.datafits import Datafit, LeastSquares
+from ..core.problem import Problem, make_problem
+from ..core.results import FitResult
+from ..penalties import L1, Penalty
+from ..solvers import make_solver
 
 
 def stopping_scale(problem: Problem) -> float:

@@ -18,8 +18,8 @@ import numbers
 
 import numpy as np
 
-from .. import conventions
-from .._version import __version__
+from ... import conventions
+from ..._version import __version__
 from ..persistence import atomic_write_text
 from . import figures
 
@@ -115,7 +115,7 @@ def conventions_rows(alpha: float, l1_ratio: float, n_samples: int, datafit: str
 def linear_section(run, *, n_samples: int) -> str:
     """Path, CV curve, coefficients and conventions of one cross-validated linear model.
 
-    ``run`` is a :class:`penalized.cli._model.ModelRun` (or anything with its
+    ``run`` is a :class:`penalized.app.cli._model.ModelRun` (or anything with its
     attributes: ``name``, ``cv``, ``rule``, ``coef``, ``intercept``,
     ``feature_names``, ``standardize``, ``scale``, ``alpha``, ``penalty``...).
     """

@@ -102,7 +102,7 @@ class Penalty(ABC):
         At a zero coefficient, an entry of ``v = -gradient`` with ``|v_j| <= t_j``
         (``v_j <= t_j`` if ``positive``) has KKT score 0 and changes neither
         :meth:`dual_scale` nor :meth:`conjugate`, so it may be known only within a
-        bound (:mod:`penalized._gradient`). None, the default: every entry counts.
+        bound (:mod:`penalized.core.gradient`). None, the default: every entry counts.
         """
         return None
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from ..penalties import Penalty
 from .datafits import Datafit
-from .penalties import Penalty
 
 
 def _freeze(*arrays):

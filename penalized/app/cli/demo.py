@@ -30,8 +30,8 @@ def _linear_runs(progress, quick: bool) -> tuple[list, dict]:
     from sklearn.datasets import load_breast_cancer, load_diabetes
     from sklearn.model_selection import train_test_split
 
-    from ..datafits import LeastSquares, Logistic
-    from ..penalties import L1, L2, ElasticNet
+    from ...core.datafits import LeastSquares, Logistic
+    from ...penalties import L1, L2, ElasticNet
     from ._model import cross_validated_model
 
     n_alphas = 30 if quick else 100
@@ -68,14 +68,14 @@ def _mlp_runs(progress, quick: bool) -> list[dict] | None:
     try:
         import torch
 
-        from ..torch.mlp import MLPClassifier
+        from ...torch.mlp import MLPClassifier
     except ImportError:
         return None
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from ..penalties import L1, L2
+    from ...penalties import L1, L2
 
     X, y = load_digits(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)

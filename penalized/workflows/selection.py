@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import check_sample_weight, check_X, check_y
+from ..core.validation import check_sample_weight, check_X, check_y
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -252,10 +252,10 @@ def information_criteria(X, y, penalty=None, *, n_alphas: int = 100,
     """
     from scipy.special import gammaln
 
-    from .datafits import LeastSquares
-    from .path import path_problem
-    from .penalties import L1
-    from .problem import make_problem
+    from ..core.datafits import LeastSquares
+    from ..core.problem import make_problem
+    from ..penalties import L1
+    from .paths import path_problem
 
     problem = make_problem(X, y, LeastSquares(), penalty or L1(), fit_intercept=fit_intercept,
                            sample_weight=sample_weight)

@@ -15,7 +15,7 @@ With every class but ``k`` fixed, the datafit is a smooth function of the column
 .. math::  \frac{1}{2n} \sum_i h_i (t_i - x_i^\top w_k - b_k)^2,
            \qquad h = s\,p_k (1 - p_k),\quad t = z_k - (p_k - y_k) / (p_k (1 - p_k)),
 
-which the compiled kernel :func:`penalized.solvers._kernels.cd_quadratic`
+which the compiled kernel :func:`penalized.solvers.cd.kernels.cd_quadratic`
 minimizes with the penalty over a working set of features (the same kernel as
 every other datafit). A backtracking line search on the true objective along
 the resulting direction keeps every class update a descent step, so the
@@ -34,10 +34,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 
-from ..certificates import certify_with_gradient, is_converged
-from . import _kernels
-from ._base import Solver
-from .cd import csc_arrays
+from ...core.certificates import certify_with_gradient, is_converged
+from ..base import Solver
+from . import kernels as _kernels
+from .driver import csc_arrays
 
 _NO_RESIDUALS = np.empty((0, 0))
 

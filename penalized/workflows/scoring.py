@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 
-from .datafits import Datafit
+from ..core.datafits import Datafit
 
 
 def _n_outputs(datafit: Datafit) -> int:

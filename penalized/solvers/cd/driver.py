@@ -4,7 +4,7 @@ Outer loop (here, numpy): certify the current point (duality gap or KKT); if not
 converged, rank features by their KKT violation, build a working set (the
 support and the worst violators, about twice the support), and hand the
 quadratic model of the datafit on that set to the compiled kernel
-(:func:`penalized.solvers._kernels.cd_quadratic`). For least squares the model
+(:func:`penalized.solvers.cd.kernels.cd_quadratic`). For least squares the model
 is exact; for other datafits it is a prox-Newton step (IRLS weights), followed
 by a backtracking line search on the true objective.
 
@@ -36,16 +36,16 @@ import dataclasses
 
 import numpy as np
 
-from ..certificates import (
+from ...core.certificates import (
     certify_with_gradient,
     dual_objective,
     is_converged,
     objective_tolerance,
     uses_gap,
 )
-from . import _kernels
-from ._base import Solver
-from ._newton import GramCache, newton_on_support
+from ..base import Solver
+from . import kernels as _kernels
+from .newton import GramCache, newton_on_support
 
 
 def csc_arrays(X, memo=None):

@@ -16,8 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import _enet_kernels as _compiled
-from ._base import Penalty
+from . import elastic_net_compiled as _compiled
+from .base import Penalty
 
 #: glmnet's convention for the top of a ridge path: no finite alpha zeroes a
 #: ridge, so the grid starts where an elastic net with this l1_ratio would.

@@ -21,8 +21,8 @@ import dataclasses
 
 import numpy as np
 
-from . import _gradient
-from ._newton_step import damped_newton
+from . import gradient as _gradient
+from .newton import damped_newton
 from .problem import Problem
 
 
@@ -126,7 +126,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
 
     The gradient is exact wherever the certificate depends on it; elsewhere it may be
     known only within ``grad_err`` per entry (a float32 pass, or an earlier pass reused;
-    None: exact everywhere; see :mod:`penalized._gradient`). ``xw`` and ``grad`` (with
+    None: exact everywhere; see :mod:`penalized.core.gradient`). ``xw`` and ``grad`` (with
     its ``grad_err``) may be passed when known (``grad`` only together with ``xw``, and
     only if ``b`` is already the optimal intercept for ``w``).
     """

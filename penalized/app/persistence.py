@@ -4,7 +4,7 @@ A model folder holds
 
 - ``manifest.json``: format name and version, library version, task, datafit,
   penalty, alpha, the objective's convention, the feature recipe
-  (:class:`penalized.io.TableSpec`: names, encodings, imputation), the target's
+  (:class:`penalized.app.io.TableSpec`: names, encodings, imputation), the target's
   classes, and the SHA-256 and size of every other file;
 - ``arrays.npz``: the coefficients (original units) and intercept, plus any
   extra arrays (a path, CV curves), read with ``allow_pickle=False``;
@@ -28,7 +28,7 @@ import tempfile
 
 import numpy as np
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "SavedModel", "atomic_write_bytes",
            "atomic_write_text", "load", "save_linear_model"]
@@ -134,7 +134,7 @@ def save_linear_model(folder, *, coef, intercept: float, feature_spec: dict, tas
     coef : array of shape (n_features,)
     intercept : float
     feature_spec : dict
-        :meth:`penalized.io.TableSpec.to_dict` (feature names and encodings).
+        :meth:`penalized.app.io.TableSpec.to_dict` (feature names and encodings).
     task : {"regression", "classification"}
     datafit, penalty : str
         Registry names (``"leastsquares"``, ``"l1"``...).

@@ -5,7 +5,7 @@ inner targets) in numpy: about 400 Python-level calls per alpha, 0.15 ms. On sma
 data that is the whole cost (diabetes, 442 x 10 in Gram form: 98% of a ``LassoCV``
 fit). Here the same loop runs compiled for the plain case: least squares, dense X,
 elastic-net family with every feature penalized. Each alpha: the duality gap (same
-dual point and formulas as :func:`penalized.certificates.dual_objective`, best dual
+dual point and formulas as :func:`penalized.core.certificates.dual_objective`, best dual
 point kept), then a working set (support plus the worst KKT violators, twice the
 support), then epochs of :func:`._kernels.cd_quadratic` on it (the kernel every
 separable fit uses), until the gap is below ``tol`` times the objective or, with an
@@ -15,7 +15,7 @@ same settings).
 It lacks the working-set solver's Newton step on the support, its dual extrapolation
 and its bounded (float32, reused) gradient passes: they pay on large problems, or at
 a tight tol with about as many features as samples, where
-:func:`penalized.solvers.cd_path.applies` leaves the path to that solver.
+:func:`penalized.solvers.cd.path_driver.applies` leaves the path to that solver.
 
 The kernel is called through an object-mode block (a Python call, about 2 us):
 called directly, numba links its compiled code into this function and optimizes it
@@ -27,13 +27,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, objmode
 
-from ..penalties._enet_kernels import (
+from ...penalties.elastic_net_compiled import (
     enet_conjugate_sum,
     enet_dual_norm,
     enet_subdiff_distance,
     enet_value,
 )
-from ._kernels import (
+from .kernels import (
     _col_axpy,
     _dense_dot,
     cd_quadratic,

@@ -6,14 +6,14 @@ import warnings
 
 import numpy as np
 
-from ._gram import gram_form, use_gram
-from .datafits import Datafit, LeastSquares
-from .exceptions import ConvergenceWarning
-from .fit import null_gradient, solve_problem, stopping_scale
-from .penalties import L1, Penalty
-from .problem import Problem, make_problem
-from .results import PathResult
-from .solvers import cd_path
+from ..core.datafits import Datafit, LeastSquares
+from ..core.exceptions import ConvergenceWarning
+from ..core.gram import gram_form, use_gram
+from ..core.problem import Problem, make_problem
+from ..core.results import PathResult
+from ..penalties import L1, Penalty
+from ..solvers.cd import path_driver as cd_path
+from .fitting import null_gradient, solve_problem, stopping_scale
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -69,7 +69,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     precompute : {"auto", True, False}, default="auto"
         Solve tall least squares in Gram form: an exactly equivalent problem with at
         most ``n_features + 1`` rows (same coefficients, objectives and certificates;
-        see :mod:`penalized._gram`). ``"auto"``: for least squares with dense X when
+        see :mod:`penalized.core.gram`). ``"auto"``: for least squares with dense X when
         ``n_samples >= 2 * n_features`` and ``n_features <= 2000``; ``True``: for any
         least squares with dense X (else a ValueError); ``False``: never.
 
@@ -83,7 +83,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     Notes
     -----
     Small dense least-squares paths with an elastic-net family penalty run as one
-    compiled call (:mod:`penalized.solvers.cd_path`, rule in its ``applies``): the
+    compiled call (:mod:`penalized.solvers.cd.path_driver`, rule in its ``applies``): the
     same working sets, kernel and stopping rule as the ``cd`` solver, without its
     per-alpha Python overhead (a lasso path on diabetes: 18 ms -> 1.5 ms).
 

@@ -2,7 +2,7 @@ r"""``pz.cross_validate``: K-fold cross-validation along a regularization path.
 
 One alpha grid is computed on the full data (glmnet's and scikit-learn's
 choice) and shared by every fold, so that the fold scores can be averaged per
-alpha; each fold is a warm-started path (:func:`penalized.path.path_problem`).
+alpha; each fold is a warm-started path (:func:`penalized.workflows.paths.path_problem`).
 Folds (and the full-data path that the result carries) run in parallel with
 joblib.
 
@@ -29,11 +29,11 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 
-from .datafits import Datafit, LeastSquares
-from .path import alpha_grid, check_alphas, null_gradient, path_problem
-from .penalties import L1, ElasticNet, Penalty
-from .problem import Problem, make_problem
-from .results import FitResult, PathResult
+from ..core.datafits import Datafit, LeastSquares
+from ..core.problem import Problem, make_problem
+from ..core.results import FitResult, PathResult
+from ..penalties import L1, ElasticNet, Penalty
+from .paths import alpha_grid, check_alphas, null_gradient, path_problem
 from .scoring import Scorer, get_scorer
 
 RULES = ("min", "1se")

@@ -1,6 +1,6 @@
 """When a regularization path runs as one compiled call, and that call.
 
-:func:`penalized.path` solves each alpha with the working-set solver of :mod:`.cd`,
+:func:`penalized.workflows.paths` solves each alpha with the working-set solver of :mod:`.cd`,
 whose outer loop runs in numpy (about 0.15 ms per alpha in Python calls). On small
 least-squares problems that overhead is most of the time, so there the whole path runs
 in :func:`._path_kernel.cd_path`: same kernel, same certificate (the duality gap below
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import Problem
-from . import _path_kernel
+from ...core.problem import Problem
+from . import path_kernel as _path_kernel
 
 #: used when the problem the path solves (after the Gram form) has at most this many
 #: entries: beyond, the working-set solver's float32 and reused gradient passes pay
@@ -67,7 +67,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
         ``coefs`` (k, p), and arrays of length k: ``intercepts``, ``objectives``,
         ``certificates`` (duality gaps), ``n_iters`` (epochs) and ``converged``.
     """
-    from .cd import CoordinateDescent
+    from .driver import CoordinateDescent
 
     cd = CoordinateDescent
     pen = problem.penalty

@@ -18,9 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ._validation import check_sample_weight, check_X, check_y
+from ..penalties import Penalty
 from .datafits import Datafit
-from .penalties import Penalty
+from .validation import check_sample_weight, check_X, check_y
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

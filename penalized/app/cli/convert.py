@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from .. import conventions
+from ... import conventions
 from . import app
 from ._output import print_json, print_table
 

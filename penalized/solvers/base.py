@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..certificates import certify, is_converged
-from ..exceptions import ConvergenceWarning
-from ..problem import Problem
-from ..results import FitResult
+from ..core.certificates import certify, is_converged
+from ..core.exceptions import ConvergenceWarning
+from ..core.problem import Problem
+from ..core.results import FitResult
 
 
 class Solver(ABC):

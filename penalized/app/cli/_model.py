@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
-from .._validation import check_X
-from ..cv import CVResult, GridEdgeWarning, check_rule, cross_validate, feature_moments
-from ..datafits import Datafit
-from ..penalties import Penalty
+from ...core.datafits import Datafit
+from ...core.validation import check_X
+from ...penalties import Penalty
+from ...workflows.cv import CVResult, GridEdgeWarning, check_rule, cross_validate, feature_moments
 
 
 @dataclasses.dataclass(eq=False)

@@ -1,0 +1,1 @@
+"""The coordinate-descent engine."""
