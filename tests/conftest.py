@@ -35,7 +35,7 @@ def datafit_id(datafit) -> str:
 def solvers_for(penalty) -> list[str]:
     """Solvers that accept ``penalty``: cd and fista always, gd when it is smooth."""
     names = ["fista"]
-    if penalty.separable and penalty.kernel:
+    if penalty.separable and penalty.kernel_id >= 0:
         names.insert(0, "cd")
     if penalty.smooth:
         names.append("gd")

@@ -1,5 +1,6 @@
-"""The compiled least-squares path (:mod:`penalized.solvers.cd.path_driver`): the same
-solutions and certificates as the working-set solver, and the rule that picks it."""
+"""The compiled path driver (:mod:`penalized.solvers.cd.path_driver`): the same solutions
+and certificates as the Python driver (compared through ``pz.path(engine=...)``), and
+the rule that picks it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers.cd import path_driver as cd_path
-from penalized.solvers.cd import path_kernel as _path_kernel
+from penalized.solvers.cd import path_driver, path_kernel
+from penalized.solvers.cd.settings import DEFAULT
 
 
 def data(n=80, p=40, seed=0, rho=0.5):
@@ -31,35 +32,34 @@ PENALTIES = [pz.L1(), pz.ElasticNet(l1_ratio=0.5), pz.L2(), pz.L1(positive=True)
 def spy(monkeypatch):
     """Counts the compiled path's calls."""
     calls = []
-    original = _path_kernel.cd_path
+    original = path_kernel.cd_path
 
     def counting(*args):
         calls.append(args)
         return original(*args)
 
-    monkeypatch.setattr(_path_kernel, "cd_path", counting)
+    monkeypatch.setattr(path_kernel, "cd_path", counting)
     return calls
 
 
-def engine_path(monkeypatch, *args, **kwargs):
-    """``pz.path`` with the compiled path switched off (each alpha solved by the solver)."""
-    with monkeypatch.context() as m, warnings.catch_warnings():
+def python_path(*args, **kwargs):
+    """``pz.path`` through the Python driver (each alpha solved by the solver)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", pz.ConvergenceWarning)  # at rounding level
-        m.setattr(cd_path, "MAX_SIZE", -1)
-        return pz.path(*args, **kwargs)
+        return pz.path(*args, engine="python", **kwargs)
 
 
 @pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: repr(p)[:30])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_compiled_path_equals_the_working_set_solver(penalty, fit_intercept, weighted,
-                                                     spy, monkeypatch):
+                                                     spy):
     X, y, weights = data()
     options = {"n_alphas": 30, "tol": 1e-10, "fit_intercept": fit_intercept,
                "sample_weight": weights if weighted else None}
-    compiled = pz.path(X, y, pz.LeastSquares(), penalty, **options)
+    compiled = pz.path(X, y, pz.LeastSquares(), penalty, engine="compiled", **options)
     assert len(spy) == 1
-    reference = engine_path(monkeypatch, X, y, pz.LeastSquares(), penalty, **options)
+    reference = python_path(X, y, pz.LeastSquares(), penalty, **options)
     assert len(spy) == 1  # the reference did not use it
     np.testing.assert_allclose(compiled.alphas, reference.alphas)
     np.testing.assert_allclose(compiled.objectives, reference.objectives, rtol=1e-9)
@@ -84,15 +84,15 @@ def test_compiled_path_equals_the_working_set_solver(penalty, fit_intercept, wei
 
 @pytest.mark.parametrize("shape", [(80, 40), (40, 120)], ids=["tall", "wide"])
 @pytest.mark.parametrize("tol", [1e-4, 1e-7])
-def test_compiled_path_reaches_the_target_accuracy(shape, tol, spy, monkeypatch):
+def test_compiled_path_reaches_the_target_accuracy(shape, tol, spy):
     """The true excess over the optimum (from a 1e-13 reference) is within the target:
     the gap, or the working-set solver's progress estimate where the gap is loose."""
     X, y, weights = data(*shape, seed=3)
     penalty = pz.L1()
     res = pz.path(X, y, pz.LeastSquares(), penalty, tol=tol, sample_weight=weights)
-    assert len(spy) == (1 if tol >= cd_path.LOOSE_TOL or shape[0] >= 2 * shape[1] else 0)
-    best = engine_path(monkeypatch, X, y, pz.LeastSquares(), penalty, tol=1e-13,
-                       sample_weight=weights)
+    assert len(spy) == (1 if tol >= DEFAULT.compiled_loose_tol
+                        or shape[0] >= DEFAULT.compiled_tall_ratio * shape[1] else 0)
+    best = python_path(X, y, pz.LeastSquares(), penalty, tol=1e-13, sample_weight=weights)
     excess = (res.objectives - best.objectives) / best.objectives
     assert excess.min() >= -1e-12
     assert excess.max() <= 2 * tol  # the bound fit() documents for small n << p paths
@@ -106,21 +106,32 @@ def test_rule_for_the_compiled_path():
         return pz.make_problem(X, y, datafit or pz.LeastSquares(), penalty or pz.L1())
 
     n = X.shape[0]
-    assert cd_path.applies(problem(), "auto", grid, 1e-8, n)
-    assert cd_path.applies(problem(), "cd", grid, 1e-8, n)
-    assert not cd_path.applies(problem(), "fista", grid, 1e-8, n)
-    assert not cd_path.applies(problem(X=sp.csc_matrix(X)), "auto", grid, 1e-8, n)
-    assert not cd_path.applies(problem(y=y > 3, datafit=pz.Logistic()), "auto", grid, 1e-8, n)
+    assert path_driver.refusal(problem(), "auto", grid) == ""
+    assert path_driver.refusal(problem(), "cd", grid) == ""
+    assert "fista" in path_driver.refusal(problem(), "fista", grid)
+    assert "sparse" in path_driver.refusal(problem(X=sp.csc_matrix(X)), "auto", grid)
+    assert "Logistic" in path_driver.refusal(problem(y=y > 3, datafit=pz.Logistic()),
+                                             "auto", grid)
     free = np.r_[0.0, np.ones(X.shape[1] - 1)]  # an unpenalized feature
-    assert not cd_path.applies(problem(penalty=pz.L1(weights=free)), "auto", grid, 1e-8, n)
-    assert not cd_path.applies(problem(), "auto", np.r_[grid, 0.0], 1e-8, n)
-    # few samples per feature: only at a loose tol (the solver's Newton step pays below)
+    assert "unpenalized" in path_driver.refusal(problem(penalty=pz.L1(weights=free)),
+                                                "auto", grid)
+    assert path_driver.refusal(problem(), "auto", np.r_[grid, 0.0])
+    assert path_driver.pays(problem(), 1e-8, n)
+    # few samples per feature: only at a loose tol (the Python driver's Newton step pays)
     wide = problem(X=X[:, :30].repeat(2, axis=1)[:50], y=y[:50])
-    assert cd_path.applies(wide, "auto", grid, 1e-4, 50)
-    assert not cd_path.applies(wide, "auto", grid, 1e-6, 50)
-    big = problem(X=np.ones((cd_path.MAX_SIZE // 10 + 1, 10)),
-                  y=np.ones(cd_path.MAX_SIZE // 10 + 1))
-    assert not cd_path.applies(big, "auto", grid, 1e-4, big.n_samples)
+    assert path_driver.pays(wide, 1e-4, 50)
+    assert not path_driver.pays(wide, 1e-6, 50)
+
+
+def test_engine_compiled_refuses_with_the_reason_and_python_never_compiles(spy):
+    X, y, _ = data()
+    with pytest.raises(ValueError, match="sparse"):
+        pz.path(sp.csc_matrix(X), y, pz.LeastSquares(), pz.L1(), engine="compiled")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        pz.path(X, y, pz.LeastSquares(), pz.L1(), engine="numba")
+    res = pz.path(X, y, pz.LeastSquares(), pz.L1(), n_alphas=10, engine="python")
+    assert len(spy) == 0 and res.converged.all()
+    assert set(res.stop_reasons) <= {"gap", "progress"}
 
 
 def test_compiled_path_stops_on_a_settled_working_set(spy):

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 import penalized as pz
 from penalized.linear_model import LogisticRegression, LogisticRegressionCV
-from penalized.solvers.cd.multinomial import row_shifts
+from penalized.penalties.elastic_net import enet_row_shifts as row_shifts
 
 EPS = 1e-6
 DATAFIT = pz.Multinomial()

@@ -224,7 +224,7 @@ def test_registry_lists_every_penalty_class():
 
 
 @pytest.mark.parametrize("penalty", [p for p in variants()
-                                     if p.values[0].kernel == "enet"])
+                                     if p.values[0].elastic_net_family])
 def test_compiled_vector_math_equals_the_numpy_reference(penalty):
     """1-D coefficients go through the compiled one-pass loops, a single-column 2-D
     array through numpy: both must give the same values, KKT scores, dual norm and

@@ -14,7 +14,9 @@ import pytest
 import scipy.sparse as sp
 
 import penalized as pz
-from penalized.solvers.cd import kernels as _kernels
+from penalized.solvers.base import Iterate
+from penalized.solvers.cd import kernels
+from penalized.solvers.cd.settings import DEFAULT
 
 
 def wide_problem(sparse: bool):
@@ -89,21 +91,20 @@ def test_other_problems_stop_on_the_gap(penalty):
 
 
 def test_tail_estimate_is_exact_for_geometric_decreases():
-    rho, dec = 0.9, 1e-3
-    ratios = np.full(_kernels.RATE_WINDOW, rho)
-    estimate = _kernels._tail_estimate(dec, ratios, _kernels.RATE_WINDOW)
+    rho, dec, window, cap = 0.9, 1e-3, DEFAULT.rate_window, DEFAULT.max_inflation
+    ratios = np.full(window, rho)
+    estimate = kernels.tail_estimate(dec, ratios, window, cap)
     assert estimate == pytest.approx(dec * rho / (1 - rho), rel=1e-12)
     # growing ratios (a heavier, sublinear tail) give a larger estimate
-    growing = np.linspace(0.5, 0.9, _kernels.RATE_WINDOW)
-    assert _kernels._tail_estimate(dec, growing, _kernels.RATE_WINDOW) > estimate
+    growing = np.linspace(0.5, 0.9, window)
+    assert kernels.tail_estimate(dec, growing, window, cap) > estimate
     # a ratio of 1 or more: no estimate
-    assert _kernels._tail_estimate(dec, np.full(_kernels.RATE_WINDOW, 1.0),
-                                   _kernels.RATE_WINDOW) == np.inf
+    assert kernels.tail_estimate(dec, np.full(window, 1.0), window, cap) == np.inf
     # ratios growing by more than 1 in q = 1 / (1 - rho) per sweep: the inflation is
-    # capped (the geometric tail of the last ratio, times MAX_INFLATION)
-    steep = np.linspace(0.2, 0.9, _kernels.RATE_WINDOW)
-    assert _kernels._tail_estimate(dec, steep, _kernels.RATE_WINDOW) == pytest.approx(
-        _kernels.MAX_INFLATION * dec * 0.9 / (1 - 0.9), rel=1e-12)
+    # capped (the geometric tail of the last ratio, times max_inflation)
+    steep = np.linspace(0.2, 0.9, window)
+    assert kernels.tail_estimate(dec, steep, window, cap) == pytest.approx(
+        cap * dec * 0.9 / (1 - 0.9), rel=1e-12)
 
 
 def test_kernel_decrease_estimate_bounds_a_geometric_run():
@@ -116,31 +117,42 @@ def test_kernel_decrease_estimate_bounds_a_geometric_run():
     ws = np.arange(p, dtype=np.int64)
     h = np.ones(n)
     data = X.ravel(order="F")
-    stats = _kernels.weighted_col_stats(data, None, None, n, h, ws, 0.0)
+    stats = kernels.weighted_col_stats(data, None, None, n, h, ws, 0.0)
     w, r = np.zeros(p), y.copy()
     obj_tol = 1e-6 * ref.objective
-    state = np.array([0.0, 100_000, -1.0, obj_tol / 4])
-    params = np.array([1.0, 0.0, 0.0, float(n), 0.0])
-    _kernels.cd_quadratic(data, None, None, h, r, w, ws, stats, np.full(p, alpha), params,
-                          state, _kernels.KINDS["enet"], np.zeros((0, n)))
+    penalty = pz.L1()
+    _, _, _, remaining = kernels.cd_epochs(
+        data, None, None, h, r, float(n), False, w, 0.0, ws, stats, np.full(p, alpha),
+        kernels.PenaltyArgs(penalty.kernel_id, float(penalty.params[0]), False),
+        kernels.InnerTarget(100_000, -1.0, obj_tol / 4, 0),  # the estimate alone stops
+        DEFAULT.kernel(), np.zeros((0, n)))
     objective = 0.5 * np.mean(r**2) + alpha * np.abs(w).sum()
-    assert state[3] <= obj_tol / 4
+    assert remaining <= obj_tol / 4
     assert 0 <= objective - ref.objective <= obj_tol
 
 
-def test_path_reuses_the_gradient_of_the_previous_alpha():
+def test_solver_returns_its_final_iterate_for_the_next_alpha():
+    """The state a path hands from one alpha to the next: the point, ``X w`` and the
+    gradient (exact, or within its stated error bound)."""
+    from penalized.workflows.fitting import null_point, solve_from
+
     X, y = wide_problem(sparse=True)
     problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L1())
-    from penalized.workflows.paths import path_problem
-
-    result = path_problem(problem, n_alphas=5, tol=1e-6)
-    coef, intercept, xw, grad, err = problem.memo["cd_gradient"]
-    np.testing.assert_array_equal(coef, result.coefs[-1])
-    expected, _, _ = problem.gradient(result.coefs[-1], result.intercepts[-1])
-    err = np.zeros_like(grad) if err is None else err  # known within err (float32, reuse)
-    np.testing.assert_allclose(grad[err == 0], expected[err == 0], rtol=1e-12, atol=1e-15)
-    assert np.all(np.abs(grad - expected) <= err + 1e-15)
-    np.testing.assert_allclose(xw, X @ coef, rtol=1e-12, atol=1e-12)
+    sub = problem.with_penalty(pz.L1(alpha=0.1 * pz.alpha_max(X, y)))
+    result, end = solve_from(sub, "cd", 1e-6, None, Iterate(*null_point(sub)))
+    np.testing.assert_array_equal(end.coef, result.coef)
+    assert end.intercept == result.intercept
+    expected, _, _ = problem.gradient(result.coef, result.intercept)
+    err = np.zeros_like(end.grad) if end.grad_err is None else end.grad_err
+    np.testing.assert_allclose(end.grad[err == 0], expected[err == 0], rtol=1e-12,
+                               atol=1e-15)
+    assert np.all(np.abs(end.grad - expected) <= err + 1e-15)
+    np.testing.assert_allclose(end.xw, X @ result.coef, rtol=1e-12, atol=1e-12)
+    # the next alpha starts there: its first certificate needs no new pass
+    nxt = problem.with_penalty(pz.L1(alpha=0.05 * pz.alpha_max(X, y)))
+    warm, _ = solve_from(nxt, "cd", 1e-6, None, end)
+    cold, _ = solve_from(nxt, "cd", 1e-6, None, Iterate(result.coef, result.intercept))
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
 
 
 @pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=["ls", "logistic"])

@@ -15,7 +15,7 @@ from penalized.torch import ProximalOptimizer, penalty_value, prox_, zero_fracti
 
 torch.set_num_threads(1)
 
-ENET_PENALTIES = [p for p in pz.ALL_PENALTIES() if p.kernel == "enet"]
+ENET_PENALTIES = [p for p in pz.ALL_PENALTIES() if p.elastic_net_family]
 
 
 def soft_threshold(v, t):

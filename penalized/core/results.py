@@ -34,6 +34,14 @@ class FitResult:
         Outer iterations (epochs for cd, steps for gd and fista).
     converged : bool
         The solver's stopping rule was met (see ``tol`` in :func:`penalized.fit`).
+    stop_reason : {"gap", "kkt", "progress", "max_iter"}
+        What stopped the solver: the duality gap below ``tol`` times the objective
+        (a proof that the relative excess is below ``tol``); the KKT violation below
+        ``tol`` times the null model's (no gap: non-convex penalty or ``alpha = 0``);
+        coordinate descent's *estimate* of the remaining decrease below the target
+        (an L1 part, where the gap is a loose bound: the excess is estimated, not
+        proven, and ``certificate`` may exceed ``tol * objective``); or the iteration
+        budget (``converged`` is False).
     history : ndarray
         Objective after each certificate check (for plots and tests).
     solver : str
@@ -54,6 +62,7 @@ class FitResult:
     penalty: Penalty
     datafit: Datafit
     classes: np.ndarray | None = None
+    stop_reason: str = ""
 
     def __post_init__(self):
         _freeze(self.coef, self.history)
@@ -94,6 +103,8 @@ class PathResult:
     objectives, certificates : ndarray of shape (n_alphas,)
     n_nonzero, n_iters : ndarray of int, shape (n_alphas,)
     converged : ndarray of bool, shape (n_alphas,)
+    stop_reasons : ndarray of str, shape (n_alphas,)
+        Each fit's :attr:`FitResult.stop_reason`.
     certificate_kind : {"gap", "kkt"}
     alpha_max : float
         Smallest alpha at which every penalized coefficient is zero.
@@ -113,10 +124,14 @@ class PathResult:
     penalty: Penalty
     datafit: Datafit
     classes: np.ndarray | None = None
+    stop_reasons: np.ndarray | None = None
 
     def __post_init__(self):
+        if self.stop_reasons is None:  # built elsewhere (e.g. loaded): from converged
+            object.__setattr__(self, "stop_reasons", np.where(
+                self.converged, self.certificate_kind, "max_iter"))
         _freeze(self.alphas, self.coefs, self.intercepts, self.objectives,
-                self.certificates, self.n_iters, self.converged)
+                self.certificates, self.n_iters, self.converged, self.stop_reasons)
 
     @property
     def n_nonzero(self) -> np.ndarray:
@@ -133,7 +148,8 @@ class PathResult:
             else float(self.intercepts[k]),
             objective=float(self.objectives[k]), certificate=float(self.certificates[k]),
             certificate_kind=self.certificate_kind, n_iter=int(self.n_iters[k]),
-            converged=bool(self.converged[k]), history=np.empty(0), solver=self.solver,
+            converged=bool(self.converged[k]), stop_reason=str(self.stop_reasons[k]),
+            history=np.empty(0), solver=self.solver,
             penalty=self.penalty.with_alpha(float(self.alphas[k])), datafit=self.datafit,
             classes=self.classes,
         )

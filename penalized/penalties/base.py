@@ -63,9 +63,11 @@ class Penalty(ABC):
     separable: ClassVar[bool] = True
     #: Registry name used by the CLI.
     name: ClassVar[str] = ""
-    #: Key of the compiled scalar operators in ``solvers._kernels.KINDS``
-    #: ("" when the coordinate-descent kernel cannot serve this penalty).
-    kernel: ClassVar[str] = ""
+    #: Row of the compiled operations in :mod:`penalized.penalties.compiled` (-1: none,
+    #: the coordinate-descent kernel cannot serve this penalty).
+    kernel_id: ClassVar[int] = -1
+    #: ``r |w| + (1 - r) w^2 / 2`` with ``r = self.ratio`` (the PyTorch prox serves these).
+    elastic_net_family: ClassVar[bool] = False
     #: Whether :meth:`orthant_model` gives the penalty exactly (quadratic on orthants).
     orthant_quadratic: ClassVar[bool] = False
 
@@ -176,6 +178,12 @@ class Penalty(ABC):
         Used by the Newton step on the support; None when the penalty is not
         quadratic on orthants (``orthant_quadratic`` is False; the step is then skipped).
         """
+        return None
+
+    def row_shifts(self, W: np.ndarray) -> np.ndarray | None:
+        """Per row of a multiclass ``W``, the shift ``c_j`` minimizing ``P(W[j] - c_j)``,
+        or None when the penalty offers none (softmax is invariant to such shifts, so
+        the multinomial solver applies them as free descent steps)."""
         return None
 
     def dual_scale(self, v: np.ndarray) -> float:

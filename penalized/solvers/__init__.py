@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.problem import Problem
-from .base import Solver
+from .base import Iterate, Solver
 from .cd.driver import CoordinateDescent
 from .cd.multinomial import MultinomialCoordinateDescent
 from .fista import FISTA
@@ -20,7 +20,7 @@ MULTICLASS_SOLVERS: dict[str, type[Solver]] = {"cd": MultinomialCoordinateDescen
 
 def choose_solver(problem: Problem) -> str:
     """``cd`` for separable penalties (fastest), ``fista`` otherwise."""
-    if problem.penalty.separable and problem.penalty.kernel:
+    if problem.penalty.separable and problem.penalty.kernel_id >= 0:
         return "cd"
     return "fista"
 
@@ -32,7 +32,7 @@ def make_solver(name: str, problem: Problem, tol: float, max_iter: int | None) -
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; choose from 'auto', "
                          + ", ".join(repr(k) for k in SOLVERS))
-    if name == "cd" and not problem.penalty.kernel:
+    if name == "cd" and problem.penalty.kernel_id < 0:
         raise ValueError(f"solver='cd' has no compiled kernel for "
                          f"{type(problem.penalty).__name__}: use solver='fista'")
     cls = SOLVERS[name]
@@ -44,5 +44,4 @@ def make_solver(name: str, problem: Problem, tol: float, max_iter: int | None) -
 
 
 __all__ = ["FISTA", "MULTICLASS_SOLVERS", "SOLVERS", "CoordinateDescent", "GradientDescent",
-           "MultinomialCoordinateDescent", "Solver",
-           "choose_solver", "make_solver"]
+           "Iterate", "MultinomialCoordinateDescent", "Solver", "choose_solver", "make_solver"]

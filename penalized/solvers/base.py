@@ -1,7 +1,8 @@
-"""What every solver shares: the protocol, the stopping rule, the result."""
+"""What every solver shares: the protocol, the iterate state, the result."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from abc import ABC, abstractmethod
 from typing import ClassVar
@@ -14,8 +15,25 @@ from ..core.problem import Problem
 from ..core.results import FitResult
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Iterate:
+    """Where a solver starts, and where it stopped: the point and what is known there.
+
+    A path hands each alpha's final ``Iterate`` to the next alpha (warm start), so what
+    a solver computed at its last point (``X w``, the datafit gradient ``X^T g`` with
+    its error bound, see :mod:`penalized.core.gradient`) is not computed again. ``grad``
+    is valid only with ``xw`` and for an optimal ``intercept``; None: unknown.
+    """
+
+    coef: np.ndarray
+    intercept: float | np.ndarray
+    xw: np.ndarray | None = None
+    grad: np.ndarray | None = None
+    grad_err: np.ndarray | float | None = None
+
+
 class Solver(ABC):
-    """``solve(problem, coef, intercept) -> FitResult``.
+    """``solve(problem, start, scale) -> (FitResult, Iterate)``.
 
     A solver declares what it needs (``requires_smooth``, ``requires_separable``)
     and :meth:`check` refuses the rest with one clear error.
@@ -28,7 +46,7 @@ class Solver(ABC):
     supports_multiclass: ClassVar[bool] = False
     default_max_iter: ClassVar[int] = 1000
 
-    def __init__(self, tol: float = 1e-8, max_iter: int | None = None, verbose: bool = False):
+    def __init__(self, tol: float = 1e-6, max_iter: int | None = None, verbose: bool = False):
         self.tol = float(tol)
         self.max_iter = int(max_iter) if max_iter is not None else self.default_max_iter
         self.verbose = verbose
@@ -52,25 +70,27 @@ class Solver(ABC):
             )
 
     @abstractmethod
-    def solve(self, problem: Problem, coef: np.ndarray, intercept: float,
-              scale: float) -> FitResult:
-        """Minimize from ``(coef, intercept)``; ``scale`` sets the stopping rule's units."""
+    def solve(self, problem: Problem, start: Iterate,
+              scale: float) -> tuple[FitResult, Iterate]:
+        """Minimize from ``start``; ``scale`` sets the stopping rule's units. Returns the
+        result and the final iterate (the next alpha of a path starts there)."""
 
     def finish(self, problem: Problem, w: np.ndarray, b: float, n_iter: int,
                history: list[float], scale: float, cert=None,
-               converged: bool | None = None) -> FitResult:
+               stop_reason: str | None = None) -> FitResult:
         """Certify the final point, warn if not converged, build the result.
 
         ``history`` already ends with ``cert``'s objective when ``cert`` is given;
-        otherwise the final certificate is computed and recorded here. ``converged``
-        is the certificate's stopping rule unless the solver met its own (cd's
-        progress estimate).
+        otherwise the final certificate is computed and recorded here. ``stop_reason``
+        is what stopped the solver ("gap", "kkt", "progress", "max_iter"); by default
+        the certificate's rule decides between its kind and "max_iter".
         """
         if cert is None:
             cert = certify(problem, w, b)
             history.append(cert.objective)
-        if converged is None:
-            converged = is_converged(cert, self.tol, scale)
+        if stop_reason is None:
+            stop_reason = cert.kind if is_converged(cert, self.tol, scale) else "max_iter"
+        converged = stop_reason != "max_iter"
         if not converged:
             warnings.warn(
                 f"solver {self.name!r} did not converge in {n_iter} iterations at "
@@ -82,6 +102,7 @@ class Solver(ABC):
         return FitResult(
             coef=w, intercept=cert.intercept, objective=cert.objective,
             certificate=cert.value, certificate_kind=cert.kind, n_iter=n_iter,
-            converged=converged, history=np.asarray(history), solver=self.name,
+            converged=converged, stop_reason=stop_reason, history=np.asarray(history),
+            solver=self.name,
             penalty=problem.penalty, datafit=problem.datafit, classes=problem.classes,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.certificates import certify, is_converged
-from .base import Solver
+from .base import Iterate, Solver
 
 
 class FISTA(Solver):
@@ -21,7 +21,11 @@ class FISTA(Solver):
     default_max_iter = 20_000
     check_every = 10
 
-    def solve(self, problem, coef, intercept, scale):
+    def solve(self, problem, start: Iterate, scale: float):
+        result = self._run(problem, np.array(start.coef, dtype=float), start.intercept, scale)
+        return result, Iterate(result.coef, result.intercept)
+
+    def _run(self, problem, coef, intercept, scale):
         pen = problem.penalty
         fit_b = problem.fit_intercept
         L = problem.lipschitz * 0.5  # optimistic start; backtracking raises it as needed

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.certificates import certify, is_converged
-from .base import Solver
+from .base import Iterate, Solver
 
 
 class GradientDescent(Solver):
@@ -31,7 +31,11 @@ class GradientDescent(Solver):
     default_max_iter = 100_000
     check_every = 10
 
-    def solve(self, problem, coef, intercept, scale):
+    def solve(self, problem, start: Iterate, scale: float):
+        result = self._run(problem, np.array(start.coef, dtype=float), start.intercept, scale)
+        return result, Iterate(result.coef, result.intercept)
+
+    def _run(self, problem, coef, intercept, scale):
         X, y, s = problem.X, problem.y, problem.sample_weight
         n = problem.n_samples
         datafit, penalty = problem.datafit, problem.penalty

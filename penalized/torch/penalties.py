@@ -48,7 +48,7 @@ def resolve_penalty(penalty, alpha: float | None = None) -> Penalty:
             f"penalty must be a penalized penalty (pz.L1(), pz.L2(), ...) or its name, "
             f"got {type(penalty).__name__}"
         )
-    if penalty.kernel != "enet":
+    if not penalty.elastic_net_family:
         raise TypeError(
             f"{type(penalty).__name__} is not supported on neural networks yet: "
             "only the elastic-net family (L1, L2, ElasticNet) has a torch proximal operator"

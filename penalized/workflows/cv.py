@@ -33,6 +33,7 @@ from ..core.datafits import Datafit, LeastSquares
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
+from .fitting import DEFAULT_TOL
 from .paths import alpha_grid, check_alphas, null_gradient, path_problem
 from .scoring import Scorer, get_scorer
 
@@ -291,7 +292,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    cv=5, n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
                    l1_ratios=None, scoring: str | None = None, groups=None,
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
-                   solver: str = "auto", tol: float = 1e-6, max_iter: int | None = None,
+                   solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
                    callback=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
@@ -324,7 +325,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Scale each training fold's columns to unit variance before fitting (the
         penalty then treats features equally); coefficients are reported on the
         original scale.
-    solver, tol, max_iter : as in :func:`penalized.fit` (``tol`` defaults to 1e-6 here).
+    solver, tol, max_iter : as in :func:`penalized.fit`.
     n_jobs : int, optional
         Folds in parallel (joblib; -1 for all cores).
     refit : bool, default=True

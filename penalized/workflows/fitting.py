@@ -9,7 +9,12 @@ from ..core.datafits import Datafit, LeastSquares
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult
 from ..penalties import L1, Penalty
-from ..solvers import make_solver
+from ..solvers import Iterate, make_solver
+
+#: the default ``tol`` of ``fit``, ``path``, ``cross_validate`` and the CLI: a relative
+#: excess of the objective (see ``tol`` in :func:`fit`). The scikit-learn estimators
+#: keep scikit-learn's 1e-4.
+DEFAULT_TOL = 1e-6
 
 
 def stopping_scale(problem: Problem) -> float:
@@ -69,21 +74,42 @@ def _initial_point(problem: Problem, init) -> tuple[np.ndarray, float]:
     return coef, float(b) if problem.fit_intercept else 0.0
 
 
-def solve_problem(problem: Problem, solver: str = "auto", tol: float = 1e-8,
+def check_tol(tol) -> float:
+    """``tol`` as a float, or one clear error."""
+    if isinstance(tol, bool) or not isinstance(tol, int | float | np.floating | np.integer) \
+            or not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    return float(tol)
+
+
+def solve_problem(problem: Problem, solver: str = "auto", tol: float = DEFAULT_TOL,
                   max_iter: int | None = None, init=None, scale: float | None = None
                   ) -> FitResult:
-    """Solve an already validated :class:`Problem` (the path and CV call this)."""
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
-    s = make_solver(solver, problem, tol, max_iter)
+    """Solve an already validated :class:`Problem` (estimators and workflows call this)."""
     coef, b = _initial_point(problem, init)
+    return solve_from(problem, solver, tol, max_iter, Iterate(coef, b), scale)[0]
+
+
+def solve_from(problem: Problem, solver: str, tol: float, max_iter: int | None,
+               start: Iterate, scale: float | None = None) -> tuple[FitResult, Iterate]:
+    """Solve from ``start``: the result and the final iterate (a path's next start)."""
+    s = make_solver(solver, problem, check_tol(tol), _check_max_iter(max_iter))
     if scale is None:
         scale = stopping_scale(problem)
-    return s.solve(problem, coef, b, scale)
+    return s.solve(problem, start, scale)
+
+
+def _check_max_iter(max_iter) -> int | None:
+    if max_iter is None:
+        return None
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) \
+            or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return int(max_iter)
 
 
 def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
-        alpha: float | None = None, *, solver: str = "auto", tol: float = 1e-8,
+        alpha: float | None = None, *, solver: str = "auto", tol: float = DEFAULT_TOL,
         max_iter: int | None = None, fit_intercept: bool = True, sample_weight=None,
         init=None) -> FitResult:
     r"""Fit a penalized linear model at one alpha.
@@ -106,21 +132,18 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         Penalty strength (scikit-learn's ``Lasso`` scaling).
     solver : {"auto", "cd", "fista", "gd"}, default="auto"
         ``auto`` is working-set coordinate descent for separable penalties.
-    tol : float, default=1e-8
+    tol : float, default=1e-6
         Target relative accuracy of the objective. Every solver stops when the
         duality gap (a guaranteed bound on the excess) is below ``tol`` times the
-        objective, or, without a gap, when the KKT violation is below ``tol`` times
-        the null model's gradient. Coordinate descent with an L1 part (and
-        ``tol >= 1e-9``) also stops when its estimate of the excess is below it:
-        the decrease still to come, extrapolated from the rate of the last sweeps
-        (least squares) or prox-Newton rounds (other datafits), times 4 for
-        safety, plus what one step on each feature left out of the working set
-        would give (times 100). Near the bottom of a wide path the gap
-        is a very loose bound (measured: relative gap 1e-2 where the true excess
-        is 1e-6) and waiting for it costs 10x the epochs; the worst true excess
-        measured stayed below ``tol`` on the benchmark paths and below ``2 * tol``
-        on small n << p test paths. ``certificate`` is always the
-        gap at the returned point, so it may exceed ``tol * objective`` then.
+        objective (``stop_reason == "gap"``), or, without a gap, when the KKT
+        violation is below ``tol`` times the null model's gradient (``"kkt"``).
+        Coordinate descent with an L1 part (and ``tol`` not below
+        ``CDSettings.progress_min_tol``) may also stop when its *estimate* of the
+        excess is below the target (``"progress"``): near the bottom of a wide path
+        the gap is a very loose bound and waiting for it costs many times the work.
+        ``certificate`` is always the gap at the returned point, so it may exceed
+        ``tol * objective`` then; the estimate and its safety factors are in
+        :mod:`penalized.solvers.cd.settings`.
     max_iter : int, optional
         Solver-specific bound (epochs for cd, steps for gd and fista).
     fit_intercept : bool, default=True

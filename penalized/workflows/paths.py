@@ -12,8 +12,9 @@ from ..core.gram import gram_form, use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import PathResult
 from ..penalties import L1, Penalty
-from ..solvers.cd import path_driver as cd_path
-from .fitting import null_gradient, solve_problem, stopping_scale
+from ..solvers import Iterate
+from ..solvers.cd import path_driver
+from .fitting import DEFAULT_TOL, check_tol, null_gradient, solve_from, stopping_scale
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -49,9 +50,9 @@ def check_alphas(alphas) -> np.ndarray:
 
 def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
          n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
-         solver: str = "auto", tol: float = 1e-8, max_iter: int | None = None,
+         solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
          fit_intercept: bool = True, sample_weight=None, callback=None,
-         precompute="auto") -> PathResult:
+         precompute="auto", engine: str = "auto") -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -80,12 +81,14 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         n_classes) for :class:`~penalized.Multinomial`), ``intercepts``,
         ``objectives``, ``certificates``, ``n_nonzero``...
 
-    Notes
-    -----
-    Small dense least-squares paths with an elastic-net family penalty run as one
-    compiled call (:mod:`penalized.solvers.cd.path_driver`, rule in its ``applies``): the
-    same working sets, kernel and stopping rule as the ``cd`` solver, without its
-    per-alpha Python overhead (a lasso path on diabetes: 18 ms -> 1.5 ms).
+    engine : {"auto", "compiled", "python"}, default="auto"
+        Which driver of the coordinate-descent engine runs the path. "compiled": the
+        whole path in one compiled call (least squares on dense X, a convex penalty
+        with compiled operations, every feature penalized; otherwise a ValueError
+        says why); "python": each alpha through the Python driver (any datafit);
+        "auto": the compiled one where it serves and pays
+        (:func:`penalized.solvers.cd.path_driver.pays`). Both use the same kernel,
+        working-set rule and stopping rule.
 
     Examples
     --------
@@ -102,13 +105,16 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
                            sample_weight=sample_weight)
     return path_problem(problem, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
                         alphas=alphas, solver=solver, tol=tol, max_iter=max_iter,
-                        callback=callback, precompute=precompute)
+                        callback=callback, precompute=precompute, engine=engine)
+
+
+ENGINES = ("auto", "compiled", "python")
 
 
 def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: float = 1e-3,
-                 alphas=None, solver: str = "auto", tol: float = 1e-8,
+                 alphas=None, solver: str = "auto", tol: float = DEFAULT_TOL,
                  max_iter: int | None = None, callback=None,
-                 precompute="auto") -> PathResult:
+                 precompute="auto", engine: str = "auto") -> PathResult:
     """:func:`path` on an already validated problem (cross-validation calls this)."""
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
@@ -117,19 +123,18 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
     grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
         else check_alphas(alphas)
     k_alphas = grid.shape[0]
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    tol = check_tol(tol)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
-    # small least squares: the whole path in one compiled call
-    if cd_path.applies(problem, solver, grid, tol, original.n_samples):
-        out = cd_path.solve_path(problem, grid, tol, max_iter, scale)
+    if _compiled_engine(problem, solver, grid, tol, original.n_samples, engine):
+        out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
         if callback is not None:
             for k in range(k_alphas):
                 callback(k + 1, k_alphas)
     else:
-        out = _solve_each(problem, grid, solver, tol, max_iter, (coef0, b0), scale, callback)
-    converged = out["converged"]
+        out = _solve_each(problem, grid, solver, tol, max_iter, Iterate(coef0, b0), scale,
+                          callback)
+    converged = out["stop_reasons"] != "max_iter"
     if not converged.all():
         bad = np.flatnonzero(~converged)
         warnings.warn(
@@ -143,15 +148,31 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
         alphas=grid, coefs=coefs, intercepts=out["intercepts"],
         objectives=out["objectives"], certificates=out["certificates"],
         certificate_kind=out["kind"], n_iters=out["n_iters"], converged=converged,
-        alpha_max=a_max, solver=out["solver"],
+        stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
         classes=original.classes,
     )
 
 
-def _solve_each(problem: Problem, grid, solver, tol, max_iter, init, scale, callback) -> dict:
+def _compiled_engine(problem, solver, grid, tol, n_samples, engine) -> bool:
+    """Whether the path runs in the compiled path driver (``engine``: "compiled" where
+    it can serve, else an error saying why; "python" never; "auto" where it pays)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "python":
+        return False
+    why_not = path_driver.refusal(problem, solver, grid)
+    if engine == "compiled":
+        if why_not:
+            raise ValueError(f"engine='compiled' cannot serve this path: {why_not}; "
+                             "use engine='auto' or 'python'")
+        return True
+    return not why_not and path_driver.pays(problem, tol, n_samples)
+
+
+def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback) -> dict:
     """Each alpha of ``grid`` solved by the solver, warm-started from the last; the
-    results as :func:`.solvers.cd_path.solve_path` returns them, plus the certificate
+    results as :func:`.path_driver.solve_path` returns them, plus the certificate
     ``kind`` and the ``solver`` name. The solvers' per-alpha convergence warnings are
     left to the caller's summary; any other warning is passed on."""
     k_alphas = grid.shape[0]
@@ -159,20 +180,20 @@ def _solve_each(problem: Problem, grid, solver, tol, max_iter, init, scale, call
            "intercepts": np.zeros((k_alphas,) + problem.intercept_shape),
            "objectives": np.zeros(k_alphas), "certificates": np.zeros(k_alphas),
            "n_iters": np.zeros(k_alphas, dtype=int),
-           "converged": np.zeros(k_alphas, dtype=bool)}
+           "stop_reasons": np.empty(k_alphas, dtype=object)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         for k, a in enumerate(grid):
             sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
-            res = solve_problem(sub, solver, tol, max_iter, init=init, scale=scale)
+            res, start = solve_from(sub, solver, tol, max_iter, start, scale)
             out["coefs"][k] = res.coef
             out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
             out["certificates"][k], out["n_iters"][k] = res.certificate, res.n_iter
-            out["converged"][k], out["kind"] = res.converged, res.certificate_kind
-            init = (res.coef, res.intercept)
+            out["stop_reasons"][k], out["kind"] = res.stop_reason, res.certificate_kind
             if callback is not None:
                 callback(k + 1, k_alphas)
     out["solver"] = res.solver
+    out["stop_reasons"] = out["stop_reasons"].astype(str)
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -18,6 +18,7 @@ from ...core.datafits import Datafit
 from ...core.validation import check_X
 from ...penalties import Penalty
 from ...workflows.cv import CVResult, GridEdgeWarning, check_rule, cross_validate, feature_moments
+from ...workflows.fitting import DEFAULT_TOL
 
 
 @dataclasses.dataclass(eq=False)
@@ -99,7 +100,7 @@ def _splitter(cv: int, task: str, seed: int):
 def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str = "model",
                           feature_names=None, cv: int = 5, n_alphas: int = 100,
                           alpha_min_ratio: float = 1e-3, rule: str = "min",
-                          standardize: bool = True, tol: float = 1e-6, seed: int = 0,
+                          standardize: bool = True, tol: float = DEFAULT_TOL, seed: int = 0,
                           progress=None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.
 

@@ -125,7 +125,7 @@ def linear_section(run, *, n_samples: int) -> str:
     ylabel = "coefficient (standardized units)" if run.standardize else "coefficient"
     parts = [f'<h2 id="{_anchor(name)}">{_e(name)}</h2>']
     penalty = run.penalty
-    ratio = float(penalty.ratio) if hasattr(penalty, "ratio") else 1.0
+    ratio = float(penalty.ratio) if penalty.elastic_net_family else 1.0
     summary = {
         "datafit": type(path.datafit).__name__, "penalty": repr(penalty.with_alpha(run.alpha)),
         "rule": run.rule, "alpha_min": cv.alpha_min, "alpha_1se": cv.alpha_1se,

@@ -3,11 +3,10 @@
 One coordinate-descent kernel serves every separable penalty and both storage
 formats:
 
-* the penalty enters as an integer ``kind`` (its row in :data:`KINDS`); three
-  scalar operators (prox, subdifferential distance, value) dispatch on it and are
-  inlined, so the kernel is compiled once for all penalties. (Passing the
-  operators as compiled function pointers, as a first version did, cost 25% of
-  an epoch on sparse data: each call is an indirect jump that nothing inlines.)
+* the penalty enters as its integer ``kernel_id``; its scalar operations (prox,
+  subdifferential distance, value) come from the dispatcher of
+  :mod:`penalized.penalties.compiled` and are inlined, so the kernel is compiled once
+  for all penalties and names none.
 * X enters as CSC arrays ``(data, indices, indptr)``; a dense Fortran array is
   passed as its raveled column-major data with ``indices = indptr = None``, so
   column ``j`` is ``data[j*n:(j+1)*n]``. numba prunes the ``indices is None``
@@ -38,68 +37,32 @@ Numba facts measured here (numba 0.68, keep them when editing):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-#: penalty.kernel -> the ``kind`` the scalar operators dispatch on. A new separable
-#: penalty adds its row here and its branch in the three operators below.
-KINDS = {"enet": 0}
+from ...penalties.compiled import prox_scalar, subdiff_scalar, value_scalar
 
 
-# ---- penalty scalar operators (kind 0, elastic-net family: param = l1_ratio) -------
-@njit(cache=True, inline="always")
-def _enet_prox(x, step, alpha_j, l1_ratio, positive):
-    thresh = step * alpha_j * l1_ratio
-    if positive > 0.0:
-        u = x - thresh
-        if u < 0.0:
-            u = 0.0
-    elif x > thresh:
-        u = x - thresh
-    elif x < -thresh:
-        u = x + thresh
-    else:
-        u = 0.0
-    return u / (1.0 + step * alpha_j * (1.0 - l1_ratio))
+class PenaltyArgs(NamedTuple):
+    """The penalty as the kernel takes it: ``kernel_id``, shape parameter, ``positive``."""
+
+    kind: int
+    param: float
+    positive: bool
 
 
-@njit(cache=True, inline="always")
-def _enet_subdiff(w, grad, alpha_j, l1_ratio, positive):
-    l1 = alpha_j * l1_ratio
-    if w == 0.0:
-        d = -grad - l1 if positive > 0.0 else abs(grad) - l1
-        return d if d > 0.0 else 0.0
-    s = 1.0 if w > 0.0 else -1.0
-    return abs(grad + l1 * s + alpha_j * (1.0 - l1_ratio) * w)
+class InnerTarget(NamedTuple):
+    """When a kernel call stops: after ``max_epochs`` epochs; when the largest KKT
+    violation on the working set is at most ``tol``; when the progress estimate is
+    below ``obj_tol`` (0: off); or, with ``stable_epochs > 0``, once the signs on the
+    working set have not changed for that many epochs (a Newton step follows)."""
 
-
-@njit(cache=True, inline="always")
-def _enet_value(w, alpha_j, l1_ratio, positive):
-    if positive > 0.0 and w < 0.0:
-        return np.inf
-    return alpha_j * (l1_ratio * abs(w) + 0.5 * (1.0 - l1_ratio) * w * w)
-
-
-# ---- dispatch on the penalty kind ---------------------------------------------------
-# kind 0 (the elastic-net family) is the only one so far: a new family adds
-# ``if kind == 1: return _mcp_prox(...)`` before the default below.
-@njit(cache=True, inline="always")
-def prox_scalar(kind, x, step, alpha_j, param, positive):
-    """``argmin_u (u - x)^2 / (2 step) + alpha_j P(u)``."""
-    return _enet_prox(x, step, alpha_j, param, positive)
-
-
-@njit(cache=True, inline="always")
-def subdiff_scalar(kind, w, grad, alpha_j, param, positive):
-    """Distance of ``-grad`` to ``alpha_j dP(w)`` (the KKT violation of coordinate j)."""
-    return _enet_subdiff(w, grad, alpha_j, param, positive)
-
-
-@njit(cache=True, inline="always")
-def value_scalar(kind, w, alpha_j, param, positive):
-    """``alpha_j P(w)``."""
-    return _enet_value(w, alpha_j, param, positive)
-
+    max_epochs: int
+    tol: float
+    obj_tol: float
+    stable_epochs: int
 
 # ---- column access -------------------------------------------------------------
 # A dense column is taken as a slice ``data[j*n:(j+1)*n]`` and looped over with a
@@ -213,15 +176,6 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
     return out
 
 
-ANDERSON_K = 5
-#: the remaining-decrease estimate uses the largest of this many last ratios
-RATE_WINDOW = 3
-#: a progress stop needs the estimate made this many sweeps earlier to have held
-CHECK_LAG = 2
-#: the largest inflation of the geometric tail (see :func:`_tail_estimate`)
-MAX_INFLATION = 50.0
-
-
 @njit(cache=True)
 def _solve_spd(G, rhs):
     """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky);
@@ -256,7 +210,7 @@ def _solve_spd(G, rhs):
 
 
 @njit(cache=True)
-def _anderson_point(hist):
+def anderson_point(hist):
     """Anderson extrapolation of the K+1 iterates in the rows of ``hist``: the combination
     of the last K with weights summing to one whose combined differences are smallest.
     An empty array when the system is degenerate or the point is not finite.
@@ -301,14 +255,13 @@ def _anderson_point(hist):
 
 
 @njit(cache=True)
-def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, kind,
-              hist, b):
+def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
     """Move to the Anderson extrapolation of the last iterates (rows of ``hist``:
     ``w[ws], b``) if it lowers the quadratic objective, so acceleration can never slow
     convergence down (Bertrand & Massias, 2021); ``w`` and ``r`` are updated in place.
     Returns the (possibly updated) intercept and the objective decrease (0 if rejected).
     """
-    point = _anderson_point(hist)
+    point = anderson_point(hist)
     if point.shape[0] == 0:
         return b, 0.0
     n = r.shape[0]
@@ -320,8 +273,8 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, kin
     pen_new = 0.0
     for cc in range(m):
         j = ws[cc]
-        pen_now += value_scalar(kind, w[j], alphas_j[j], param, positive)
-        pen_new += value_scalar(kind, point[cc], alphas_j[j], param, positive)
+        pen_now += value_scalar(pen.kind, w[j], alphas_j[j], pen.param, pen.positive)
+        pen_new += value_scalar(pen.kind, point[cc], alphas_j[j], pen.param, pen.positive)
         delta = point[cc] - w[j]
         if delta != 0.0:
             _col_axpy(data, indices, indptr, n, j, delta, r_new)
@@ -343,7 +296,7 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param, positive, kin
 
 
 @njit(cache=True)
-def _tail_estimate(dec, ratios, n_ratios):
+def tail_estimate(dec, ratios, n_ratios, max_inflation):
     """Objective decrease still to come after a sweep that decreased it by ``dec``.
 
     Geometric decreases with ratio ``rho`` leave ``dec * rho / (1 - rho)``; with
@@ -351,12 +304,9 @@ def _tail_estimate(dec, ratios, n_ratios):
     set the ratios keep growing (decreases like ``k^-beta``, whose tail is heavier
     by ``1 / (1 - s)`` where ``s ~ 1 / beta`` is the growth of ``q`` per sweep), so
     the growth is measured over the window and the tail inflated by it, at most
-    ``MAX_INFLATION`` times. (Uncapped, a growth of 1 or more per sweep meant an
+    ``max_inflation`` times: uncapped, a growth of 1 or more per sweep means an
     infinite tail, which is what the first sweeps after a warm start on an
-    ill-conditioned working set look like: at the bottom of the wide benchmark
-    path at tol=1e-2 the kernel then ran 10-40 sweeps where one sweep had already
-    reached an excess of 1e-4; capped, that path took 0.90 s instead of 1.19 s and
-    the worst excess at tol <= 1e-4 did not change.)
+    ill-conditioned working set look like, long after the excess is small.
     """
     window = ratios.shape[0]
     q_first = 0.0
@@ -369,77 +319,70 @@ def _tail_estimate(dec, ratios, n_ratios):
         if i == 0:
             q_first = q
         q_last = max(q_last, q)
-    slope = min(max(q_last - q_first, 0.0) / (window - 1), 1.0 - 1.0 / MAX_INFLATION)
+    slope = min(max(q_last - q_first, 0.0) / (window - 1), 1.0 - 1.0 / max_inflation)
     return dec * (q_last - 1.0) / (1.0 - slope)
 
 
 @njit(cache=True)
-def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params, state, kind,
-                 residuals):
-    """Coordinate descent epochs on the working set ``ws``; updates w, r in place.
+def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_stats,
+              alphas_j, pen, target, cfg, residuals):
+    """Coordinate descent epochs on the working set ``ws``; updates ``w``, ``r`` in place.
 
-    With an intercept, each coordinate step re-optimizes the intercept too, as
-    glmnet does with centered columns: without it, uncentered (e.g. non-negative
-    sparse) columns are all coupled through the mean and CD crawls. The shift of
-    the residual is kept as one scalar so sparse columns stay sparse.
-    Every ``ANDERSON_K`` epochs the iterates are extrapolated (Anderson
-    acceleration), which fixes CD's slow tail on ill-conditioned working sets.
+    Minimizes ``(1/(2n)) sum_i h_i (t_i - x_i.w - b)^2 + sum_j alpha_j P(w_j)`` with the
+    residual ``r = t - Xw - b``. With an intercept, each coordinate step re-optimizes
+    the intercept too, as glmnet does with centered columns (uncentered columns are
+    otherwise all coupled through the mean and CD crawls); the residual's shift is
+    kept as one scalar so sparse columns stay sparse. Every ``cfg.anderson_k`` epochs
+    the iterates are extrapolated (Anderson), which fixes CD's slow tail on
+    ill-conditioned working sets.
 
     Parameters
     ----------
-    data, indices, indptr : X in CSC form (dense: raveled Fortran data, empty indices)
-    h : (n,) curvature weights; r : (n,) residual ``t - Xw - b`` (updated)
-    w : (p,) coefficients (updated); ws : working set
-    col_stats : (2, len(ws)) from :func:`weighted_col_stats` (curvatures, ``X^T h``)
-    alphas_j : (p,) ``alpha * omega_j``
-    params : (param, positive, fit_intercept, sum_h, stable_epochs); with
-        ``stable_epochs > 0`` the epochs also stop once the signs of ``w`` on the
-        working set have not changed for that many epochs (a Newton step on the
-        support finishes the job faster than CD's tail)
-    state : (b, max_epochs, tol, obj_tol) in; (b, epochs run, last violation,
-        remaining) out. The epochs stop when the largest KKT violation on the working
-        set is below ``tol``, or when ``remaining`` is below ``obj_tol``: the objective
-        decrease still to come, extrapolated by :func:`_tail_estimate` from the last
-        ``RATE_WINDOW`` ratios of consecutive sweeps' decreases (``inf`` before), and
-        only once the estimate made ``CHECK_LAG`` sweeps earlier has held.
-    kind : int, the penalty's row in :data:`KINDS`
+    data, indices, indptr : X in CSC form (dense: raveled Fortran data, ``None`` indices)
+    h : (n,) curvature weights, ``sum_h`` their sum; r : (n,) residual (updated)
+    fit_intercept : bool; w : (p,) coefficients (updated); b : the intercept
+    ws : working set; col_stats : (2, len(ws)) from :func:`weighted_col_stats`
+    alphas_j : (p,) ``alpha * omega_j``; pen : :class:`PenaltyArgs`
+    target : :class:`InnerTarget`; cfg : :class:`.settings.KernelSettings`
     residuals : (K, n) the residual after each epoch is stored in row ``epoch % K``
-        (for dual extrapolation); ``K = 0`` stores nothing
+        (dual extrapolation); ``K = 0`` stores nothing
+
+    Returns
+    -------
+    (b, epochs, violation, remaining) : the intercept, the epochs run, the last
+        epoch's largest KKT violation on ``ws`` and the progress estimate: the decrease
+        still to come, extrapolated by :func:`tail_estimate` from the last
+        ``cfg.rate_window`` ratios of consecutive sweeps' decreases (``inf`` before),
+        trusted once the estimate made ``cfg.check_lag`` sweeps earlier has held.
     """
     n = r.shape[0]
-    param, positive, fit_intercept, sum_h = params[0], params[1], params[2], params[3]
-    stable_epochs = int(params[4])
     n_stable = 0
-    b = state[0]
-    max_epochs = int(state[1])
-    tol = state[2]
-    obj_tol = state[3]
     remaining = np.inf
-    # the estimate made CHECK_LAG sweeps ago and the cumulative decrease then: a stop
-    # needs the decrease since to be within that estimate (the estimate is validated
-    # by what actually followed: right after a warm start the ratios are still
-    # growing and the geometric tail underestimates)
-    past_estimate = np.empty(CHECK_LAG + 1)  # (explicit loops, not np.full or slice
-    past_total = np.zeros(CHECK_LAG + 1)  # assignment: cheaper for numba to compile)
-    for k in range(CHECK_LAG + 1):
+    lag = cfg.check_lag
+    # the estimate made ``lag`` sweeps ago and the cumulative decrease then: a stop
+    # needs the decrease since to be within that estimate (right after a warm start the
+    # ratios are still growing and the geometric tail underestimates)
+    past_estimate = np.empty(lag + 1)  # (explicit loops, not np.full or slice
+    past_total = np.zeros(lag + 1)  # assignment: cheaper for numba to compile)
+    for k in range(lag + 1):
         past_estimate[k] = np.inf
     total = 0.0
     prev_dec = -1.0  # decrease of the previous sweep (< 0: none to compare with)
-    ratios = np.zeros(RATE_WINDOW)  # ratios of consecutive sweeps' decreases
+    ratios = np.zeros(cfg.rate_window)  # ratios of consecutive sweeps' decreases
     n_ratios = 0
     m = ws.shape[0]
-    hist = np.empty((ANDERSON_K + 1, m + 1))
+    hist = np.empty((cfg.anderson_k + 1, m + 1))
     n_hist = 0
     # an extrapolation costs about one epoch: after a rejected one, skip the next
     # 1, 2, 4... (at most 16) cycles; an accepted one resets the backoff
     backoff = 0
     skip = 0
-    center = fit_intercept > 0.0 and sum_h > 0.0
+    center = fit_intercept and sum_h > 0.0
     if center:  # start from the optimal intercept
         b += center_residual(h, r, sum_h)
     violation = np.inf
     epoch = 0
-    while epoch < max_epochs:
+    while epoch < target.max_epochs:
         epoch += 1
         violation = 0.0
         n_changed = 0
@@ -453,16 +396,16 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
             xh = col_stats[1, c]
             grad = -(_col_dot(data, indices, indptr, n, j, r, h) + shift * xh) / n
             old = w[j]
-            if tol >= 0.0:  # tol < 0: the caller stops on the progress estimate alone
-                v = subdiff_scalar(kind, old, grad, alphas_j[j], param, positive)
-                if v > violation:
-                    violation = v
-            new = prox_scalar(kind, old - grad / L, 1.0 / L, alphas_j[j], param, positive)
+            v = subdiff_scalar(pen.kind, old, grad, alphas_j[j], pen.param, pen.positive)
+            if v > violation:
+                violation = v
+            new = prox_scalar(pen.kind, old - grad / L, 1.0 / L, alphas_j[j], pen.param,
+                              pen.positive)
             if new != old:
                 delta = new - old
                 dec -= grad * delta + 0.5 * L * delta * delta + \
-                    value_scalar(kind, new, alphas_j[j], param, positive) - \
-                    value_scalar(kind, old, alphas_j[j], param, positive)
+                    value_scalar(pen.kind, new, alphas_j[j], pen.param, pen.positive) - \
+                    value_scalar(pen.kind, old, alphas_j[j], pen.param, pen.positive)
                 _col_axpy(data, indices, indptr, n, j, delta, r)
                 w[j] = new
                 if center:  # re-optimize the intercept: b and the residual shift
@@ -474,16 +417,10 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
         if shift != 0.0:
             for i in range(n):
                 r[i] += shift
-        if fit_intercept > 0.0 and sum_h > 0.0:
-            delta = 0.0
-            for i in range(n):
-                delta += h[i] * r[i]
-            delta /= sum_h
-            if delta != 0.0:
-                b += delta
-                for i in range(n):
-                    r[i] -= delta
-                dec += 0.5 * sum_h * delta * delta / n
+        if center:
+            delta = center_residual(h, r, sum_h)
+            b += delta
+            dec += 0.5 * sum_h * delta * delta / n
             gb = abs(delta) * sum_h / n
             if gb > violation:
                 violation = gb
@@ -494,34 +431,34 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
         if dec <= 0.0:
             remaining = 0.0
         elif prev_dec > 0.0:
-            ratios[n_ratios % RATE_WINDOW] = dec / prev_dec
+            ratios[n_ratios % cfg.rate_window] = dec / prev_dec
             n_ratios += 1
-            if n_ratios >= RATE_WINDOW:
-                remaining = _tail_estimate(dec, ratios, n_ratios)
+            if n_ratios >= cfg.rate_window:
+                remaining = tail_estimate(dec, ratios, n_ratios, cfg.max_inflation)
         prev_dec = max(dec, 0.0)
         total += prev_dec
-        slot = epoch % (CHECK_LAG + 1)
-        then = (epoch + 1) % (CHECK_LAG + 1)  # the entry written CHECK_LAG sweeps ago
+        slot = epoch % (lag + 1)
+        then = (epoch + 1) % (lag + 1)  # the entry written ``lag`` sweeps ago
         validated = remaining == 0.0 or (past_estimate[then] < np.inf and
                                          total - past_total[then] <= past_estimate[then])
         past_estimate[slot] = remaining
         past_total[slot] = total
-        if violation <= tol or (obj_tol > 0.0 and remaining <= obj_tol and validated):
+        if violation <= target.tol or (target.obj_tol > 0.0 and remaining <= target.obj_tol
+                                       and validated):
             break
         n_stable = n_stable + 1 if n_changed == 0 else 0
-        if stable_epochs > 0 and n_stable >= stable_epochs:
+        if target.stable_epochs > 0 and n_stable >= target.stable_epochs:
             break
         for c in range(m):
             hist[n_hist, c] = w[ws[c]]
         hist[n_hist, m] = b
         n_hist += 1
-        if n_hist == ANDERSON_K + 1:
+        if n_hist == cfg.anderson_k + 1:
             n_hist = 0
             if skip > 0:
                 skip -= 1
                 continue
-            b, gain = _anderson(data, indices, indptr, h, r, w, ws, alphas_j, param,
-                                positive, kind, hist, b)
+            b, gain = _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b)
             total += gain
             if gain > 0.0:  # a jump: the next sweep's decrease is not comparable
                 backoff = 0
@@ -531,7 +468,4 @@ def cd_quadratic(data, indices, indptr, h, r, w, ws, col_stats, alphas_j, params
             else:
                 backoff = min(max(2 * backoff, 1), 16)
                 skip = backoff
-    state[0] = b
-    state[1] = epoch
-    state[2] = violation
-    state[3] = remaining
+    return b, epoch, violation, remaining

@@ -1,10 +1,10 @@
-"""When a regularization path runs as one compiled call, and that call.
+"""When a regularization path runs in the compiled path driver, and that call.
 
-:func:`penalized.workflows.paths` solves each alpha with the working-set solver of :mod:`.cd`,
-whose outer loop runs in numpy (about 0.15 ms per alpha in Python calls). On small
+:func:`penalized.path` solves each alpha with the Python driver (:mod:`.driver`), whose
+outer loop runs in numpy (about 0.15 ms per alpha in Python calls). On small
 least-squares problems that overhead is most of the time, so there the whole path runs
-in :func:`._path_kernel.cd_path`: same kernel, same certificate (the duality gap below
-``tol`` times the objective), the outer loop compiled.
+in :func:`.path_kernel.cd_path`: the same kernel, rules and certificate, the outer loop
+compiled. ``pz.path(..., engine=...)`` chooses between the two.
 """
 
 from __future__ import annotations
@@ -12,73 +12,61 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.problem import Problem
-from . import path_kernel as _path_kernel
-
-#: used when the problem the path solves (after the Gram form) has at most this many
-#: entries: beyond, the working-set solver's float32 and reused gradient passes pay
-#: (``LassoCV`` on the 1000 x 5000 benchmark: 1.8 s with them, 2.1-3.4 s without)
-MAX_SIZE = 1_000_000
-#: ... and either ``tol >= LOOSE_TOL`` or ``n_samples >= TALL_RATIO * n_features`` in
-#: the original data. Below that tol, with about as many or more features than
-#: samples, the working-set solver's Newton step on the support pays: a correlated
-#: 300 x 300 lasso path at tol 1e-6 took 0.27 s with it and 0.91 s here; and its exact
-#: coefficients on the support make the CV curves more accurate at the same tol
-#: (``LassoCV`` on 250 x 1250 at tol 1e-5: 3.7e-3 off the exact curve against 1.2e-2
-#: here; at 1e-4, 1.8e-2 against 2.2e-2, both choosing the same alpha)
-LOOSE_TOL = 1e-4
-TALL_RATIO = 2
+from . import path_kernel, rules
+from .kernels import PenaltyArgs
+from .settings import DEFAULT, CDSettings
 
 
-def applies(problem: Problem, solver: str, alphas: np.ndarray, tol: float,
-            n_samples: int) -> bool:
-    """Whether the path of ``problem`` over ``alphas`` runs compiled.
+def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
+    """Why the compiled path driver cannot serve this path ("" when it can).
 
-    Least squares; dense X of at most ``MAX_SIZE`` entries; an elastic-net family
-    penalty (L1, L2, ElasticNet; ``positive`` and feature weights allowed) with every
-    weight positive; every alpha positive; ``solver`` "auto" or "cd"; and ``tol`` at
-    least ``LOOSE_TOL`` or ``n_samples`` (of the original data, before any Gram
-    form) at least ``TALL_RATIO`` times the number of features. Elsewhere the
-    working-set solver's extras (Newton on the support, the float32 gradient, the
-    free features' exact fit) are needed or pay for their overhead.
+    It needs: least squares (one output), dense X, a convex penalty with compiled
+    operations and every feature penalized, every alpha positive, and the solver
+    "auto" or "cd".
     """
     datafit, pen = problem.datafit, problem.penalty
-    if solver not in ("auto", "cd") or problem.is_sparse:
-        return False
-    if not (datafit.quadratic and datafit.task == "regression" and not datafit.multiclass):
-        return False
-    if not (pen.separable and pen.kernel == "enet"):  # the elastic-net family
-        return False
-    if problem.n_samples * problem.n_features > MAX_SIZE:
-        return False
-    if tol < LOOSE_TOL and n_samples < TALL_RATIO * problem.n_features:
-        return False
+    if solver not in ("auto", "cd"):
+        return f"solver={solver!r} is not coordinate descent"
+    if problem.is_sparse:
+        return "X is sparse"
+    if not (datafit.quadratic and not datafit.multiclass):
+        return f"the datafit {type(datafit).__name__} is not least squares"
+    if pen.kernel_id < 0 or not pen.convex:
+        return f"{type(pen).__name__} has no compiled convex operations"
     if not np.all(pen.feature_weights(problem.n_features) > 0):
+        return "some features are unpenalized (weight 0)"
+    if not (alphas.size and np.all(alphas > 0)):
+        return "an alpha is 0"
+    return ""
+
+
+def pays(problem: Problem, tol: float, n_samples: int, settings: CDSettings = DEFAULT) -> bool:
+    """Whether the compiled driver is the faster one where it can serve (``engine="auto"``):
+    at most ``compiled_max_size`` entries (after the Gram form), and ``tol`` at least
+    ``compiled_loose_tol`` or ``n_samples`` (of the original data) at least
+    ``compiled_tall_ratio`` times the features. Elsewhere the Python driver's float32
+    and reused gradient passes or its Newton step on the support pay for its overhead."""
+    if problem.n_samples * problem.n_features > settings.compiled_max_size:
         return False
-    return bool(alphas.size and np.all(alphas > 0))
+    return tol >= settings.compiled_loose_tol or \
+        n_samples >= settings.compiled_tall_ratio * problem.n_features
 
 
 def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int | None,
-               scale: float) -> dict:
+               scale: float, settings: CDSettings = DEFAULT) -> dict:
     """The path of ``problem`` over ``alphas`` (largest first), from the null model.
 
     Returns
     -------
     dict
         ``coefs`` (k, p), and arrays of length k: ``intercepts``, ``objectives``,
-        ``certificates`` (duality gaps), ``n_iters`` (epochs) and ``converged``.
+        ``certificates`` (duality gaps), ``n_iters`` (epochs), ``stop_reasons``.
     """
-    from .driver import CoordinateDescent
-
-    cd = CoordinateDescent
     pen = problem.penalty
     p = problem.n_features
-    max_epochs = cd.default_max_iter if max_iter is None else int(max_iter)
-    # the progress stop where the working-set solver uses it (an L1 part, tol not tiny)
-    progress = not pen.smooth and tol >= cd.progress_min_tol
-    params = np.array([pen.params[0], float(pen.positive), float(problem.fit_intercept),
-                       float(tol), float(scale), float(max_epochs), float(progress),
-                       cd.tail_safety, cd.outside_safety, cd.max_outer, cd.ws_min,
-                       cd.ws_growth, cd.inner_fraction])
+    max_epochs = settings.max_epochs if max_iter is None else int(max_iter)
+    # the progress stop where the Python driver uses it (an L1 part, tol not tiny)
+    progress = not pen.smooth and tol >= settings.progress_min_tol
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((5, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
@@ -86,9 +74,13 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     data = np.array(problem.X, dtype=float, order="F").ravel(order="F")
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
-    _path_kernel.cd_path(data, np.array(problem.y, dtype=float),
-                         np.array(problem.sample_weight, dtype=float),
-                         np.array(alphas, dtype=float), omega, params, coefs, out)
+    path_kernel.cd_path(data, np.array(problem.y, dtype=float),
+                        np.array(problem.sample_weight, dtype=float),
+                        np.array(alphas, dtype=float), omega,
+                        PenaltyArgs(pen.kernel_id, float(pen.params[0]), bool(pen.positive)),
+                        bool(problem.fit_intercept), float(tol), float(scale), int(max_epochs),
+                        bool(progress), settings.rounds(), settings.kernel(), coefs, out)
+    reasons = np.array([rules.STOP_REASONS[int(c)] for c in out[4]])
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),
-            "converged": out[4] > 0}
+            "stop_reasons": reasons}

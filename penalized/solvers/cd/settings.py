@@ -1,0 +1,112 @@
+"""Every tuning constant of the coordinate-descent engine, in one frozen object.
+
+Both drivers (:mod:`.driver` for general datafits, :mod:`.path_driver` for small dense
+least-squares paths) and the compiled kernel read their constants from a
+:class:`CDSettings`; ``DEFAULT`` is the one the library uses. Tests build others with
+``dataclasses.replace(DEFAULT, ...)`` and pass them to a solver, instead of patching
+module globals. Each field says what it is and why it has its value; the measurements
+behind the values are in the commit history and ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+
+class KernelSettings(NamedTuple):
+    """The constants the compiled epoch loop reads (a named tuple: numba takes it as one
+    typed argument, so there is no positional float array to keep in sync)."""
+
+    anderson_k: int
+    rate_window: int
+    check_lag: int
+    max_inflation: float
+
+
+class RoundSettings(NamedTuple):
+    """The constants the compiled path driver's outer loop reads."""
+
+    max_outer: int
+    ws_min: int
+    ws_growth: float
+    inner_fraction: float
+    settled: float
+    tail_safety: float
+    outside_safety: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CDSettings:
+    """Tuning constants of the coordinate-descent engine."""
+
+    #: epochs per fit unless ``max_iter`` says otherwise
+    max_epochs: int = 20_000
+    #: outer rounds (certificate, working set, kernel call) per fit; the multinomial
+    #: driver cycles over classes inside a round and may need more rounds
+    max_outer: int = 200
+    max_outer_multiclass: int = 1000
+    #: the working set holds the support and the worst violators: ``ws_growth`` times
+    #: the support, at least ``ws_min`` features (doubling keeps the number of rounds
+    #: logarithmic in the final support)
+    ws_min: int = 10
+    ws_growth: float = 2.0
+    #: a kernel call stops at this fraction of the round's starting KKT violation (or
+    #: of the objective target): the inner work tracks what the certificate still needs
+    inner_fraction: float = 0.3
+    #: when the working set holds everything that matters, the kernel also stops once
+    #: its violation is below this fraction of the round's starting one (the progress
+    #: estimate cannot fall once decreases reach rounding level)
+    settled: float = 1e-8
+    #: with a Newton step to follow, CD stops once the signs on the working set have
+    #: been stable this many epochs (the step finishes faster than CD's tail)
+    stable_epochs: int = 10
+    #: a Newton step on the support is taken when its cost is below this many epochs
+    #: (for non-quadratic datafits: only after CD spent that many epochs on the model)
+    newton_budget_epochs: int = 50
+    #: dense linear algebra runs about this much faster per flop than the CD loop
+    blas_speedup: float = 10.0
+    #: epoch residuals combined by the dual extrapolation (least squares; 0: off)
+    extrapolation_k: int = 6
+    #: the progress estimate (remaining decrease extrapolated from the sweeps' ratios)
+    #: is multiplied by this before it is compared with the target
+    tail_safety: float = 4.0
+    #: ... and the one-step gain of the features outside the working set by this: a
+    #: feature entering lets the others re-fit, worth far more than its own step
+    outside_safety: float = 100.0
+    #: below this tol the progress estimate is not used: only the gap (or KKT) stops
+    progress_min_tol: float = 1e-9
+    #: Anderson extrapolation of the kernel's iterates every ``anderson_k`` epochs
+    anderson_k: int = 5
+    #: the tail estimate reads the last ``rate_window`` ratios of sweep decreases...
+    rate_window: int = 3
+    #: ... and is trusted once the estimate made ``check_lag`` sweeps earlier held
+    check_lag: int = 2
+    #: the largest inflation of the geometric tail for growing ratios
+    max_inflation: float = 50.0
+    #: IRLS curvature weights are floored here (keeps the working response finite
+    #: for confidently classified samples, whose weight then hardly matters)
+    weight_floor: float = 1e-10
+    #: the multinomial driver's floor on ``p_k (1 - p_k)``
+    weight_floor_multiclass: float = 1e-8
+    #: the compiled path driver serves problems (after the Gram form) of at most this
+    #: many entries; beyond, the Python driver's float32 / reused gradient passes pay
+    compiled_max_size: int = 1_000_000
+    #: ... with ``tol >= compiled_loose_tol`` or ``n >= compiled_tall_ratio * p`` in the
+    #: original data: otherwise the Python driver's Newton step on the support pays
+    compiled_loose_tol: float = 1e-4
+    compiled_tall_ratio: float = 2.0
+
+    def kernel(self) -> KernelSettings:
+        """The constants the compiled epoch loop reads."""
+        return KernelSettings(int(self.anderson_k), int(self.rate_window),
+                              int(self.check_lag), float(self.max_inflation))
+
+    def rounds(self) -> RoundSettings:
+        """The constants the compiled path driver's outer loop reads."""
+        return RoundSettings(int(self.max_outer), int(self.ws_min), float(self.ws_growth),
+                             float(self.inner_fraction), float(self.settled),
+                             float(self.tail_safety), float(self.outside_safety))
+
+
+DEFAULT = CDSettings()
