@@ -17,6 +17,8 @@ import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
+from ...core.threads import single_blas_thread
+
 
 def _gram(X_support, h):
     """``X_S^T diag(h) X_S`` and ``X_S^T h`` for dense or sparse columns."""
@@ -83,6 +85,13 @@ class GramCache:
 
 def newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache=None,
                       max_drops: int = 50):
+    """:func:`_newton_on_support` with one BLAS thread (:mod:`penalized.core.threads`)."""
+    with single_blas_thread():
+        return _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache,
+                                  max_drops)
+
+
+def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_drops):
     """Minimize ``(1/2n) sum h (t - Xw - b)^2 + alpha P(w)`` over the orthant of ``w``.
 
     An active-set loop: solve the model on the support with the current signs;

@@ -57,22 +57,33 @@ def working_set(w, scores, forced, ws_min, ws_growth):
     if size < 1:
         size = 1
     level = 0.0  # every violator, if they are few enough
+    lo = 0.0
     if _count_above(w, scores, level) > size:
-        lo, level = 0.0, top  # count(lo) > size >= count(level) = 0: bisect between
+        lo, level = 0.0, top  # count(lo) > size >= count(level): bisect between
         for _ in range(60):
             mid = 0.5 * (lo + level)
             if _count_above(w, scores, mid) <= size:
                 level = mid
             else:
                 lo = mid
+    # the violators above ``level`` (at most ``size``), then ties in (lo, level] in index
+    # order up to ``size``: duplicated columns (common in real tables) have equal scores,
+    # and a set without them would leave their violation in place round after round
+    ties = size - _count_above(w, scores, level)
+    mask = np.zeros(p, dtype=np.bool_)
     n_ws = 0
     for j in range(p):
-        if w[j] != 0.0 or forced[j] or scores[j] > level:
+        take = w[j] != 0.0 or forced[j] or scores[j] > level
+        if not take and ties > 0 and scores[j] > lo:
+            take = True
+            ties -= 1
+        if take:
+            mask[j] = True
             n_ws += 1
     ws = np.empty(n_ws, dtype=np.int64)
     c = 0
     for j in range(p):
-        if w[j] != 0.0 or forced[j] or scores[j] > level:
+        if mask[j]:
             ws[c] = j
             c += 1
     return ws

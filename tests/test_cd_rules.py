@@ -1,0 +1,64 @@
+"""The coordinate-descent engine's rules (:mod:`penalized.solvers.cd.rules`), shared by
+both drivers: the working set, the inner targets and the stop test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import penalized as pz
+from penalized.solvers.cd import rules
+
+
+def test_working_set_takes_tied_violators():
+    """Duplicated columns have equal KKT scores: the set must still take them (a set
+    without them left a real table's violations in place until max_iter)."""
+    p = 40
+    w = np.zeros(p)
+    w[:3] = 1.0
+    scores = np.zeros(p)
+    scores[10:30] = 0.5  # twenty tied violators
+    ws = rules.working_set(w, scores, np.zeros(p, dtype=bool), 4, 2.0)
+    tied = np.intersect1d(ws, np.arange(10, 30))
+    assert set(range(3)) <= set(ws)
+    assert tied.size == 3  # 2 x support = 6 in all: the support and three violators
+    scores[35] = 0.9  # a larger one comes first
+    ws = rules.working_set(w, scores, np.zeros(p, dtype=bool), 4, 2.0)
+    assert 35 in ws and np.intersect1d(ws, np.arange(10, 30)).size == 2
+
+
+def test_working_set_keeps_forced_features_and_sorts():
+    p = 12
+    forced = np.zeros(p, dtype=bool)
+    forced[7] = True
+    ws = rules.working_set(np.zeros(p), np.linspace(0, 1, p), forced, 3, 2.0)
+    assert 7 in ws and np.all(np.diff(ws) > 0)
+    assert {9, 10, 11} <= set(ws)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_path_with_duplicated_columns_converges(engine):
+    """A fingerprint-like design: many exact duplicate columns (as in permeability_qsar)."""
+    rng = np.random.default_rng(0)
+    base = (rng.random((60, 25)) < 0.3).astype(float)
+    X = base[:, rng.integers(0, 25, 200)]  # 200 columns, 25 distinct
+    y = X[:, :3] @ np.array([2.0, -1.0, 1.5]) + 0.3 * rng.standard_normal(60)
+    res = pz.path(X, y, pz.LeastSquares(), pz.L1(), tol=1e-6, engine=engine)
+    assert res.converged.all()
+    assert np.all(res.certificates <= 1e-6 * res.objectives) or \
+        set(res.stop_reasons) <= {"gap", "progress"}
+
+
+def test_stop_reason_order():
+    go = dict(uses_gap=True, progress=True, remaining=np.inf, left_out=np.inf, obj_tol=1.0,
+              outside_safety=100.0, epochs=0, max_epochs=10, outer=0, max_outer=10)
+    assert rules.stop_reason(True, **go) == rules.GAP
+    assert rules.stop_reason(True, **{**go, "uses_gap": False}) == rules.KKT
+    assert rules.stop_reason(False, **go) == rules.GO_ON
+    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.001}) == \
+        rules.PROGRESS
+    # the outside features' gain counts against the target
+    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.01}) == \
+        rules.GO_ON
+    assert rules.stop_reason(False, **{**go, "epochs": 10}) == rules.MAX_ITER
+    assert rules.stop_reason(False, **{**go, "outer": 10}) == rules.MAX_ITER
