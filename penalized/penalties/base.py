@@ -180,6 +180,20 @@ class Penalty(ABC):
         """
         return None
 
+    @property
+    def strongly_convex(self) -> bool:
+        """Whether ``alpha P`` has positive curvature in every penalized coordinate (a
+        ridge part): a model restricted to any set of features then has a unique
+        minimizer, whatever the rank of its columns."""
+        return False
+
+    @property
+    def constrained_dual(self) -> bool:
+        """Whether the conjugate of ``alpha P`` is finite only on a bounded set (a pure
+        L1 part): the dual point of a certificate is then rescaled into it, and the
+        duality gap is a loose bound until every feature's KKT violation is small."""
+        return False
+
     def row_shifts(self, W: np.ndarray) -> np.ndarray | None:
         """Per row of a multiclass ``W``, the shift ``c_j`` minimizing ``P(W[j] - c_j)``,
         or None when the penalty offers none (softmax is invariant to such shifts, so

@@ -198,6 +198,14 @@ class _ElasticNetFamily(Penalty):
             return None
         return self.alpha * self.ratio * self.feature_weights(n_features)
 
+    @property
+    def strongly_convex(self) -> bool:
+        return self.ratio < 1.0 and self.alpha > 0.0
+
+    @property
+    def constrained_dual(self) -> bool:
+        return self.ratio >= 1.0 and self.alpha > 0.0
+
     def row_shifts(self, W):
         """:func:`enet_row_shifts` (None under ``positive``: a shift could leave the
         feasible set)."""

@@ -75,6 +75,7 @@ class _Fit:
     pen: kernels.PenaltyArgs
     obj_scale: float          # the stopping rule's units (see fitting.stopping_scale)
     progress: bool            # the progress estimate may stop the fit
+    n_free: int               # samples less one for a fitted intercept (rules.tail_trusted)
     extrapolate: bool         # dual extrapolation of the epochs' residuals
 
 
@@ -93,14 +94,14 @@ class CoordinateDescent(Solver):
     def _setup(self, problem, scale) -> _Fit:
         cfg, pen = self.settings, problem.penalty
         omega = pen.feature_weights(problem.n_features)
-        # the gap is pessimistic when an L1 part forces a rescaled (feasible) dual
-        # point; for a smooth penalty it stays tight and decides alone
-        progress = not pen.smooth and self.tol >= cfg.progress_min_tol
+        # the gap is pessimistic when a pure L1 part forces a rescaled (feasible) dual
+        # point; otherwise (a ridge part) it stays tight and decides alone
+        progress = pen.constrained_dual and self.tol >= cfg.progress_min_tol
         forced = omega == 0
         return _Fit(problem, kernel_arrays(problem), pen.alpha * omega, forced,
                     kernels.PenaltyArgs(pen.kernel_id, float(pen.params[0]),
                                         bool(pen.positive)),
-                    scale, progress,
+                    scale, progress, problem.n_samples - int(problem.fit_intercept),
                     cfg.extrapolation_k > 0 and problem.datafit.quadratic
                     and uses_gap(problem) and not forced.any() and not progress)
 
@@ -125,18 +126,20 @@ class CoordinateDescent(Solver):
             h, r = self._model(problem, xw + b)
             if outer_progress:
                 remaining = self._outer_tail(history)
+            progress = fit.progress and rules.tail_trusted(
+                int(np.count_nonzero(w)), fit.n_free, pen.strongly_convex)
             # the features left out of the last working set, priced only when needed
             left_out = self._outside(fit, ws, scores, h) \
-                if fit.progress and remaining <= obj_tol else np.inf
+                if progress and remaining <= obj_tol else np.inf
             reason = rules.stop_reason(is_converged(cert, self.tol, scale), cert.kind == "gap",
-                                       fit.progress, remaining, left_out, obj_tol,
+                                       progress, remaining, left_out, obj_tol,
                                        cfg.outside_safety, epochs, self.max_iter, outer,
                                        cfg.max_outer)
             if reason != rules.GO_ON:
                 break
             ws = rules.working_set(w, scores, fit.forced, cfg.ws_min, cfg.ws_growth)
             w, b, xw, n_epochs, remaining, dual = self._round(
-                fit, w, b, xw, ws, scores, h, r, obj_tol, self.max_iter - epochs)
+                fit, w, b, xw, ws, scores, h, r, obj_tol, self.max_iter - epochs, progress)
             best_dual = max(best_dual, dual)
             epochs += n_epochs
             grad = err = None  # the gradient is recomputed at the new point
@@ -153,7 +156,7 @@ class CoordinateDescent(Solver):
         d2 = np.maximum(datafit.d2loss(y, z), self.settings.weight_floor)
         return s * d2, np.ascontiguousarray(-datafit.dloss(y, z) / d2, dtype=float)
 
-    def _round(self, fit, w, b, xw, ws, scores, h, r, obj_tol, budget):
+    def _round(self, fit, w, b, xw, ws, scores, h, r, obj_tol, budget, progress):
         """One working-set round: kernel epochs on the model, then a Newton step on the
         support or a line search. Returns ``(w, b, xw, epochs, remaining, dual)``:
         the new point, the inflated progress estimate, and a dual objective (``-inf``
@@ -163,14 +166,18 @@ class CoordinateDescent(Solver):
         quadratic, orthant = problem.datafit.quadratic, pen.orthant_quadratic
         target = xw + b + r  # the working response
         stats = col_stats(problem, fit.X, h, ws)
-        # Newton polish: for least squares when the cost model says so; for other
-        # datafits the model changes every round and its Gram cannot be cached, so
-        # only after CD spent newton_budget_epochs epochs on it without success
-        use_newton = orthant and quadratic and self._newton_pays(fit, w, ws)
-        capped = orthant and not quadratic and self._newton_pays(fit, w, ws, cached=False)
-        left_out = self._outside(fit, ws, scores, h) if fit.progress else np.inf
+        # Newton polish of the model on the support. Eager (whenever the cost model says
+        # it pays) for least squares with a smooth penalty (one exact solve) or without
+        # a ridge part (CD's tail is slow there). Otherwise only after CD spent
+        # newton_budget_epochs epochs without reaching its target: other datafits change
+        # the model every round (its Gram cannot be cached), and with both an L1 and a
+        # ridge part CD converges fast while the step's sign-flip drops cost more.
+        eager = quadratic and (pen.smooth or not pen.strongly_convex)
+        use_newton = orthant and eager and self._newton_pays(fit, w, ws)
+        capped = orthant and not eager and self._newton_pays(fit, w, ws, cached=quadratic)
+        left_out = self._outside(fit, ws, scores, h) if progress else np.inf
         tol_in, obj_in = rules.inner_targets(float(scores.max(initial=0.0)), left_out,
-                                             obj_tol, fit.progress, cfg.inner_fraction,
+                                             obj_tol, progress, cfg.inner_fraction,
                                              cfg.settled, cfg.tail_safety)
         if capped:
             budget = min(budget, cfg.newton_budget_epochs)
@@ -185,7 +192,7 @@ class CoordinateDescent(Solver):
         dual = self._extrapolated_dual(problem, residuals, n_epochs) \
             if fit.extrapolate and n_epochs >= residuals.shape[0] else -np.inf
         remaining = cfg.tail_safety * estimate
-        reached = fit.progress and obj_in > 0 and estimate <= obj_in
+        reached = progress and obj_in > 0 and estimate <= obj_in
         slow = capped and n_epochs >= budget and violation > tol_in
         polished = ((use_newton and not reached) or slow) and newton_on_support(
             problem.X, h, target, w, b, pen, problem.fit_intercept,
@@ -235,7 +242,7 @@ class CoordinateDescent(Solver):
         cfg, problem = self.settings, fit.problem
         n, (_, indices, indptr) = problem.n_samples, fit.X
         support = int(np.count_nonzero(w[ws])) or 1
-        if support >= n and not self._strictly_convex(problem.penalty, w, fit.forced):
+        if not rules.tail_trusted(support, fit.n_free, problem.penalty.strongly_convex):
             return False
         nnz = n * ws.shape[0] if indices is None else \
             int(np.sum(indptr[ws + 1] - indptr[ws]))
@@ -243,12 +250,6 @@ class CoordinateDescent(Solver):
         if not cached:
             newton += n * support**2 / cfg.blas_speedup
         return newton <= cfg.newton_budget_epochs * 2.0 * (nnz + n)
-
-    @staticmethod
-    def _strictly_convex(pen, w, forced) -> bool:
-        """Whether the penalty has curvature on every penalized feature (a ridge part):
-        the support model then stays non-singular beyond n features."""
-        return bool(np.all(pen.orthant_model(w)[1][~forced] > 0))
 
     @staticmethod
     def _gram_cache(problem) -> GramCache:

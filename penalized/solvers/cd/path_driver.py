@@ -65,8 +65,8 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     pen = problem.penalty
     p = problem.n_features
     max_epochs = settings.max_epochs if max_iter is None else int(max_iter)
-    # the progress stop where the Python driver uses it (an L1 part, tol not tiny)
-    progress = not pen.smooth and tol >= settings.progress_min_tol
+    # the progress stop where the Python driver uses it (a pure L1 part, tol not tiny)
+    progress = pen.constrained_dual and tol >= settings.progress_min_tol
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((5, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
@@ -79,7 +79,8 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         np.array(alphas, dtype=float), omega,
                         PenaltyArgs(pen.kernel_id, float(pen.params[0]), bool(pen.positive)),
                         bool(problem.fit_intercept), float(tol), float(scale), int(max_epochs),
-                        bool(progress), settings.rounds(), settings.kernel(), coefs, out)
+                        bool(progress), bool(pen.strongly_convex), settings.rounds(),
+                        settings.kernel(), coefs, out)
     reasons = np.array([rules.STOP_REASONS[int(c)] for c in out[4]])
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),

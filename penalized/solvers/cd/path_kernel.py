@@ -95,7 +95,7 @@ def _gap(data, y, s, r, w, omega, alpha, pen, grad):
 
 @njit(cache=True)
 def _fit_alpha(data, y, s, sum_s, alpha, omega, pen, fit_intercept, tol, scale, max_epochs,
-               progress, cfg, kcfg, stats, w, b, r):
+               allow_progress, ridge, cfg, kcfg, stats, w, b, r):
     """One alpha from ``(w, b)`` (updated in place but for ``b``): returns
     ``(b, primal, gap, epochs, reason)``."""
     p = omega.shape[0]
@@ -118,6 +118,12 @@ def _fit_alpha(data, y, s, sum_s, alpha, omega, pen, fit_intercept, tol, scale, 
         gap = max(primal - best_dual, 0.0)
         obj_tol = tol * max(primal, 1e-6 * scale)
         scores = subdiff_vector(pen.kind, w, grad, omega, alpha, pen.param, pen.positive)
+        n_support = 0
+        for j in range(p):
+            if w[j] != 0.0:
+                n_support += 1
+        progress = allow_progress and rules.tail_trusted(
+            n_support, y.shape[0] - (1 if fit_intercept else 0), ridge)
         left_out = rules.outside_gain(scores, curvatures, ws) if outer > 0 else np.inf
         reason = rules.stop_reason(gap <= obj_tol, True, progress, remaining, left_out,
                                    obj_tol, cfg.outside_safety, epochs, max_epochs, outer,
@@ -146,7 +152,7 @@ def _fit_alpha(data, y, s, sum_s, alpha, omega, pen, fit_intercept, tol, scale, 
 
 @njit(cache=True)
 def cd_path(data, y, s, alphas, omega, pen, fit_intercept, tol, scale, max_epochs, progress,
-            cfg, kcfg, coefs, out):
+            ridge, cfg, kcfg, coefs, out):
     """Fit every alpha of ``alphas`` (largest first), each warm-started from the last.
 
     Parameters
@@ -154,7 +160,8 @@ def cd_path(data, y, s, alphas, omega, pen, fit_intercept, tol, scale, max_epoch
     data : (n * p,) a dense X raveled in column-major order
     y, s : (n,) target and sample weights (summing to n)
     alphas : (k,) the grid, all > 0; omega : (p,) feature weights, all > 0, read-only
-    pen : :class:`.kernels.PenaltyArgs`; fit_intercept, progress : bool
+    pen : :class:`.kernels.PenaltyArgs`; fit_intercept, progress, ridge : bool (``ridge``:
+        the penalty is strongly convex, see :func:`.rules.tail_trusted`)
     tol, scale, max_epochs : the stopping rule (gap below ``tol * max(objective,
         1e-6 * scale)``) and the epoch budget per alpha
     cfg, kcfg : :class:`.settings.RoundSettings`, :class:`.settings.KernelSettings`
@@ -179,7 +186,7 @@ def cd_path(data, y, s, alphas, omega, pen, fit_intercept, tol, scale, max_epoch
     for k in range(alphas.shape[0]):
         b, primal, gap, epochs, reason = _fit_alpha(
             data, y, s, sum_s, alphas[k], omega, pen, fit_intercept, tol, scale, max_epochs,
-            progress, cfg, kcfg, stats, w, b, r)
+            progress, ridge, cfg, kcfg, stats, w, b, r)
         for j in range(p):
             coefs[k, j] = w[j]
         out[0, k] = b
