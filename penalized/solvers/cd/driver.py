@@ -175,6 +175,9 @@ class CoordinateDescent(Solver):
         eager = quadratic and (pen.smooth or not pen.strongly_convex)
         use_newton = orthant and eager and self._newton_pays(fit, w, ws)
         capped = orthant and not eager and self._newton_pays(fit, w, ws, cached=quadratic)
+        # the kernel's estimate is of its model's decrease: the objective's only for
+        # least squares (other datafits extrapolate the outer rounds, _outer_tail)
+        progress = progress and quadratic
         left_out = self._outside(fit, ws, scores, h) if progress else np.inf
         tol_in, obj_in = rules.inner_targets(float(scores.max(initial=0.0)), left_out,
                                              obj_tol, progress, cfg.inner_fraction,
