@@ -11,8 +11,7 @@ each alpha's end to the next.
 
 Accelerations, each paying on the benchmarks in ``bench/``: Anderson extrapolation in
 the kernel; a Newton step on the support (:mod:`.newton`) when a cost model says it is
-cheaper than CD's tail; for least squares, dual extrapolation of the epochs' residuals
-and the best dual point seen, which tighten the gap that decides when to stop.
+cheaper than CD's tail; the best dual point seen, which tightens the gap.
 """
 
 from __future__ import annotations
@@ -21,13 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from ...core.certificates import (
-    certify_with_gradient,
-    dual_objective,
-    is_converged,
-    objective_tolerance,
-    uses_gap,
-)
+from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
 from ..base import Iterate, Solver
 from . import kernels, rules
 from .newton import GramCache, newton_on_support
@@ -76,7 +69,6 @@ class _Fit:
     obj_scale: float          # the stopping rule's units (see fitting.stopping_scale)
     progress: bool            # the progress estimate may stop the fit
     n_free: int               # samples less one for a fitted intercept (rules.tail_trusted)
-    extrapolate: bool         # dual extrapolation of the epochs' residuals
 
 
 class CoordinateDescent(Solver):
@@ -101,9 +93,7 @@ class CoordinateDescent(Solver):
         return _Fit(problem, kernel_arrays(problem), pen.alpha * omega, forced,
                     kernels.PenaltyArgs(pen.kernel_id, float(pen.params[0]),
                                         bool(pen.positive)),
-                    scale, progress, problem.n_samples - int(problem.fit_intercept),
-                    cfg.extrapolation_k > 0 and problem.datafit.quadratic
-                    and uses_gap(problem) and not forced.any() and not progress)
+                    scale, progress, problem.n_samples - int(problem.fit_intercept))
 
     def solve(self, problem, start: Iterate, scale: float):
         cfg, fit = self.settings, self._setup(problem, scale)
@@ -138,9 +128,8 @@ class CoordinateDescent(Solver):
             if reason != rules.GO_ON:
                 break
             ws = rules.working_set(w, scores, fit.forced, cfg.ws_min, cfg.ws_growth)
-            w, b, xw, n_epochs, remaining, dual = self._round(
+            w, b, xw, n_epochs, remaining = self._round(
                 fit, w, b, xw, ws, scores, h, r, obj_tol, self.max_iter - epochs, progress)
-            best_dual = max(best_dual, dual)
             epochs += n_epochs
             grad = err = None  # the gradient is recomputed at the new point
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
@@ -158,9 +147,8 @@ class CoordinateDescent(Solver):
 
     def _round(self, fit, w, b, xw, ws, scores, h, r, obj_tol, budget, progress):
         """One working-set round: kernel epochs on the model, then a Newton step on the
-        support or a line search. Returns ``(w, b, xw, epochs, remaining, dual)``:
-        the new point, the inflated progress estimate, and a dual objective (``-inf``
-        when none was extrapolated)."""
+        support or a line search. Returns ``(w, b, xw, epochs, remaining)``: the new
+        point and the inflated progress estimate."""
         cfg, problem = self.settings, fit.problem
         pen, n = problem.penalty, problem.n_samples
         quadratic, orthant = problem.datafit.quadratic, pen.orthant_quadratic
@@ -184,16 +172,13 @@ class CoordinateDescent(Solver):
                                              cfg.settled, cfg.tail_safety)
         if capped:
             budget = min(budget, cfg.newton_budget_epochs)
-        residuals = np.zeros((cfg.extrapolation_k if fit.extrapolate else 0, n))
         w_old, b_old = w.copy(), b
         b, n_epochs, violation, estimate = kernels.cd_epochs(
             *fit.X, h, r, float(h.sum()), problem.fit_intercept, w, b, ws, stats,
             fit.alphas_j, fit.pen,
             kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
                                 cfg.stable_epochs if use_newton else 0),
-            self.settings.kernel(), residuals)
-        dual = self._extrapolated_dual(problem, residuals, n_epochs) \
-            if fit.extrapolate and n_epochs >= residuals.shape[0] else -np.inf
+            self.settings.kernel(), np.zeros((0, n)))
         remaining = cfg.tail_safety * estimate
         reached = progress and obj_in > 0 and estimate <= obj_in
         slow = capped and n_epochs >= budget and violation > tol_in
@@ -205,9 +190,9 @@ class CoordinateDescent(Solver):
             remaining = np.inf  # the gap decides after a Newton step
             r = target - problem.X @ w - b
         if quadratic:
-            return w, b, (target - r) - b, n_epochs, remaining, dual
+            return w, b, (target - r) - b, n_epochs, remaining
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)
-        return w, b, xw, n_epochs, remaining, dual
+        return w, b, xw, n_epochs, remaining
 
     def _outer_tail(self, history) -> float:
         """Decrease still to come, extrapolated from the last outer rounds' decreases
@@ -261,25 +246,6 @@ class CoordinateDescent(Solver):
         if cache is None:
             cache = problem.memo["gram"] = GramCache(problem.X, problem.sample_weight)
         return cache
-
-    @staticmethod
-    def _extrapolated_dual(problem, residuals, n_epochs) -> float:
-        """Dual objective at the Anderson extrapolation of the last epochs' residuals.
-
-        CD's residuals converge linearly, so their extrapolation is a much better
-        dual point than the last residual (Massias, Gramfort & Salmon, 2018): the
-        gap certifies convergence many epochs earlier.
-        """
-        k = residuals.shape[0]
-        last = (n_epochs - 1) % k
-        ordered = residuals[[(last + 1 + i) % k for i in range(k)]]
-        point = kernels.anderson_point(ordered)
-        if point.shape[0] == 0:
-            return -np.inf
-        u = problem.sample_weight * point / problem.n_samples
-        if problem.fit_intercept:
-            u = u - u.mean()
-        return dual_objective(problem, u)
 
     @staticmethod
     def _line_search(problem, w_old, b_old, z_old, w_new, b_new, z_new):

@@ -66,8 +66,6 @@ class CDSettings:
     newton_budget_epochs: int = 50
     #: dense linear algebra runs about this much faster per flop than the CD loop
     blas_speedup: float = 10.0
-    #: epoch residuals combined by the dual extrapolation (least squares; 0: off)
-    extrapolation_k: int = 6
     #: the progress estimate (remaining decrease extrapolated from the sweeps' ratios)
     #: is multiplied by this before it is compared with the target
     tail_safety: float = 4.0
