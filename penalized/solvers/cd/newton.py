@@ -136,8 +136,23 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     unconstrained = la.cho_solve(factor, rhs, check_finite=False)
     if not np.all(np.isfinite(unconstrained)):
         return None
+    w_support = _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops)
+    if penalty.positive:
+        w_support = np.maximum(w_support, 0.0)
+    w_new = w.copy()
+    w_new[support] = w_support
+    b_new = t_mean - x_mean @ w_support if fit_intercept else 0.0
+    return w_new, float(b_new)
+
+
+def _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops):
+    """The active-set loop of :func:`_newton_on_support`: from the current point
+    ``w_support``, move towards the model's minimizer (``unconstrained``, solved with the
+    Cholesky ``factor`` of ``system``) without leaving the orthant, dropping the
+    coordinates that cross zero and solving again; returns the final point."""
+    n_support = w_support.size
     dropped = np.zeros(0, dtype=np.int64)
-    inv_columns = np.zeros((support.size, 0))  # A^{-1} E for the dropped coordinates
+    inv_columns = np.zeros((n_support, 0))  # A^{-1} E for the dropped coordinates
 
     def model_value(u):
         return 0.5 * u @ (system @ u) - rhs @ u
@@ -164,18 +179,13 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
         new = np.setdiff1d(np.flatnonzero(w_support == 0.0), dropped)
         if new.size == 0:
             break
-        unit = np.zeros((support.size, new.size))
+        unit = np.zeros((n_support, new.size))
         unit[new, np.arange(new.size)] = 1.0
         inv_columns = np.column_stack([inv_columns,
                                        la.cho_solve(factor, unit, check_finite=False)])
         dropped = np.concatenate([dropped, new])
         order = np.argsort(dropped, kind="stable")
         dropped, inv_columns = dropped[order], inv_columns[:, order]
-        if dropped.size == support.size:
+        if dropped.size == n_support:
             break
-    if penalty.positive:
-        w_support = np.maximum(w_support, 0.0)
-    w_new = w.copy()
-    w_new[support] = w_support
-    b_new = t_mean - x_mean @ w_support if fit_intercept else 0.0
-    return w_new, float(b_new)
+    return w_support
