@@ -125,7 +125,7 @@ def test_kernel_decrease_estimate_bounds_a_geometric_run():
         data, None, None, h, r, float(n), False, w, 0.0, ws, stats, np.full(p, alpha),
         kernels.PenaltyArgs(penalty.kernel_id, float(penalty.params[0]), False),
         kernels.InnerTarget(100_000, -1.0, obj_tol / 4, 0),  # the estimate alone stops
-        DEFAULT.kernel(), np.zeros((0, n)))
+        DEFAULT.kernel())
     objective = 0.5 * np.mean(r**2) + alpha * np.abs(w).sum()
     assert remaining <= obj_tol / 4
     assert 0 <= objective - ref.objective <= obj_tol

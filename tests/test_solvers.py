@@ -318,5 +318,5 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     for kernel in (_enet_kernels.enet_value, _enet_kernels.enet_subdiff_distance,
                    _enet_kernels.enet_dual_norm, _enet_kernels.enet_conjugate_sum,
                    rules.working_set, rules.outside_gain, rules.inner_targets,
-                   rules.stop_reason):
+                   rules.stop_reason, rules.tail_trusted):
         assert len(kernel.signatures) == 1, kernel.signatures

@@ -150,7 +150,7 @@ class CoordinateDescent(Solver):
         support or a line search. Returns ``(w, b, xw, epochs, remaining)``: the new
         point and the inflated progress estimate."""
         cfg, problem = self.settings, fit.problem
-        pen, n = problem.penalty, problem.n_samples
+        pen = problem.penalty
         quadratic, orthant = problem.datafit.quadratic, pen.orthant_quadratic
         target = xw + b + r  # the working response
         stats = col_stats(problem, fit.X, h, ws)
@@ -178,7 +178,7 @@ class CoordinateDescent(Solver):
             fit.alphas_j, fit.pen,
             kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
                                 cfg.stable_epochs if use_newton else 0),
-            self.settings.kernel(), np.zeros((0, n)))
+            self.settings.kernel())
         remaining = cfg.tail_safety * estimate
         reached = progress and obj_in > 0 and estimate <= obj_in
         slow = capped and n_epochs >= budget and violation > tol_in

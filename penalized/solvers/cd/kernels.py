@@ -325,7 +325,7 @@ def tail_estimate(dec, ratios, n_ratios, max_inflation):
 
 @njit(cache=True)
 def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_stats,
-              alphas_j, pen, target, cfg, residuals):
+              alphas_j, pen, target, cfg):
     """Coordinate descent epochs on the working set ``ws``; updates ``w``, ``r`` in place.
 
     Minimizes ``(1/(2n)) sum_i h_i (t_i - x_i.w - b)^2 + sum_j alpha_j P(w_j)`` with the
@@ -344,8 +344,6 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
     ws : working set; col_stats : (2, len(ws)) from :func:`weighted_col_stats`
     alphas_j : (p,) ``alpha * omega_j``; pen : :class:`PenaltyArgs`
     target : :class:`InnerTarget`; cfg : :class:`.settings.KernelSettings`
-    residuals : (K, n) the residual after each epoch is stored in row ``epoch % K``
-        (dual extrapolation); ``K = 0`` stores nothing
 
     Returns
     -------
@@ -424,10 +422,6 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
             gb = abs(delta) * sum_h / n
             if gb > violation:
                 violation = gb
-        if residuals.shape[0] > 0:
-            row = (epoch - 1) % residuals.shape[0]
-            for i in range(n):
-                residuals[row, i] = r[i]
         if dec <= 0.0:
             remaining = 0.0
         elif prev_dec > 0.0:

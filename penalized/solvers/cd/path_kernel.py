@@ -47,7 +47,7 @@ def _run_kernel(data, s, r, sum_s, fit_intercept, w, b, ws, stats_ws, alphas_j, 
     arrives as a plain tuple."""
     b, n_epochs, _, estimate = cd_epochs(data, None, None, s, r, sum_s, fit_intercept, w, b,
                                          ws, stats_ws, alphas_j, pen, InnerTarget(*target),
-                                         kcfg, np.zeros((0, r.shape[0])))
+                                         kcfg)
     return float(b), int(n_epochs), float(estimate)
 
 
@@ -109,7 +109,8 @@ def _fit_alpha(data, y, s, sum_s, alpha, omega, pen, fit_intercept, tol, scale, 
     best_dual, remaining = -np.inf, np.inf
     ws = np.empty(0, dtype=np.int64)
     forced = np.zeros(p, dtype=np.bool_)
-    epochs, primal, gap, reason = 0, 0.0, 0.0, rules.GO_ON
+    # (np.int64: a literal 0 would compile rules.stop_reason a second time)
+    epochs, primal, gap, reason = np.int64(0), 0.0, 0.0, rules.GO_ON
     for outer in range(cfg.max_outer + 1):
         if center:  # the optimal intercept (the kernel keeps it, up to rounding)
             b += center_residual(s, r, sum_s)
@@ -118,14 +119,16 @@ def _fit_alpha(data, y, s, sum_s, alpha, omega, pen, fit_intercept, tol, scale, 
         gap = max(primal - best_dual, 0.0)
         obj_tol = tol * max(primal, 1e-6 * scale)
         scores = subdiff_vector(pen.kind, w, grad, omega, alpha, pen.param, pen.positive)
-        n_support = 0
+        n_support = np.int64(0)  # (not a literal 0: see epochs above)
         for j in range(p):
             if w[j] != 0.0:
                 n_support += 1
         progress = allow_progress and rules.tail_trusted(
             n_support, y.shape[0] - (1 if fit_intercept else 0), ridge)
         left_out = rules.outside_gain(scores, curvatures, ws) if outer > 0 else np.inf
-        reason = rules.stop_reason(gap <= obj_tol, True, progress, remaining, left_out,
+        # (``alpha > 0`` rather than the literal True, which numba would compile as a
+        # second specialization of stop_reason)
+        reason = rules.stop_reason(gap <= obj_tol, alpha > 0.0, progress, remaining, left_out,
                                    obj_tol, cfg.outside_safety, epochs, max_epochs, outer,
                                    cfg.max_outer)
         if reason != rules.GO_ON:

@@ -85,8 +85,6 @@ class CDSettings:
     #: IRLS curvature weights are floored here (keeps the working response finite
     #: for confidently classified samples, whose weight then hardly matters)
     weight_floor: float = 1e-10
-    #: the multinomial driver's floor on ``p_k (1 - p_k)``
-    weight_floor_multiclass: float = 1e-8
     #: the compiled path driver serves problems (after the Gram form) of at most this
     #: many entries; beyond, the Python driver's float32 / reused gradient passes pay
     compiled_max_size: int = 1_000_000
