@@ -165,6 +165,20 @@ def _dense_move(col, mu, step, p, dz, mm):
         mm[i] += t * p[i]
 
 
+@njit(cache=True, inline="always")
+def _move(data, indices, indptr, n, j, mu, step, p, dz, mm):
+    """Column ``j`` of X (centered by ``mu`` when dense) moved by ``step``: ``dz += step
+    x_j``, ``mm += step x_j p`` (:func:`_dense_move`; sparse columns uncentered)."""
+    if indices is None:
+        _dense_move(data[j * n:(j + 1) * n], mu, step, p, dz, mm)
+    else:
+        for t in range(indptr[j], indptr[j + 1]):
+            i = indices[t]
+            a = step * data[t]
+            dz[i] += a
+            mm[i] += a * p[i]
+
+
 @njit(cache=True)
 def _softmax_loss(Z, y, s, P, E, work):
     """``P = softmax(Z)`` per sample and ``E = P - onehot(y)`` (the true class's entry
@@ -281,16 +295,7 @@ def _model_predictor(data, indices, indptr, s, ws, mu, D, db, P, dz, mm):
             step = D[c, k]
             if step == 0.0:
                 continue
-            if indices is None:
-                _dense_move(data[j * n:(j + 1) * n], mu[c], step, P[k], dz[k], mm)
-            else:
-                pk = P[k]
-                dzk = dz[k]
-                for t in range(indptr[j], indptr[j + 1]):
-                    i = indices[t]
-                    a = step * data[t]
-                    dzk[i] += a
-                    mm[i] += a * pk[i]
+            _move(data, indices, indptr, n, j, mu[c], step, P[k], dz[k], mm)
 
 
 @njit(cache=True)
@@ -875,16 +880,7 @@ def _newton_rounds(data, indices, indptr, y, s, Z, W, b, ws, alphas_ws, mu, pen,
                     if step == 0.0:
                         continue
                     D[c, k] += step
-                    if indices is None:
-                        _dense_move(data[j * n:(j + 1) * n], mu[c], step, P[k], dz[k], mm)
-                    else:
-                        pk = P[k]
-                        dzk = dz[k]
-                        for t in range(indptr[j], indptr[j + 1]):
-                            i = indices[t]
-                            a = step * data[t]
-                            dzk[i] += a
-                            mm[i] += a * pk[i]
+                    _move(data, indices, indptr, n, j, mu[c], step, P[k], dz[k], mm)
             if fit_intercept:
                 for k in range(K):
                     pk = P[k]
