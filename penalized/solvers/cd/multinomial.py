@@ -166,6 +166,19 @@ def _dense_move(col, mu, step, p, dz, mm):
 
 
 @njit(cache=True, inline="always")
+def _model_term(data, indices, indptr, n, j, mu, s, p, dz, mm):
+    """``sum_i s_i x_ij p_i (dz_i - mm_i)`` for column ``j`` (:func:`_dense_model`, centered
+    by ``mu`` when dense; sparse columns uncentered)."""
+    if indices is None:
+        return _dense_model(data[j * n:(j + 1) * n], mu, s, p, dz, mm)
+    acc = 0.0
+    for t in range(indptr[j], indptr[j + 1]):
+        i = indices[t]
+        acc += s[i] * data[t] * p[i] * (dz[i] - mm[i])
+    return acc
+
+
+@njit(cache=True, inline="always")
 def _move(data, indices, indptr, n, j, mu, step, p, dz, mm):
     """Column ``j`` of X (centered by ``mu`` when dense) moved by ``step``: ``dz += step
     x_j``, ``mm += step x_j p`` (:func:`_dense_move`; sparse columns uncentered)."""
@@ -601,16 +614,8 @@ def _model_gradient(data, indices, indptr, s, ws, mu, P, dz, mm, Gc, gb, R, rb,
     for c in range(ws.shape[0]):
         j = ws[c]
         for k in range(K):
-            if indices is None:
-                acc = _dense_model(data[j * n:(j + 1) * n], mu[c], s, P[k], dz[k], mm)
-            else:
-                pk = P[k]
-                dzk = dz[k]
-                acc = 0.0
-                for t in range(indptr[j], indptr[j + 1]):
-                    i = indices[t]
-                    acc += s[i] * data[t] * pk[i] * (dzk[i] - mm[i])
-            R[c, k] = Gc[c, k] + acc * inv_n
+            R[c, k] = Gc[c, k] + _model_term(data, indices, indptr, n, j, mu[c], s, P[k],
+                                             dz[k], mm) * inv_n
     for k in range(K):
         acc = 0.0
         if fit_intercept:
@@ -856,17 +861,8 @@ def _newton_rounds(data, indices, indptr, y, s, Z, W, b, ws, alphas_ws, mu, pen,
             for c in range(m):
                 j = ws[c]
                 for k in range(K):
-                    if indices is None:
-                        acc = _dense_model(data[j * n:(j + 1) * n], mu[c], s, P[k], dz[k],
-                                           mm)
-                    else:
-                        pk = P[k]
-                        dzk = dz[k]
-                        acc = 0.0
-                        for t in range(indptr[j], indptr[j + 1]):
-                            i = indices[t]
-                            acc += s[i] * data[t] * pk[i] * (dzk[i] - mm[i])
-                    r[k] = Gc[c, k] + acc * inv_n
+                    r[k] = Gc[c, k] + _model_term(data, indices, indptr, n, j, mu[c], s,
+                                                  P[k], dz[k], mm) * inv_n
                     Wt[c, k] = W[c, k] + D[c, k]
                     d[k] = 0.0
                     v = subdiff_scalar(pen.kind, Wt[c, k], r[k], alphas_ws[c], pen.param,
