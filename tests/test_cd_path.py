@@ -49,17 +49,20 @@ def python_path(*args, **kwargs):
         return pz.path(*args, engine="python", **kwargs)
 
 
+@pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=repr)
 @pytest.mark.parametrize("penalty", PENALTIES, ids=lambda p: repr(p)[:30])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_compiled_path_equals_the_working_set_solver(penalty, fit_intercept, weighted,
-                                                     spy):
+def test_compiled_path_equals_the_working_set_solver(datafit, penalty, fit_intercept,
+                                                     weighted, spy):
     X, y, weights = data()
+    if not datafit.quadratic:
+        y = (y > np.median(y)).astype(float)
     options = {"n_alphas": 30, "tol": 1e-10, "fit_intercept": fit_intercept,
                "sample_weight": weights if weighted else None}
-    compiled = pz.path(X, y, pz.LeastSquares(), penalty, engine="compiled", **options)
+    compiled = pz.path(X, y, datafit, penalty, engine="compiled", **options)
     assert len(spy) == 1
-    reference = python_path(X, y, pz.LeastSquares(), penalty, **options)
+    reference = python_path(X, y, datafit, penalty, **options)
     assert len(spy) == 1  # the reference did not use it
     np.testing.assert_allclose(compiled.alphas, reference.alphas)
     np.testing.assert_allclose(compiled.objectives, reference.objectives, rtol=1e-9)
@@ -70,7 +73,7 @@ def test_compiled_path_equals_the_working_set_solver(penalty, fit_intercept, wei
     if penalty.positive:
         assert compiled.coefs.min() >= 0.0
     # the reported objectives and duality gaps are those of the returned points
-    problem = pz.make_problem(X, y, pz.LeastSquares(), penalty, fit_intercept=fit_intercept,
+    problem = pz.make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                               sample_weight=options["sample_weight"])
     for k in range(0, 30, 7):
         sub = problem.with_penalty(penalty.with_alpha(float(compiled.alphas[k])))
@@ -110,8 +113,10 @@ def test_rule_for_the_compiled_path():
     assert path_driver.refusal(problem(), "cd", grid) == ""
     assert "fista" in path_driver.refusal(problem(), "fista", grid)
     assert "sparse" in path_driver.refusal(problem(X=sp.csc_matrix(X)), "auto", grid)
-    assert "Logistic" in path_driver.refusal(problem(y=y > 3, datafit=pz.Logistic()),
-                                             "auto", grid)
+    assert path_driver.refusal(problem(y=y > 3, datafit=pz.Logistic()), "auto", grid) == ""
+    labels = np.digitize(y, np.quantile(y, [0.33, 0.67]))
+    assert "Multinomial" in path_driver.refusal(
+        problem(y=labels, datafit=pz.Multinomial()), "auto", grid)
     free = np.r_[0.0, np.ones(X.shape[1] - 1)]  # an unpenalized feature
     assert "unpenalized" in path_driver.refusal(problem(penalty=pz.L1(weights=free)),
                                                 "auto", grid)
@@ -121,6 +126,13 @@ def test_rule_for_the_compiled_path():
     wide = problem(X=X[:, :30].repeat(2, axis=1)[:50], y=y[:50])
     assert path_driver.pays(wide, 1e-4, 50)
     assert not path_driver.pays(wide, 1e-6, 50)
+    # logistic: by size alone (the Python driver's Newton step pays on large tables)
+    small = DEFAULT.compiled_max_size_curved // X.shape[1]
+    tall = np.tile(X, (small // n + 1, 1))
+    binary = problem(X=tall[:small], y=np.resize(y > 3, small), datafit=pz.Logistic())
+    assert path_driver.pays(binary, 1e-8, small)
+    larger = problem(X=tall[:small + 1], y=np.resize(y > 3, small + 1), datafit=pz.Logistic())
+    assert not path_driver.pays(larger, 1e-4, small + 1)
 
 
 def test_engine_compiled_refuses_with_the_reason_and_python_never_compiles(spy):

@@ -307,16 +307,18 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
         pz.path(data, y, pz.LeastSquares(), pz.L1(), n_alphas=5)
         pz.path(data, y, pz.LeastSquares(), pz.ElasticNet(weights=weights, positive=True),
                 n_alphas=5, sample_weight=rng.random(60), fit_intercept=False)
-        pz.path(data, labels, pz.Logistic(), pz.L1(), n_alphas=5)
+        for engine in ("auto", "python"):  # dense: the compiled path, then the driver's
+            pz.path(data, labels, pz.Logistic(), pz.L1(), n_alphas=5, engine=engine)
         pz.fit(data, rng.integers(0, 3, 60), pz.Multinomial(), pz.L2(), alpha=0.01)
     pz.path(np.vstack([X] * 5), np.tile(y, 5), pz.LeastSquares(), pz.L1(), n_alphas=5,
             precompute=True)
     for kernel in (_kernels.cd_epochs, _kernels.weighted_col_stats,
                    _gradient._columns_dot):
         assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
-    assert len(_path_kernel.cd_path.signatures) == 1  # small dense least squares only
+    # small dense least squares and logistic (the datafit is a run-time id)
+    assert len(_path_kernel.cd_path.signatures) == 1
     for kernel in (_enet_kernels.enet_value, _enet_kernels.enet_subdiff_distance,
                    _enet_kernels.enet_dual_norm, _enet_kernels.enet_conjugate_sum,
                    rules.working_set, rules.outside_gain, rules.inner_targets,
-                   rules.stop_reason, rules.tail_trusted):
+                   rules.stop_reason, rules.tail_trusted, rules.outer_tail):
         assert len(kernel.signatures) == 1, kernel.signatures

@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit, log1p, softmax, xlogy
 
+from . import datafits_compiled as _compiled
 from .newton import damped_newton
 
 
@@ -29,6 +30,8 @@ class Datafit(ABC):
     task: ClassVar[str] = "regression"
     #: registry name (CLI, kernels)
     name: ClassVar[str] = ""
+    #: id of its compiled per-sample operations (:mod:`.datafits_compiled`); -1: none
+    kernel_id: ClassVar[int] = -1
     #: whether ``conjugate`` exists (so a duality gap can be computed)
     has_conjugate: ClassVar[bool] = True
     #: whether the loss is quadratic in z (one Newton step is exact)
@@ -87,6 +90,7 @@ class LeastSquares(Datafit):
 
     curvature_bound: ClassVar[float] = 1.0
     name: ClassVar[str] = "leastsquares"
+    kernel_id: ClassVar[int] = _compiled.LEAST_SQUARES
     quadratic: ClassVar[bool] = True
 
     def loss(self, y, z):
@@ -120,6 +124,7 @@ class Logistic(Datafit):
     curvature_bound: ClassVar[float] = 0.25
     task: ClassVar[str] = "classification"
     name: ClassVar[str] = "logistic"
+    kernel_id: ClassVar[int] = _compiled.LOGISTIC
 
     def prepare_target(self, y):
         classes, codes = np.unique(np.asarray(y), return_inverse=True)

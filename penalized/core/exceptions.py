@@ -1,10 +1,11 @@
 """Warnings and errors of the package."""
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
 
-
-class ConvergenceWarning(_SklearnConvergenceWarning):
+class ConvergenceWarning(UserWarning):
     """A solver stopped at ``max_iter`` before its certificate reached ``tol``.
 
-    Subclasses scikit-learn's, so existing warning filters keep working.
+    A ``UserWarning`` of its own, not a subclass of scikit-learn's
+    ``ConvergenceWarning``: importing scikit-learn to subclass it made ``import
+    penalized`` take 1.9 s instead of 0.6 s. Filter it by this class, e.g.
+    ``warnings.simplefilter("ignore", penalized.ConvergenceWarning)``.
     """

@@ -115,7 +115,9 @@ class CoordinateDescent(Solver):
             scores = pen.subdiff_distance(w, grad)
             h, r = self._model(problem, xw + b)
             if outer_progress:
-                remaining = self._outer_tail(history)
+                remaining = rules.outer_tail(np.asarray(history), len(history),
+                                             cfg.rate_window, cfg.max_inflation,
+                                             cfg.tail_safety)
             progress = fit.progress and rules.tail_trusted(
                 int(np.count_nonzero(w)), fit.n_free, pen.strongly_convex)
             # the features left out of the last working set, priced only when needed
@@ -164,7 +166,7 @@ class CoordinateDescent(Solver):
         use_newton = orthant and eager and self._newton_pays(fit, w, ws)
         capped = orthant and not eager and self._newton_pays(fit, w, ws, cached=quadratic)
         # the kernel's estimate is of its model's decrease: the objective's only for
-        # least squares (other datafits extrapolate the outer rounds, _outer_tail)
+        # least squares (other datafits extrapolate the outer rounds, rules.outer_tail)
         progress = progress and quadratic
         left_out = self._outside(fit, ws, scores, h) if progress else np.inf
         tol_in, obj_in = rules.inner_targets(float(scores.max(initial=0.0)), left_out,
@@ -193,20 +195,6 @@ class CoordinateDescent(Solver):
             return w, b, (target - r) - b, n_epochs, remaining
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)
         return w, b, xw, n_epochs, remaining
-
-    def _outer_tail(self, history) -> float:
-        """Decrease still to come, extrapolated from the last outer rounds' decreases
-        (the kernel's estimate, one level up), inflated by ``tail_safety``."""
-        cfg = self.settings
-        window = cfg.rate_window
-        if len(history) < window + 2:
-            return np.inf
-        dec = -np.diff(np.asarray(history[-(window + 2):]))
-        if np.any(dec <= 0):
-            return np.inf
-        ratios = dec[1:] / dec[:-1]
-        return cfg.tail_safety * kernels.tail_estimate(dec[-1], ratios, window,
-                                                       cfg.max_inflation)
 
     @staticmethod
     def _outside(fit, ws, scores, h) -> float:

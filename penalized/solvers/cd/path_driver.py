@@ -4,7 +4,7 @@
 outer loop runs in numpy (about 0.15 ms per alpha in Python calls). On small
 least-squares problems that overhead is most of the time, so there the whole path runs
 in :func:`.path_kernel.cd_path`: the same kernel, rules and certificate, the outer loop
-compiled. ``pz.path(..., engine=...)`` chooses between the two.
+compiled (least squares and logistic). ``pz.path(..., engine=...)`` chooses between the two.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from .settings import DEFAULT, CDSettings
 def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
     """Why the compiled path driver cannot serve this path ("" when it can).
 
-    It needs: least squares (one output), dense X, a convex penalty with compiled
-    operations and every feature penalized, every alpha positive, and the solver
-    "auto" or "cd".
+    It needs: a datafit with compiled operations (least squares, logistic), dense X, a
+    convex penalty with compiled operations and every feature penalized, every alpha
+    positive, and the solver "auto" or "cd".
     """
     datafit, pen = problem.datafit, problem.penalty
     if solver not in ("auto", "cd"):
         return f"solver={solver!r} is not coordinate descent"
     if problem.is_sparse:
         return "X is sparse"
-    if not (datafit.quadratic and not datafit.multiclass):
-        return f"the datafit {type(datafit).__name__} is not least squares"
+    if datafit.kernel_id < 0:
+        return f"the datafit {type(datafit).__name__} has no compiled operations"
     if pen.kernel_id < 0 or not pen.convex:
         return f"{type(pen).__name__} has no compiled convex operations"
     if not np.all(pen.feature_weights(problem.n_features) > 0):
@@ -41,12 +41,17 @@ def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
 
 
 def pays(problem: Problem, tol: float, n_samples: int, settings: CDSettings = DEFAULT) -> bool:
-    """Whether the compiled driver is the faster one where it can serve (``engine="auto"``):
-    at most ``compiled_max_size`` entries (after the Gram form), and ``tol`` at least
-    ``compiled_loose_tol`` or ``n_samples`` (of the original data) at least
-    ``compiled_tall_ratio`` times the features. Elsewhere the Python driver's float32
-    and reused gradient passes or its Newton step on the support pay for its overhead."""
-    if problem.n_samples * problem.n_features > settings.compiled_max_size:
+    """Whether the compiled driver is the faster one where it can serve (``engine="auto"``).
+
+    For a quadratic datafit: at most ``compiled_max_size`` entries (after the Gram form),
+    and ``tol`` at least ``compiled_loose_tol`` or ``n_samples`` (of the original data) at
+    least ``compiled_tall_ratio`` times the features; elsewhere the Python driver's
+    float32 and reused gradient passes or its Newton step on the support pay for its
+    overhead. Otherwise: at most ``compiled_max_size_curved`` entries."""
+    size = problem.n_samples * problem.n_features
+    if not problem.datafit.quadratic:
+        return size <= settings.compiled_max_size_curved
+    if size > settings.compiled_max_size:
         return False
     return tol >= settings.compiled_loose_tol or \
         n_samples >= settings.compiled_tall_ratio * problem.n_features
@@ -74,11 +79,15 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     data = np.array(problem.X, dtype=float, order="F").ravel(order="F")
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
-    path_kernel.cd_path(data, np.array(problem.y, dtype=float),
+    b0 = problem.intercept_at_zero() if problem.fit_intercept else 0.0
+    datafit = problem.datafit
+    path_kernel.cd_path(data, int(datafit.kernel_id), bool(datafit.quadratic),
+                        np.array(problem.y, dtype=float),
                         np.array(problem.sample_weight, dtype=float),
                         np.array(alphas, dtype=float), omega,
                         PenaltyArgs(pen.kernel_id, float(pen.params[0]), bool(pen.positive)),
-                        bool(problem.fit_intercept), float(tol), float(scale), int(max_epochs),
+                        bool(problem.fit_intercept), float(b0), float(tol), float(scale),
+                        int(max_epochs),
                         bool(progress), bool(pen.strongly_convex), settings.rounds(),
                         settings.kernel(), coefs, out)
     reasons = np.array([rules.STOP_REASONS[int(c)] for c in out[4]])

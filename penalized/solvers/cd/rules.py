@@ -5,6 +5,7 @@
   working set would gain, ``sum_j v_j^2 / (2 L_j)``.
 * :func:`inner_targets`: when a kernel call stops.
 * :func:`stop_reason`: whether a fit stops, and on what.
+* :func:`outer_tail`: the progress estimate of the outer (prox-Newton) rounds.
 
 A fit stops on the duality gap (a guaranteed bound on the excess) when it is below
 ``tol`` times the objective. With a pure L1 penalty (``Penalty.constrained_dual``) the
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .kernels import tail_estimate
 
 #: codes returned by :func:`stop_reason` (names in ``STOP_REASONS``)
 GO_ON, GAP, PROGRESS, KKT, MAX_ITER = 0, 1, 2, 3, 4
@@ -156,3 +159,22 @@ def stop_reason(certificate_ok, uses_gap, progress, remaining, left_out, obj_tol
     if epochs >= max_epochs or outer >= max_outer:
         return MAX_ITER
     return GO_ON
+
+
+@njit(cache=True)
+def outer_tail(history, count, window, max_inflation, tail_safety):
+    """Decrease still to come, extrapolated from the decreases of the objectives
+    ``history[:count]`` of the last outer rounds (:func:`.kernels.tail_estimate`, the
+    kernel's estimate one level up), inflated by ``tail_safety``; ``inf`` until
+    ``window + 2`` rounds exist or while a round did not decrease."""
+    if count < window + 2:
+        return np.inf
+    dec = np.empty(window + 1)
+    for k in range(window + 1):
+        dec[k] = history[count - window - 2 + k] - history[count - window - 1 + k]
+        if dec[k] <= 0.0:
+            return np.inf
+    ratios = np.empty(window)
+    for k in range(window):
+        ratios[k] = dec[k + 1] / dec[k]
+    return tail_safety * tail_estimate(dec[window], ratios, window, max_inflation)
