@@ -42,7 +42,7 @@ def test_float32_pass_is_within_its_bound(bounded):
     X = np.asfortranarray(rng.standard_normal((n, p)) * np.logspace(-20, 15, p))
     gz = rng.standard_normal(n) * np.logspace(-30, 5, n)
     problem = pz.make_problem(X, np.zeros(n), pz.LeastSquares(), pz.L1())
-    approx, bound = _gradient._full_pass(problem, _gradient._state(problem), gz)
+    approx, bound = _gradient._full_pass(problem, _gradient._data(problem), gz, 1)
     assert approx.dtype == np.float64 and np.any(bound > 0)  # the float32 path ran
     exact = X.T @ gz
     assert np.all(np.abs(approx - exact) <= bound)
@@ -71,19 +71,19 @@ def test_certificates_equal_the_float64_ones(bounded, monkeypatch, sparse, penal
     points = [sol.coef * (1.0 + eps * rng.standard_normal(sol.coef.shape))
               for eps in (0.0, 1e-3, 1e-2, 1e-1)]
     points = [np.abs(w) if penalty.positive else w for w in points]
-    mixed, exact = [], []
-    for w in points:
-        mixed.append(certify_with_gradient(problem, w, sol.intercept))
-    passes = problem.memo["gradient_state"]["passes"]
-    assert 1 <= passes < len(points)
+    mixed, exact, ref = [], [], None
+    for w in points:  # one chain of iterates: each hands its passes to the next
+        mixed.append(certify_with_gradient(problem, w, sol.intercept, ref=ref))
+        ref = mixed[-1][4]
+    assert 1 <= ref.passes < len(points)
     with monkeypatch.context() as m:
         exact_mode(m)
         fresh = pz.make_problem(X, y, pz.LeastSquares(), penalty.with_alpha(alpha),
                                 sample_weight=s)
         exact = [certify_with_gradient(fresh, w, sol.intercept) for w in points]
     levels = penalty.with_alpha(alpha).certificate_levels(X.shape[1])
-    for w, (cert, grad, _, err), (ref, grad64, _, err64) in zip(points, mixed, exact,
-                                                                strict=True):
+    for w, (cert, grad, _, err, _), (ref, grad64, _, err64, _) in zip(points, mixed, exact,
+                                                                      strict=True):
         assert err64 is None
         err = np.zeros_like(grad) if err is None else err  # None: exact everywhere
         np.testing.assert_allclose(cert.value, ref.value, rtol=1e-9, atol=1e-15)
@@ -103,11 +103,15 @@ def test_path_is_unchanged_by_the_bounded_gradients(bounded, monkeypatch, sparse
     """A warm-started path: same objectives, every alpha certified, fewer full passes
     than certificates."""
     X, y = wide(sparse=sparse, n=150, p=600)
-    problem = pz.make_problem(X, y, pz.LeastSquares(), pz.L1())
-    from penalized.workflows.paths import path_problem
+    full_pass, calls = _gradient._full_pass, []
 
-    res = path_problem(problem, n_alphas=30, tol=1e-8)
-    passes = problem.memo["gradient_state"]["passes"]
+    def counted(*args):
+        calls.append(1)
+        return full_pass(*args)
+
+    monkeypatch.setattr(_gradient, "_full_pass", counted)
+    res = pz.path(X, y, pz.LeastSquares(), pz.L1(), n_alphas=30, tol=1e-8, engine="python")
+    passes = len(calls)
     with monkeypatch.context() as m:
         exact_mode(m)
         ref = pz.path(X, y, pz.LeastSquares(), pz.L1(), n_alphas=30, tol=1e-8)
@@ -132,8 +136,8 @@ def test_row_major_data_is_refined_exactly_too(bounded):
     row_major = problem.with_data(X=np.ascontiguousarray(X))
     w = pz.fit(X, y, pz.LeastSquares(), pz.L1(), alpha=0.05, tol=1e-10).coef
     first = certify_with_gradient(row_major, w, 0.0)
-    second = certify_with_gradient(row_major, w * 1.0001, 0.0)
-    assert row_major.memo["gradient_state"]["passes"] == 1  # the second reused the first
+    second = certify_with_gradient(row_major, w * 1.0001, 0.0, ref=first[4])
+    assert second[4].passes == 1  # the second reused the first
     for cert, point in ((first, w), (second, w * 1.0001)):
         ref = certify_with_gradient(problem.with_data(X=X), point, 0.0)
         np.testing.assert_allclose(cert[0].value, ref[0].value, rtol=1e-9, atol=1e-12)

@@ -120,9 +120,10 @@ def certify(problem: Problem, w: np.ndarray, b: float) -> Certificate:
 
 
 def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, grad=None,
-                          grad_err=None):
-    """:func:`certify`, also returning the datafit gradient, ``X w`` and the gradient's
-    error bound: ``(certificate, grad, xw, grad_err)``.
+                          grad_err=None, ref=None):
+    """:func:`certify`, also returning the datafit gradient, ``X w``, the gradient's
+    error bound and the chain's gradient passes (:class:`.gradient.Reference`, given as
+    ``ref``): ``(certificate, grad, xw, grad_err, ref)``.
 
     The gradient is exact wherever the certificate depends on it; elsewhere it may be
     known only within ``grad_err`` per entry (a float32 pass, or an earlier pass reused;
@@ -143,14 +144,14 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     primal = datafit.value(y, z, s) + pen.value(w)
     gz = datafit.gradient_z(y, z, s)
     if grad is None:
-        grad, grad_err = _gradient.gradient(problem, gz, w)
+        grad, grad_err, ref = _gradient.gradient(problem, gz, w, ref)
     else:  # known within grad_err: this penalty may need more of it exactly
         grad, grad_err = _gradient.refine(problem, gz, w, grad, grad_err)
     if not uses_gap(problem):
         kkt = float(np.max(pen.subdiff_distance(w, grad), initial=0.0))
         if problem.fit_intercept:
             kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
-        return Certificate("kkt", kkt, primal, b), grad, xw, grad_err
+        return Certificate("kkt", kkt, primal, b), grad, xw, grad_err, ref
     u, v = -gz, -grad
     free = _unpenalized(pen, problem.n_features)
     if free.size:
@@ -162,7 +163,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
         v = problem.X.T @ u
     dual = dual_objective(problem, u, v)
     gap = max(primal - dual, 0.0)
-    return Certificate("gap", float(gap), float(primal), b), grad, xw, grad_err
+    return Certificate("gap", float(gap), float(primal), b), grad, xw, grad_err, ref
 
 
 def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None) -> float:

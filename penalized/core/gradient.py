@@ -36,6 +36,8 @@ of 3 alternating runs): 1.84 s with neither, 1.64 s reuse alone, 1.47 s float32 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -45,8 +47,9 @@ from .problem import Problem
 #: bookkeeping costs what it saves (lasso paths, 100 alphas: 300 x 2000, 71 -> 75 ms;
 #: 500 x 4000, 227 -> 198 ms)
 MIN_SIZE = 1_000_000
-#: the float32 copy is made at this many full passes on the same data (a path's or a
-#: fit's memo): the copy costs about one pass, so it pays from the second one
+#: the float32 copy is made at this many full passes along one chain of iterates (a
+#: path or a fit, :class:`Reference`): the copy costs about one pass, so it pays from
+#: the second one
 LOWPREC_AFTER = 2
 #: and only for X with at least this many entries (16 MB of float64: smaller ones stay
 #: in cache; the logistic CV benchmark's 800 x 2000 folds ran 8% slower with the copy)
@@ -90,9 +93,25 @@ def _columns_dot(data, indices, indptr, n, cols, g, out):
             out[j] = acc
 
 
-def _state(problem: Problem):
-    """This data's gradient state (memo): column norms, float32 copy, reference pass."""
-    state = problem.memo.get("gradient_state")
+class Reference(NamedTuple):
+    """What a chain of iterates (a path, a fit) knows of its gradient passes; it travels
+    in :class:`penalized.solvers.base.Iterate`, so the problem's memo keeps only
+    functions of the data (column norms, the float32 copy).
+
+    ``gz, grad, err``: the last full pass (``X^T gz`` within ``err``), None before one;
+    ``passes``: full passes made; ``misses``: failed reuse tries in a row."""
+
+    gz: np.ndarray | None = None
+    grad: np.ndarray | None = None
+    err: np.ndarray | None = None
+    passes: int = 0
+    misses: int = 0
+
+
+def _data(problem: Problem):
+    """This data's gradient facts (memo, functions of X only): column norms, whether the
+    float32 copy applies, the copy once made. None when a norm is not finite."""
+    state = problem.memo.get("gradient_data")
     if state is None:
         X = problem.X
         if problem.is_sparse:
@@ -103,66 +122,67 @@ def _state(problem: Problem):
         lowprec = (not problem.is_sparse and X.dtype == np.float64 and X.flags.f_contiguous
                    and LOWPREC_MIN_SIZE <= X.size and X.nbytes <= LOWPREC_MAX_BYTES
                    and X.shape[0] <= 2**24 and np.max(norms, initial=0.0) <= 2.0**64)
-        state = problem.memo["gradient_state"] = {
+        state = problem.memo["gradient_data"] = {
             "norms": norms, "finite": bool(np.all(np.isfinite(norms))),
-            "lowprec": lowprec, "copy": None, "passes": 0, "ref": None, "misses": 0}
+            "lowprec": lowprec, "copy": None}
     return state if state["finite"] else None
 
 
-def _full_pass(problem: Problem, state: dict, gz: np.ndarray):
-    """``X^T gz`` over every feature: ``(values, error bound)`` (float32 from the second
-    pass on this data when the copy applies, else float64 with a zero bound)."""
-    state["passes"] += 1
+def _full_pass(problem: Problem, data: dict, gz: np.ndarray, passes: int):
+    """``X^T gz`` over every feature, the ``passes``-th along its chain: ``(values, error
+    bound)`` (float32 from ``LOWPREC_AFTER`` passes on when the copy applies, else
+    float64 with a zero bound)."""
     n = problem.n_samples
-    if state["lowprec"] and state["passes"] >= LOWPREC_AFTER:
-        if state["copy"] is None:
-            state["copy"] = np.asfortranarray(problem.X, dtype=np.float32)
+    if data["lowprec"] and passes >= LOWPREC_AFTER:
+        if data["copy"] is None:
+            data["copy"] = np.asfortranarray(problem.X, dtype=np.float32)
         top = float(np.max(np.abs(gz), initial=0.0))
         if top > 0.0 and np.isfinite(top):
             shift = 2.0 ** -np.ceil(np.log2(top))  # |gz * shift| <= 1, exact
             scaled = gz * shift
-            approx = state["copy"].T @ scaled.astype(np.float32)
+            approx = data["copy"].T @ scaled.astype(np.float32)
             gamma = (n + 2) * _U32 / (1.0 - (n + 2) * _U32)
-            norms = state["norms"]
+            norms = data["norms"]
             bound = 1.01 * gamma * norms * np.linalg.norm(scaled) \
                 + 4.0 * n * _TINY * (norms + 2.0)
             return approx.astype(np.float64) / shift, bound / shift
     return problem.X.T @ gz, np.zeros(problem.n_features)
 
 
-def gradient(problem: Problem, gz: np.ndarray, w: np.ndarray):
-    """``(X^T gz, err)``: exact in float64 where a certificate can tell (module docstring);
-    ``err`` bounds each entry's error (0 where exact), or is None when all are exact."""
+def gradient(problem: Problem, gz: np.ndarray, w: np.ndarray, ref: Reference | None = None):
+    """``(X^T gz, err, ref)``: exact in float64 where a certificate can tell (module
+    docstring); ``err`` bounds each entry's error (0 where exact), or is None when all
+    are exact; ``ref`` is what the chain knows after this pass (``ref`` given: before)."""
+    ref = Reference() if ref is None else ref
     size = problem.X.nnz if problem.is_sparse else problem.X.size
     levels = _levels(problem, w) if size >= MIN_SIZE else None
-    state = None if levels is None else _state(problem)
-    if state is None:
-        return problem.X.T @ gz, None
-    ref = state["ref"]
-    misses = state["misses"]  # a try costs a few vector ops: not worth it when it fails
-    if ref is not None and (misses < REUSE_MISSES or misses % REUSE_MISSES == 0):
+    data = None if levels is None else _data(problem)
+    if data is None:
+        return problem.X.T @ gz, None, ref
+    misses = ref.misses  # a try costs a few vector ops: not worth it when it fails
+    if ref.gz is not None and (misses < REUSE_MISSES or misses % REUSE_MISSES == 0):
         # |x_j.gz - x_j.gz_ref| <= ||x_j|| ||gz - gz_ref||: the last full pass, within a
         # bound that grows with the distance from its point (plus float64 rounding)
-        gz_ref, grad_ref, err_ref = ref
         n = problem.n_samples
-        drift = np.linalg.norm(gz - gz_ref) + 4.0 * n * _U64 * np.linalg.norm(gz)
-        err = err_ref + 1.01 * state["norms"] * drift
-        cols = _needs_exact(problem, grad_ref, err, w, levels) if np.isfinite(drift) \
+        drift = np.linalg.norm(gz - ref.gz) + 4.0 * n * _U64 * np.linalg.norm(gz)
+        err = ref.err + 1.01 * data["norms"] * drift
+        cols = _needs_exact(problem, ref.grad, err, w, levels) if np.isfinite(drift) \
             else None
         if cols is not None and cols.size <= REUSE_MAX_REFINE * w.shape[0]:
-            state["misses"] = 0
-            return _exact_at(problem, gz, grad_ref, err, cols)
-    if ref is not None:
-        state["misses"] += 1
+            return (*_exact_at(problem, gz, ref.grad, err, cols), ref._replace(misses=0))
+    if ref.gz is not None:
+        ref = ref._replace(misses=ref.misses + 1)
     if np.count_nonzero(w) > REFINE_MAX * w.shape[0]:  # the support alone: float64
         grad, err = problem.X.T @ gz, np.zeros(w.shape[0])
     else:
-        grad, err = _full_pass(problem, state, gz)
+        grad, err = _full_pass(problem, data, gz, ref.passes + 1)
     # (a pass with non-finite entries is not kept: its bounds would say nothing)
-    state["ref"] = (gz.copy(), grad, err) if np.all(np.isfinite(grad)) else None
+    kept = np.all(np.isfinite(grad))
+    ref = ref._replace(gz=gz.copy() if kept else None, grad=grad if kept else None,
+                       err=err if kept else None, passes=ref.passes + 1)
     if not np.any(err):
-        return grad, None
-    return refine(problem, gz, w, grad, err, levels)
+        return grad, None, ref
+    return (*refine(problem, gz, w, grad, err, levels), ref)
 
 
 def refine(problem: Problem, gz: np.ndarray, w: np.ndarray, grad: np.ndarray,

@@ -23,6 +23,8 @@ class Iterate:
     a solver computed at its last point (``X w``, the datafit gradient ``X^T g`` with
     its error bound, see :mod:`penalized.core.gradient`) is not computed again. ``grad``
     is valid only with ``xw`` and for an optimal ``intercept``; None: unknown.
+    ``grad_ref``: the chain's last full gradient pass, which later points reuse within
+    a bound (:class:`penalized.core.gradient.Reference`).
     """
 
     coef: np.ndarray
@@ -30,6 +32,7 @@ class Iterate:
     xw: np.ndarray | None = None
     grad: np.ndarray | None = None
     grad_err: np.ndarray | float | None = None
+    grad_ref: object = None
 
 
 class Solver(ABC):

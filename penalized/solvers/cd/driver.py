@@ -99,13 +99,13 @@ class CoordinateDescent(Solver):
         cfg, fit = self.settings, self._setup(problem, scale)
         pen = problem.penalty
         w, b = np.array(start.coef, dtype=float), float(start.intercept)
-        xw, grad, err = start.xw, start.grad, start.grad_err
+        xw, grad, err, ref = start.xw, start.grad, start.grad_err, start.grad_ref
         history: list[float] = []
         epochs, best_dual, remaining, ws = 0, -np.inf, np.inf, None
         # the outer (prox-Newton) rounds' decreases are extrapolated for other datafits
         outer_progress = fit.progress and not problem.datafit.quadratic
         for outer in range(cfg.max_outer + 1):
-            cert, grad, xw, err = certify_with_gradient(problem, w, b, xw, grad, err)
+            cert, grad, xw, err, ref = certify_with_gradient(problem, w, b, xw, grad, err, ref)
             if cert.kind == "gap":  # the best dual point seen so far tightens the gap
                 best_dual = max(best_dual, cert.objective - cert.value)
                 cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
@@ -136,7 +136,7 @@ class CoordinateDescent(Solver):
             grad = err = None  # the gradient is recomputed at the new point
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
                              stop_reason=rules.STOP_REASONS[reason])
-        return result, Iterate(result.coef, result.intercept, xw, grad, err)
+        return result, Iterate(result.coef, result.intercept, xw, grad, err, ref)
 
     def _model(self, problem, z):
         """Curvature weights ``h`` and working residual ``r`` of the datafit's quadratic

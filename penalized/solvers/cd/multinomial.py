@@ -1072,7 +1072,7 @@ class MultinomialCoordinateDescent(Solver):
                 shift = pen.row_shifts(W) if outer > 0 else None
                 if shift is not None and np.any(shift != 0.0):
                     W -= shift[:, None]
-                cert, grad, xw, grad_err = certify_with_gradient(problem, W, b)
+                cert, grad, xw, grad_err, _ = certify_with_gradient(problem, W, b)
                 b = np.array(cert.intercept, dtype=float)
                 history.append(cert.objective)
                 reason = rules.stop_reason(is_converged(cert, self.tol, scale),
