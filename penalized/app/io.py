@@ -35,6 +35,9 @@ MAX_CATEGORIES = 50
 #: a text column whose parseable share is above this is numeric with a stray value
 NUMERIC_SHARE = 0.9
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key)$|^id[_\s-]", re.IGNORECASE)
+#: names that R, pandas and spreadsheets give a row-index column
+_INDEX_NAME = re.compile(r"^(rownames?|row[_ .]?(names?|id|number|no)|unnamed: ?\d+|index|"
+                         r"idx|id|x|\.\.\.\d+|v1|_c0|)$", re.IGNORECASE)
 
 
 def read_table(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
@@ -166,7 +169,7 @@ class PreparedTable:
         return self.spec.feature_names
 
 
-def _did_you_mean(name: str, columns) -> str:
+def _did_you_mean(name: str, columns, what: str = "target column") -> str:
     close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.5)
     if not close:  # case-insensitive or substring match
         lowered = {str(c).lower(): c for c in columns}
@@ -174,7 +177,7 @@ def _did_you_mean(name: str, columns) -> str:
     shown = ", ".join(repr(c) for c in list(columns)[:10])
     more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"target column {name!r} not found{hint} (columns: {shown}{more})"
+    return f"{what} {name!r} not found{hint} (columns: {shown}{more})"
 
 
 def _is_text(series: pd.Series) -> bool:
@@ -200,11 +203,65 @@ def _stray_value_error(series: pd.Series, name: str) -> ValueError | None:
                       f"{present[bad].iloc[0]!r}, not a number")
 
 
-def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str]):
-    numeric, text, set_aside = [], [], {}
+def _row_index_reason(series: pd.Series, name: str) -> str | None:
+    """Why ``series`` looks like a row index (None when it does not).
+
+    A row index predicts nothing and leaks whatever order the file was sorted
+    in: a permutation of a consecutive integer range, or an index-like name
+    (``rownames``, ``Unnamed: 0``, ``index``, ``id``...) with all values distinct.
+    """
+    n = series.shape[0]
+    if n < 3 or series.isna().any() or series.nunique() != n:
+        return None
+    if _INDEX_NAME.match(str(name).strip()) and _is_text(series):
+        return "row index (index-like name, every value distinct)"
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return None
+    values = series.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        return None
+    low, high = values.min(), values.max()
+    if high - low == n - 1:
+        return f"row index (a permutation of the integers {low:.0f}..{high:.0f})"
+    if _INDEX_NAME.match(str(name).strip()):
+        return "row index (index-like name, distinct integers)"
+    return None
+
+
+def _check_named(columns, names, option: str, target: str) -> list[str]:
+    names = list(dict.fromkeys(names or ()))
+    for name in names:
+        if name not in columns:
+            raise ValueError(_did_you_mean(name, columns, f"{option} column"))
+        if name == target:
+            raise ValueError(f"{option} {name!r}: that is the target column")
+    return names
+
+
+def _set_aside_first(frame: pd.DataFrame, target: str, drop, keep) -> dict[str, str]:
+    """Columns set aside before any typing: ``--drop`` and row indexes (``--keep`` wins)."""
+    drop = _check_named(frame.columns, drop, "--drop", target)
+    keep = _check_named(frame.columns, keep, "--keep", target)
+    both = set(drop) & set(keep)
+    if both:
+        raise ValueError(f"column(s) {sorted(both)} given to both --drop and --keep")
+    set_aside = {col: "dropped by --drop" for col in drop}
+    for col in frame.columns:
+        if col == target or col in set_aside or col in keep:
+            continue
+        why = _row_index_reason(frame[col], col)
+        if why is not None:
+            set_aside[col] = f"{why}; --keep {col} uses it"
+    return set_aside
+
+
+def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str],
+                      set_aside: dict[str, str], keep=()):
+    numeric, text = [], []
+    set_aside = dict(set_aside)
     n = frame.shape[0]
     for col in frame.columns:
-        if col == target:
+        if col == target or col in set_aside:
             continue
         s = frame[col]
         if s.isna().all():
@@ -214,14 +271,16 @@ def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str]):
             if err is not None:
                 raise err
             n_unique = s.nunique(dropna=True)
-            if n_unique == n or (n_unique > MAX_CATEGORIES and n_unique > 0.5 * n):
+            if col in keep:
+                text.append(col)
+            elif n_unique == n or (n_unique > MAX_CATEGORIES and n_unique > 0.5 * n):
                 set_aside[col] = f"identifier-like text ({n_unique} distinct values in {n} rows)"
             elif n_unique > MAX_CATEGORIES:
                 set_aside[col] = f"text with {n_unique} distinct values (over {MAX_CATEGORIES})"
             else:
                 text.append(col)
-        elif (_ID_NAME.search(str(col)) and pd.api.types.is_integer_dtype(s)
-              and s.nunique() == n):
+        elif (col not in keep and _ID_NAME.search(str(col))
+              and pd.api.types.is_integer_dtype(s) and s.nunique() == n):
             set_aside[col] = "identifier-like integer column (name and all values distinct)"
         else:
             numeric.append(col)
@@ -237,8 +296,8 @@ def _check_impute(impute: str) -> str:
     return impute
 
 
-def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none"
-                  ) -> PreparedTable:
+def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
+                  drop=(), keep=()) -> PreparedTable:
     """Turn a raw table into ``X`` (float64) and ``y``, recording every step.
 
     Parameters
@@ -248,6 +307,10 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none"
         The column to predict; rows where it is missing are dropped.
     impute : {"none", "mean", "median"}, default="none"
         Missing feature values are an error naming the columns unless imputed.
+    drop, keep : sequences of column names
+        Columns never used (``--drop``), and columns used even when they look like a
+        row index or an identifier (``--keep``). Row indexes are detected on the
+        whole file, before rows without a target are dropped.
 
     Returns
     -------
@@ -258,6 +321,7 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none"
         raise ValueError(_did_you_mean(target, frame.columns))
     notes: list[str] = []
     n_read = frame.shape[0]
+    first = _set_aside_first(frame, target, drop, keep)
     keep = frame[target].notna()
     if _is_text(frame[target]):
         keep &= frame[target].astype(str).str.strip().ne("")
@@ -267,7 +331,7 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none"
         notes.append(f"{n_dropped} of {n_read} rows dropped: target {target!r} is missing")
     if frame.shape[0] == 0:
         raise ValueError(f"target column {target!r} has no values: every row is missing it")
-    numeric, text, set_aside = _classify_columns(frame, target, notes)
+    numeric, text, set_aside = _classify_columns(frame, target, notes, first, keep)
     if not numeric and not text:
         raise ValueError(f"no usable feature columns besides the target {target!r}"
                          + (f" (set aside: {', '.join(set_aside)})" if set_aside else ""))

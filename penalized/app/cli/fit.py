@@ -109,6 +109,11 @@ def fit(
         "--impute", help="Fill missing feature values (else they are an error).")] = "none",
     sep: Annotated[str | None, _option(
         "--sep", help="Force the CSV separator (e.g. ';' or tab).")] = None,
+    drop: Annotated[list[str] | None, _option(
+        "--drop", help="A column never to use (repeatable).")] = None,
+    keep: Annotated[list[str] | None, _option(
+        "--keep", help="Use a column that looks like a row index or an identifier "
+                       "(repeatable).")] = None,
     out: Annotated[str | None, _option(
         "--out", "-o", help="Model folder (default: ./penalized-<file name>/).")] = None,
     report: Annotated[bool, _option("--report/--no-report", help="Write report.html.")] = True,
@@ -128,7 +133,7 @@ def fit(
 
     start = time.perf_counter()
     frame = read_table(data, sep=sep)
-    table = prepare_table(frame, target, impute=impute)
+    table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or ())
     for note in table.notes:
         log(note, quiet)
     task = infer_task(table.y, task)
