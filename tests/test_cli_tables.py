@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
+import pandas as pd
+import pytest
+from scipy.special import softmax
+from sklearn.datasets import load_breast_cancer, load_iris
 
+import penalized as pz
 from penalized.app.cli import main
 
 
@@ -38,3 +43,44 @@ def test_rownames_on_a_class_sorted_file_is_set_aside(tmp_path, capsys):
     leaky = json.loads(out)
     assert "rownames" in leaky["coefficients"]
     assert leaky["cv_score"] < 0.5 * result["cv_score"]
+
+
+@pytest.fixture(scope="module")
+def iris_csv(tmp_path_factory):
+    iris = load_iris(as_frame=True)
+    frame = iris.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame["species"] = np.asarray(iris.target_names)[frame.pop("target")]
+    path = tmp_path_factory.mktemp("iris") / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_iris_multiclass_end_to_end(tmp_path, capsys, iris_csv):
+    path, frame = iris_csv
+    out = tmp_path / "m"
+    code, stdout, err = run(["fit", path, "-t", "species", "-o", out, *QUICK], capsys)
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["task"] == "classification" and len(result["classes"]) == 3
+    some = next(iter(result["coefficients"].values()))
+    assert set(some) == {"setosa", "versicolor", "virginica"}
+    metrics = result["cv_metrics"]
+    assert metrics["accuracy"] > 0.9 and metrics["AUC"] > 0.95
+    # 3 folds of 50 rows: the mean fold deviance is the out-of-fold log-loss (times 2 or 1)
+    assert result["cv_score"] == pytest.approx(2 * metrics["log_loss"], rel=1e-6) or \
+        result["cv_score"] == pytest.approx(metrics["log_loss"], rel=1e-6)
+    page = (out / "report.html").read_text()
+    assert "Confusion matrix" in page and "class virginica" in page
+    model = pz.load(out)
+    assert model.coef.shape == (4, 3) and model.intercept.shape == (3,)
+    code, stdout, err = run(["predict", out, path], capsys)
+    assert code == 0, err
+    pred = pd.read_csv(io.StringIO(stdout))
+    proba = pred[[f"probability_{c}" for c in ("setosa", "versicolor", "virginica")]]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert (pred["prediction"] == proba.idxmax(axis=1).str.replace("probability_", "")).all()
+    assert np.mean(pred["prediction"] == frame["species"]) > 0.93
+    # the folder's model is the in-process one: softmax of X W + b
+    X = frame.drop(columns="species").to_numpy()
+    z = X @ model.coef + model.intercept
+    np.testing.assert_allclose(proba.to_numpy(), softmax(z, axis=1), rtol=1e-10)

@@ -19,11 +19,13 @@ truncated file gives one clear :class:`ModelFileError`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io as _io
 import json
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -95,15 +97,33 @@ def _json_safe(value):
     return value
 
 
-def save_model_folder(folder: str | os.PathLike, manifest: dict,
-                      arrays: dict[str, np.ndarray], state_dict: dict | None = None) -> str:
-    """Write a model folder (arrays, optional torch weights, then the manifest).
+def _stage_files(folder: str, payloads: dict[str, bytes]) -> None:
+    for name, data in payloads.items():
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
 
-    Returns the folder path.
+
+def _versioned(name: str, data: bytes) -> str:
+    """``arrays.npz`` -> ``arrays-<sha256 prefix>.npz``: a new save never overwrites the
+    files that the current manifest names."""
+    stem, ext = os.path.splitext(name)
+    return f"{stem}-{_sha256(data)[:16]}{ext}"
+
+
+def save_model_folder(folder: str | os.PathLike, manifest: dict,
+                      arrays: dict[str, np.ndarray], state_dict: dict | None = None,
+                      extra_files: dict[str, bytes] | None = None) -> str:
+    """Write a model folder so that at every instant either the old or the new model loads.
+
+    The array (and weight) files get content-versioned names that the manifest lists
+    under ``roles``. A new folder is written beside its final name and renamed into
+    place (one rename); an existing model folder receives the new versioned files first,
+    then the new manifest by one atomic rename, then ``extra_files`` (the report), and
+    only then loses the files that the old manifest named. Returns the folder path.
     """
-    folder = os.fspath(folder)
-    os.makedirs(folder, exist_ok=True)
-    files = {}
+    folder = os.path.abspath(os.fspath(folder))
     payloads = {ARRAYS: _npz_bytes(arrays)}
     if state_dict is not None:
         import torch  # only when saving a network
@@ -111,28 +131,59 @@ def save_model_folder(folder: str | os.PathLike, manifest: dict,
         buffer = _io.BytesIO()
         torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
         payloads[WEIGHTS] = buffer.getvalue()
-    for name, data in payloads.items():
-        atomic_write_bytes(os.path.join(folder, name), data)
-        files[name] = {"sha256": _sha256(data), "bytes": len(data)}
+    roles = {role: _versioned(role, data) for role, data in payloads.items()}
+    files = {roles[role]: {"sha256": _sha256(data), "bytes": len(data)}
+             for role, data in payloads.items()}
     full = {"format": FORMAT, "format_version": FORMAT_VERSION,
             "library_version": __version__, "convention": CONVENTION, **manifest,
-            "files": files}
-    atomic_write_text(os.path.join(folder, MANIFEST),
-                      json.dumps(full, indent=2, default=_json_safe, allow_nan=False) + "\n")
+            "files": files, "roles": roles}
+    text = json.dumps(full, indent=2, default=_json_safe, allow_nan=False) + "\n"
+    staged = {roles[role]: data for role, data in payloads.items()}
+    if not os.path.exists(folder):
+        _save_new_folder(folder, staged, text, extra_files or {})
+        return folder
+    _stage_files(folder, staged)
+    atomic_write_text(os.path.join(folder, MANIFEST), text)
+    for name, data in (extra_files or {}).items():
+        atomic_write_bytes(os.path.join(folder, name), data)
+    _remove_stale(folder, set(staged))
     return folder
+
+
+def _save_new_folder(folder: str, staged: dict, manifest_text: str, extra: dict) -> None:
+    parent = os.path.dirname(folder)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.tmp-", dir=parent)
+    try:
+        _stage_files(tmp, {**staged, **extra, MANIFEST: manifest_text.encode("utf-8")})
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _remove_stale(folder: str, current: set[str]) -> None:
+    """Array and weight files of earlier saves (only names this module writes)."""
+    stems = tuple(os.path.splitext(n)[0] + "-" for n in (ARRAYS, WEIGHTS))
+    for name in os.listdir(folder):
+        if name not in current and (name in (ARRAYS, WEIGHTS) or name.startswith(stems)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
 
 
 def save_linear_model(folder, *, coef, intercept: float, feature_spec: dict, task: str,
                       datafit: str, penalty: str, alpha: float, l1_ratio: float | None = None,
                       classes=None, extra: dict | None = None,
-                      extra_arrays: dict[str, np.ndarray] | None = None) -> str:
+                      extra_arrays: dict[str, np.ndarray] | None = None,
+                      extra_files: dict[str, bytes] | None = None) -> str:
     """Save a fitted linear model (coefficients in original feature units).
 
     Parameters
     ----------
     folder : path
-    coef : array of shape (n_features,)
-    intercept : float
+    coef : array of shape (n_features,) or (n_features, n_classes)
+        One column per class for a multiclass (more than two classes) model.
+    intercept : float or array of shape (n_classes,)
     feature_spec : dict
         :meth:`penalized.app.io.TableSpec.to_dict` (feature names and encodings).
     task : {"regression", "classification"}
@@ -146,11 +197,15 @@ def save_linear_model(folder, *, coef, intercept: float, feature_spec: dict, tas
         More JSON fields (CV settings, standardization...).
     extra_arrays : dict, optional
         More numeric arrays for the npz (a path, a CV curve).
+    extra_files : dict of str to bytes, optional
+        More files saved with the model (the report), not read by :func:`load`.
     """
     coef = np.asarray(coef, dtype=np.float64)
     names = feature_spec.get("feature_names", [])
-    if coef.shape != (len(names),):
-        raise ValueError(f"coef has shape {coef.shape} but the spec names {len(names)} features")
+    expected = _coef_shape(len(names), None if classes is None else len(classes))
+    if coef.shape != expected:
+        raise ValueError(f"coef has shape {coef.shape}, expected {expected} (features, "
+                         "classes when more than two)")
     manifest = {
         "kind": "linear", "task": task, "datafit": datafit,
         "penalty": {"name": penalty, "l1_ratio": l1_ratio}, "alpha": float(alpha),
@@ -158,9 +213,14 @@ def save_linear_model(folder, *, coef, intercept: float, feature_spec: dict, tas
         "classes": None if classes is None else _json_safe(np.asarray(classes)),
         **(extra or {}),
     }
-    arrays = {"coef": coef, "intercept": np.array([float(intercept)])}
+    arrays = {"coef": coef, "intercept": np.atleast_1d(np.asarray(intercept, dtype=np.float64))}
     arrays.update(extra_arrays or {})
-    return save_model_folder(folder, manifest, arrays)
+    return save_model_folder(folder, manifest, arrays, extra_files=extra_files)
+
+
+def _coef_shape(n_features: int, n_classes: int | None) -> tuple[int, ...]:
+    """``(p,)`` for regression and two classes, ``(p, K)`` for K > 2 classes."""
+    return (n_features,) if n_classes is None or n_classes == 2 else (n_features, n_classes)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -185,8 +245,10 @@ class SavedModel:
         return self.arrays["coef"]
 
     @property
-    def intercept(self) -> float:
-        return float(self.arrays["intercept"][0])
+    def intercept(self) -> float | np.ndarray:
+        """A float, or one value per class for a multiclass model."""
+        b = self.arrays["intercept"]
+        return b.copy() if self.coef.ndim == 2 else float(b[0])
 
     @property
     def alpha(self) -> float:
@@ -223,19 +285,22 @@ class SavedModel:
         return self.design_matrix(data) @ self.coef + self.intercept
 
     def predict_proba(self, data) -> np.ndarray:
-        """Probability of ``classes[1]`` (classification)."""
+        """Probability of ``classes[1]`` (two classes), or of every class, shape
+        (n_samples, n_classes), for more."""
         if self.manifest["task"] != "classification":
             raise TypeError("predict_proba is for classification models")
-        from scipy.special import expit
+        from scipy.special import expit, softmax
 
-        return expit(self.decision_function(data))
+        z = self.decision_function(data)
+        return softmax(z, axis=1) if z.ndim == 2 else expit(z)
 
     def predict(self, data) -> np.ndarray:
         """Mean response or label, as the in-process model predicts."""
         z = self.decision_function(data)
-        if self.manifest["task"] == "classification":
-            return self.classes[(z > 0).astype(int)]
-        return z
+        if self.manifest["task"] != "classification":
+            return z
+        return self.classes[np.argmax(z, axis=1)] if z.ndim == 2 \
+            else self.classes[(z > 0).astype(int)]
 
 
 def _read_checked(folder: str, name: str, entry) -> bytes:
@@ -276,9 +341,19 @@ def _read_manifest(folder: str) -> dict:
     for key in ("kind", "task", "alpha", "features", "files"):
         if key not in manifest:
             raise ModelFileError(f"{path} lacks the field {key!r}")
-    if not isinstance(manifest["files"], dict) or ARRAYS not in manifest["files"]:
+    if not isinstance(manifest["files"], dict) or _role_file(manifest, ARRAYS) is None:
         raise ModelFileError(f"{path} does not list {ARRAYS}")
     return manifest
+
+
+def _role_file(manifest: dict, role: str) -> str | None:
+    """The file holding ``role`` (``arrays.npz``, ``weights.pt``): named under ``roles``
+    (content-versioned names), or the role's own name in older folders."""
+    roles = manifest.get("roles", {})
+    if not isinstance(roles, dict):
+        return None
+    name = roles.get(role, role if "roles" not in manifest else None)
+    return name if isinstance(name, str) and name in manifest["files"] else None
 
 
 def load(path: str | os.PathLike) -> SavedModel:
@@ -300,21 +375,23 @@ def load(path: str | os.PathLike) -> SavedModel:
     """
     folder = os.fspath(path)
     manifest = _read_manifest(folder)
-    data = _read_checked(folder, ARRAYS, manifest["files"][ARRAYS])
+    name = _role_file(manifest, ARRAYS)
+    data = _read_checked(folder, name, manifest["files"][name])
     try:
         with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except Exception as exc:  # zipfile / format errors
-        raise ModelFileError(f"{os.path.join(folder, ARRAYS)} cannot be read: {exc}") from None
+        raise ModelFileError(f"{os.path.join(folder, name)} cannot be read: {exc}") from None
     state_dict = None
-    if WEIGHTS in manifest["files"]:
+    weights = _role_file(manifest, WEIGHTS)
+    if weights is not None:
         import torch
 
-        raw = _read_checked(folder, WEIGHTS, manifest["files"][WEIGHTS])
+        raw = _read_checked(folder, weights, manifest["files"][weights])
         try:
             state_dict = torch.load(_io.BytesIO(raw), weights_only=True, map_location="cpu")
         except Exception as exc:
-            raise ModelFileError(f"{os.path.join(folder, WEIGHTS)} cannot be read: {exc}") \
+            raise ModelFileError(f"{os.path.join(folder, weights)} cannot be read: {exc}") \
                 from None
     model = SavedModel(folder, manifest, arrays, state_dict)
     if manifest["kind"] == "linear":
@@ -332,9 +409,16 @@ def _check_linear(model: SavedModel) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{model.path}: invalid feature recipe in the manifest: {exc}") \
             from None
-    if model.coef.shape != (len(names),):
-        raise ModelFileError(f"{model.path}: {model.coef.shape[0] if model.coef.ndim else 0} "
-                             f"coefficients for {len(names)} feature names")
+    classes = model.classes
     if model.manifest["task"] == "classification" and (
-            model.classes is None or model.classes.shape[0] != 2):
-        raise ModelFileError(f"{model.path}: a classification model needs two classes")
+            classes is None or classes.ndim != 1 or classes.shape[0] < 2):
+        raise ModelFileError(f"{model.path}: a classification model needs two or more classes")
+    n_classes = None if classes is None else classes.shape[0]
+    expected = _coef_shape(len(names), n_classes)
+    if model.coef.shape != expected:
+        raise ModelFileError(f"{model.path}: coefficients of shape {model.coef.shape} for "
+                             f"{len(names)} features, expected {expected}")
+    n_intercepts = expected[1] if len(expected) == 2 else 1
+    if model.arrays["intercept"].shape != (n_intercepts,):
+        raise ModelFileError(f"{model.path}: intercept of shape "
+                             f"{model.arrays['intercept'].shape}, expected ({n_intercepts},)")

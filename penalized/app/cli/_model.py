@@ -15,10 +15,23 @@ import warnings
 import numpy as np
 
 from ...core.datafits import Datafit
+from ...core.problem import make_problem
 from ...core.validation import check_X
 from ...penalties import Penalty
-from ...workflows.cv import CVResult, GridEdgeWarning, check_rule, cross_validate, feature_moments
+from ...workflows.cv import (
+    CVResult,
+    GridEdgeWarning,
+    check_rule,
+    cross_validate,
+    feature_moments,
+    linear_predictors,
+    make_splits,
+    standardized,
+    subset_problem,
+    unscale_path,
+)
 from ...workflows.fitting import DEFAULT_TOL
+from ...workflows.paths import path_problem
 
 
 @dataclasses.dataclass(eq=False)
@@ -31,9 +44,9 @@ class ModelRun:
     cv : CVResult
         ``path`` holds the full-data path, coefficients in original units.
     rule : {"min", "1se"}
-    coef : ndarray of shape (n_features,)
-        At the chosen alpha, original units.
-    intercept : float
+    coef : ndarray of shape (n_features,) or (n_features, n_classes)
+        At the chosen alpha, original units (one column per class for a multiclass target).
+    intercept : float or ndarray of shape (n_classes,)
     feature_names : list of str
     standardize : bool
     scale : ndarray of shape (n_features,)
@@ -42,13 +55,16 @@ class ModelRun:
         On held-out data when the caller has some (demo).
     test_metric : str
     seconds : float
+    out_of_fold : ndarray of shape (n_samples,) or (n_samples, n_classes), or None
+        Linear predictors of every row from the fold model that did not see it, at the
+        chosen alpha (the cross-validated metrics and confusion matrix come from it).
     """
 
     name: str
     cv: CVResult
     rule: str
     coef: np.ndarray
-    intercept: float
+    intercept: float | np.ndarray
     feature_names: list
     standardize: bool
     scale: np.ndarray
@@ -56,6 +72,7 @@ class ModelRun:
     seconds: float
     test_score: float | None = None
     test_metric: str = ""
+    out_of_fold: np.ndarray | None = None
 
     @property
     def datafit(self) -> Datafit:
@@ -74,17 +91,31 @@ class ModelRun:
         return self.cv.index(self.rule)
 
     @property
+    def selected(self) -> np.ndarray:
+        """Features with a nonzero coefficient (in any class)."""
+        nonzero = self.coef != 0
+        return nonzero.any(axis=1) if nonzero.ndim == 2 else nonzero
+
+    @property
     def n_nonzero(self) -> int:
-        return int(np.count_nonzero(self.coef))
+        return int(np.count_nonzero(self.selected))
 
     def decision_function(self, X) -> np.ndarray:
         return np.asarray(X) @ self.coef + self.intercept
 
     def predict(self, X) -> np.ndarray:
-        z = self.decision_function(X)
-        if self.classes is None:
-            return self.datafit.inverse_link(z)
-        return self.classes[(z > 0).astype(int)]
+        return labels_from_scores(self.decision_function(X), self.classes,
+                                  self.datafit.inverse_link)
+
+
+def labels_from_scores(z: np.ndarray, classes, inverse_link=None) -> np.ndarray:
+    """Predicted labels from linear predictors: the sign for two classes, the largest
+    score for more, the mean response (``inverse_link``) for regression."""
+    if classes is None:
+        return inverse_link(z) if inverse_link is not None else z
+    if z.ndim == 2:
+        return np.asarray(classes)[np.argmax(z, axis=1)]
+    return np.asarray(classes)[(z > 0).astype(int)]
 
 
 def _splitter(cv: int, task: str, seed: int):
@@ -146,10 +177,33 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
     k = result.index(rule)
     names = list(feature_names) if feature_names is not None else \
         [f"x{j}" for j in range(X.shape[1])]
+    intercept = result.path.intercepts[k]
+    oof = out_of_fold(X, y, datafit, penalty.with_alpha(float(result.alphas[k])), splitter,
+                      standardize=standardize, tol=tol)
     return ModelRun(name=name, cv=result, rule=rule, coef=result.path.coefs[k].copy(),
-                    intercept=float(result.path.intercepts[k]), feature_names=names,
-                    standardize=standardize, scale=scale, classes=result.path.classes,
-                    seconds=time.perf_counter() - start)
+                    intercept=float(intercept) if np.ndim(intercept) == 0 else intercept.copy(),
+                    feature_names=names, standardize=standardize, scale=scale,
+                    classes=result.path.classes, seconds=time.perf_counter() - start,
+                    out_of_fold=oof)
+
+
+def out_of_fold(X, y, datafit: Datafit, penalty: Penalty, splitter, *, standardize: bool,
+                tol: float) -> np.ndarray:
+    """Every row's linear predictor from the fold model that did not see it (one alpha).
+
+    The same folds, standardization and solver as :func:`cross_validate`, so these
+    predictions are the ones its score was computed from at that alpha.
+    """
+    problem = make_problem(check_X(X), y, datafit, penalty)
+    out = None
+    for train, test in make_splits(splitter, problem):
+        sub, shift, scale = standardized(subset_problem(problem, train), standardize)
+        res = unscale_path(path_problem(sub, alphas=[penalty.alpha], tol=tol), shift, scale)
+        z = linear_predictors(problem.X[test], res.coefs, res.intercepts)[:, 0]
+        if out is None:
+            out = np.empty((problem.n_samples,) + z.shape[1:])
+        out[test] = z
+    return out
 
 
 def edge_warning(run: ModelRun) -> str | None:
@@ -161,3 +215,37 @@ def edge_warning(run: ModelRun) -> str | None:
                 "outside it" + (" (try a smaller --alpha-min-ratio)" if where == "smallest"
                                 else ""))
     return None
+
+
+def cross_validated_metrics(run: ModelRun, y) -> dict:
+    """Metrics a person reads, from the out-of-fold predictions at the chosen alpha.
+
+    Regression: R² and RMSE. Classification: accuracy, log-loss, AUC (one class
+    against the rest, averaged, for more than two classes) and the confusion matrix
+    (rows: true class, columns: predicted class).
+    """
+    from sklearn import metrics
+
+    z, y = run.out_of_fold, np.asarray(y)
+    if z is None:
+        return {}
+    if run.classes is None:
+        fitted = run.datafit.inverse_link(z)
+        residual = y.astype(float) - fitted
+        total = np.sum((y - y.mean()) ** 2)
+        return {"R2": float(1 - residual @ residual / total) if total > 0 else float("nan"),
+                "RMSE": float(np.sqrt(np.mean(residual**2)))}
+    classes = np.asarray(run.classes)
+    proba = run.datafit.inverse_link(z)
+    if proba.ndim == 1:
+        proba = np.column_stack([1 - proba, proba])
+    truth = np.asarray(y).astype(classes.dtype)
+    predicted = labels_from_scores(z, classes)
+    out = {"accuracy": float(np.mean(predicted == truth)),
+           "log_loss": float(metrics.log_loss(truth, np.clip(proba, 1e-15, 1), labels=classes))}
+    if np.unique(truth).shape[0] == classes.shape[0]:
+        out["AUC"] = float(metrics.roc_auc_score(truth, proba[:, 1]) if classes.shape[0] == 2
+                           else metrics.roc_auc_score(truth, proba, multi_class="ovr",
+                                                      labels=classes))
+    out["confusion"] = metrics.confusion_matrix(truth, predicted, labels=classes)
+    return out

@@ -128,8 +128,7 @@ def fit(
     set aside, other text columns one-hot encoded, rows without a target dropped.
     """
     from ..io import prepare_table, read_table
-    from ..persistence import save_linear_model
-    from ._model import cross_validated_model, edge_warning
+    from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
     frame = read_table(data, sep=sep)
@@ -158,48 +157,94 @@ def fit(
     for message in messages + ([edge] if edge else []):
         log(f"warning: {message}", quiet)
     folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
+    scores = cross_validated_metrics(run, table.y)
+    warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
+    html = _fit_report(data, table, run, task, scores, warnings_shown) if report else None
+    _save(folder, table, run, task, datafit, pen, rule, cv, seed, standardize, data, html)
+    report_path = os.path.join(folder, REPORT) if report else None
+    result = _result(folder, report_path, task, pen, rule, run, table, scores,
+                     time.perf_counter() - start)
+    if as_json:
+        print_json(result)
+        return
+    _print_summary(result, run, data, target)
+
+
+REPORT = "report.html"
+
+
+def _coefficients(run) -> dict:
+    """Nonzero coefficients by feature: a number, or one per class for more than two."""
+    if run.coef.ndim == 1:
+        return {name: float(c) for name, c in zip(run.feature_names, run.coef, strict=True)
+                if c != 0}
+    classes = [str(c) for c in run.classes]
+    return {name: dict(zip(classes, map(float, row), strict=True))
+            for name, row, keep in zip(run.feature_names, run.coef, run.selected, strict=True)
+            if keep}
+
+
+def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -> dict:
+    cvr = run.cv
+    metrics = {k: v for k, v in scores.items() if k != "confusion"}
+    classes = None if run.classes is None else [str(c) for c in run.classes]
+    return {
+        "model": folder, "report": report_path, "task": task, "penalty": pen.name,
+        "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
+        "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
+        "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
+        "cv_metrics": metrics, "classes": classes,
+        "positive_class": classes[1] if classes is not None and len(classes) == 2 else None,
+        "n_nonzero": run.n_nonzero, "n_features": len(run.feature_names),
+        "rows_used": table.X.shape[0], "rows_dropped": table.n_rows_dropped,
+        "set_aside": table.spec.set_aside,
+        "intercept": run.intercept if np.ndim(run.intercept) == 0
+        else dict(zip(classes, map(float, run.intercept), strict=True)),
+        "seconds": round(elapsed, 3), "coefficients": _coefficients(run),
+    }
+
+
+def _print_summary(result: dict, run, data: str, target: str) -> None:
+    keys = ("task", "positive_class", "penalty", "l1_ratio", "rule", "alpha", "alpha_min",
+            "alpha_1se", "cv_scoring", "cv_score", "cv_std_error", "n_nonzero", "n_features",
+            "rows_used", "rows_dropped", "seconds")
+    rows = [{"quantity": k, "value": result[k]} for k in keys if result[k] is not None]
+    rows += [{"quantity": f"cv {k}", "value": v} for k, v in result["cv_metrics"].items()]
+    print_table(rows, title=f"penalized fit {os.path.basename(data)} --target {target}")
+    p = result["n_features"]
+
+    def size(v):
+        return max(abs(x) for x in v.values()) if isinstance(v, dict) else abs(v)
+
+    top = sorted(result["coefficients"].items(), key=lambda kv: -size(kv[1]))[:15]
+    print_table([{"feature": k, **(v if isinstance(v, dict) else {"coefficient": v})}
+                 for k, v in top],
+                title=f"largest coefficients (original units; {p - run.n_nonzero} of {p} "
+                      "exactly zero)")
+    print(f"model: {result['model']}"
+          + (f"\nreport: {result['report']}" if result["report"] else ""))
+
+
+def _save(folder, table, run, task, datafit, pen, rule, cv, seed, standardize, data,
+          html) -> None:
+    from ..persistence import save_linear_model
+
     cvr = run.cv
     extra = {"rule": rule, "cv": {"folds": cv, "scoring": cvr.scoring, "seed": seed,
                                   "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
              "standardize": standardize, "source": os.path.basename(data),
-             "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped, "used": n}}
+             "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
+                      "used": table.X.shape[0]}}
     save_linear_model(
         folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=task, datafit=datafit.name, penalty=pen.name, alpha=run.alpha,
         l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
         extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
-                      "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts})
-    report_path = None
-    if report:
-        report_path = _write_fit_report(folder, data, table, run, task)
-    elapsed = time.perf_counter() - start
-    result = {
-        "model": folder, "report": report_path, "task": task, "penalty": pen.name,
-        "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
-        "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
-        "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
-        "n_nonzero": run.n_nonzero, "n_features": p, "rows_used": n,
-        "rows_dropped": table.n_rows_dropped, "set_aside": table.spec.set_aside,
-        "intercept": run.intercept, "seconds": round(elapsed, 3),
-        "coefficients": {name: float(c) for name, c in zip(run.feature_names, run.coef,
-                                                           strict=True) if c != 0},
-    }
-    if as_json:
-        print_json(result)
-        return
-    keys = ("task", "penalty", "l1_ratio", "rule", "alpha", "alpha_min", "alpha_1se",
-            "cv_scoring", "cv_score", "cv_std_error", "n_nonzero", "n_features", "rows_used",
-            "rows_dropped", "seconds")
-    print_table([{"quantity": k, "value": result[k]} for k in keys],
-                title=f"penalized fit {os.path.basename(data)} --target {target}")
-    top = sorted(result["coefficients"].items(), key=lambda kv: -abs(kv[1]))[:15]
-    print_table([{"feature": k, "coefficient": v} for k, v in top],
-                title=f"largest coefficients (original units; {p - run.n_nonzero} of {p} "
-                      "exactly zero)")
-    print(f"model: {folder}" + (f"\nreport: {report_path}" if report_path else ""))
+                      "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
+        extra_files=None if html is None else {REPORT: html.encode("utf-8")})
 
 
-def _write_fit_report(folder: str, data: str, table, run, task: str) -> str:
+def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) -> str:
     from .. import report
 
     spec = table.spec
@@ -209,13 +254,14 @@ def _write_fit_report(folder: str, data: str, table, run, task: str) -> str:
                "numeric columns": len(spec.numeric),
                "one-hot encoded columns": ", ".join(
                    f"{c} ({len(v)} levels)" for c, v in spec.categorical.items()) or "none",
-               "columns set aside": ", ".join(spec.set_aside) or "none",
+               "columns set aside": "; ".join(
+                   f"{c} ({why})" for c, why in spec.set_aside.items()) or "none",
                "imputation": spec.impute, "features": len(spec.feature_names)}
-    sections = [report.data_section(summary, table.notes),
-                report.linear_section(run, n_samples=table.X.shape[0])]
-    path = os.path.join(folder, "report.html")
-    report.write_report(path, f"penalized fit: {os.path.basename(data)}", sections)
-    return path
+    if run.classes is not None and len(run.classes) == 2:
+        summary["positive class (probabilities are of)"] = str(run.classes[1])
+    sections = [report.data_section(summary, table.notes + list(warnings_shown)),
+                report.linear_section(run, n_samples=table.X.shape[0], metrics=scores)]
+    return report.render(f"penalized fit: {os.path.basename(data)}", sections)
 
 
 @app.command(epilog="Examples:\n\n\b\n  penalized predict run/ new.csv --out predictions.csv\n"
@@ -243,7 +289,11 @@ def predict(
             output[col] = frame[col]
     output["prediction"] = saved.predict(frame)
     if saved.manifest["task"] == "classification":
-        output[f"probability_{saved.classes[1]}"] = saved.predict_proba(frame)
+        proba = saved.predict_proba(frame)
+        if proba.ndim == 1:
+            output[f"probability_{saved.classes[1]}"] = proba
+        for k, label in enumerate(saved.classes if proba.ndim == 2 else ()):
+            output[f"probability_{label}"] = proba[:, k]
     buffer = _io.StringIO()
     output.to_csv(buffer, index=False)
     if out:
