@@ -130,7 +130,7 @@ def _splitter(cv: int, task: str, seed: int):
 
 def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str = "model",
                           feature_names=None, cv: int = 5, n_alphas: int = 100,
-                          alpha_min_ratio: float = 1e-3, rule: str = "min",
+                          alpha_min_ratio: float | None = None, rule: str = "min",
                           standardize: bool = True, tol: float = DEFAULT_TOL, seed: int = 0,
                           progress=None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.

@@ -64,11 +64,12 @@ def datafit_for(task: str, y: np.ndarray):
                      "use --task regression for a numeric target")
 
 
-def default_ratio(n_samples: int, n_features: int, penalty) -> float:
-    """glmnet's lambda.min.ratio (1e-4 if n > p else 1e-2), lower for ridge's high top."""
-    ratio = 1e-4 if n_samples > n_features else 1e-2
-    r = getattr(penalty, "ratio", 1.0)
-    return ratio * (1e-3 if r == 0 else 1.0)
+def default_ratio(n_samples: int, n_features: int, penalty) -> float | None:
+    """glmnet's lambda.min.ratio (1e-4 if n > p else 1e-2); None for a pure ridge, whose
+    grid follows :func:`penalized.workflows.paths.default_grid` (as in pz.cross_validate)."""
+    if penalty.elastic_net_family and penalty.ratio == 0:
+        return None
+    return 1e-4 if n_samples > n_features else 1e-2
 
 
 FIT_EPILOG = (
@@ -99,8 +100,8 @@ def fit(
         "--rule", help="alpha_min (best mean) or alpha_1se (largest within 1 SE).")] = "min",
     n_alphas: Annotated[int, _option("--n-alphas", min=2, help="Alphas on the path.")] = 100,
     alpha_min_ratio: Annotated[float | None, _option(
-        "--alpha-min-ratio", min=0.0,
-        help="Smallest alpha / alpha_max (default: glmnet's).")] = None,
+        "--alpha-min-ratio",
+        help="Smallest alpha / alpha_max (default: glmnet's; for l2, the ridge rule).")] = None,
     standardize: Annotated[bool, _option(
         "--standardize/--no-standardize",
         help="Scale features to unit variance inside every fold; coefficients reported in "
@@ -131,6 +132,8 @@ def fit(
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
+    if alpha_min_ratio is not None and not 0 < alpha_min_ratio < 1:
+        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {alpha_min_ratio:g}")
     frame = read_table(data, sep=sep)
     table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or ())
     for note in table.notes:
@@ -139,9 +142,7 @@ def fit(
     datafit = datafit_for(task, table.y)
     pen = make_penalty(penalty, l1_ratio)
     n, p = table.X.shape
-    ratio = alpha_min_ratio or default_ratio(n, p, pen)
-    if not 0 < ratio < 1:
-        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {ratio}")
+    ratio = default_ratio(n, p, pen) if alpha_min_ratio is None else alpha_min_ratio
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {cv}-fold CV "
         f"over {n_alphas} alphas", quiet)
     with warnings.catch_warnings(record=True) as caught, Progress(quiet) as progress:
