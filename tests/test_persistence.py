@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 
 import numpy as np
 import pandas as pd
@@ -154,3 +155,56 @@ def test_torch_state_dict_weights_only(tmp_path):
     role(tmp_path / "net", "weights.pt").write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="weights-"):
         load(tmp_path / "net")
+
+
+SPEC = {"target": "y", "numeric": ["a", "b"], "categorical": {}, "set_aside": {},
+        "feature_names": ["a", "b"]}
+
+
+def save(folder, value: float):
+    persistence.save_linear_model(folder, coef=np.array([value, -value]), intercept=value,
+                                  feature_spec=SPEC, task="regression", datafit="leastsquares",
+                                  penalty="l1", alpha=0.1, extra_files={"report.html": b"<p>"})
+
+
+def save_killed(folder, where: str, value: float) -> int:
+    """Save in a forked child that SIGKILLs itself at its first call of ``os.<where>``
+    (no finally blocks, no cleanup: a real kill between two writes); its wait status."""
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            real = getattr(os, where)
+
+            def killed(*args, **kwargs):
+                os.kill(os.getpid(), signal.SIGKILL)
+                return real(*args, **kwargs)
+
+            setattr(os, where, killed)
+            save(folder, value)
+        finally:
+            os._exit(0)  # not killed: the test sees exit status 0 and fails
+    return os.waitpid(pid, 0)[1]
+
+
+@pytest.mark.parametrize(("where", "loads"), [
+    ("replace", "old"),  # killed as the new manifest is renamed in: the old model loads
+    ("unlink", "new"),   # killed while removing the old arrays: the new model loads
+])
+def test_a_killed_resave_leaves_a_loadable_model(tmp_path, where, loads):
+    folder = tmp_path / "model"
+    save(folder, 1.0)
+    status = save_killed(folder, where, 2.0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    expected = 1.0 if loads == "old" else 2.0
+    np.testing.assert_array_equal(load(folder).coef, [expected, -expected])
+    save(folder, 3.0)  # the next save cleans up
+    np.testing.assert_array_equal(load(folder).coef, [3.0, -3.0])
+    arrays = [n for n in os.listdir(folder) if n.startswith("arrays")]
+    assert len(arrays) == 1
+
+
+def test_a_killed_first_save_leaves_nothing_named(tmp_path):
+    folder = tmp_path / "model"
+    status = save_killed(folder, "rename", 1.0)  # killed before the folder's rename
+    assert os.WIFSIGNALED(status)
+    assert not folder.exists()
