@@ -208,3 +208,93 @@ def test_a_killed_first_save_leaves_nothing_named(tmp_path):
     status = save_killed(folder, "rename", 1.0)  # killed before the folder's rename
     assert os.WIFSIGNALED(status)
     assert not folder.exists()
+
+
+def rewrite(folder, data: bytes | None = None, **fields):
+    """Replace the arrays file (with a valid checksum) and/or manifest fields."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if data is not None:
+        role(folder).write_bytes(data)
+        manifest["files"][role(folder).name] = {"sha256": persistence._sha256(data),
+                                                "bytes": len(data)}
+    manifest.update(fields)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def npz(compressed=False, **arrays) -> bytes:
+    buffer = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"format_version": 0}, "format version 0"),
+    ({"format_version": True}, "format version True"),
+    ({"format_version": 2}, "format version 2"),
+    ({"kind": "quantum"}, "kind 'quantum'"),
+    ({"task": "ranking"}, "task 'ranking'"),
+    ({"alpha": "0.5"}, "alpha '0.5'"),
+    ({"roles": {"arrays.npz": "../outside.npz"}}, "does not list"),
+])
+def test_manifest_fields_are_validated(saved, change, message):
+    folder = saved[0]
+    rewrite(folder, **change)
+    with pytest.raises(ModelFileError, match=message):
+        load(folder)
+
+
+@pytest.mark.parametrize(("arrays", "message"), [
+    ({"coef": np.array([np.nan] + [0.0] * 5), "intercept": np.zeros(1)}, "NaN or infinity"),
+    ({"coef": np.array(["1"] * 6), "intercept": np.zeros(1)}, "dtype <U1"),
+    ({"coef": np.zeros(6), "intercept": np.array([1], dtype=np.int64)}, "dtype int64"),
+    ({"coef": np.zeros(7), "intercept": np.zeros(1)}, r"shape \(7,\)"),
+])
+def test_array_contents_are_validated(saved, arrays, message):
+    folder = saved[0]
+    rewrite(folder, npz(**arrays))
+    with pytest.raises(ModelFileError, match=message):
+        load(folder)
+
+
+def test_symlinks_and_names_outside_the_folder_are_refused(saved, tmp_path):
+    folder = saved[0]
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"x" * 12345)
+    original = role(folder)
+    data = original.read_bytes()
+    original.unlink()
+    original.symlink_to(secret)
+    with pytest.raises(ModelFileError, match="symbolic link") as info:
+        load(folder)
+    assert "12345" not in str(info.value) and "secret" not in str(info.value)
+    original.unlink()
+    original.write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").unlink()
+    (tmp_path / "elsewhere.json").write_text(json.dumps(manifest))
+    (folder / "manifest.json").symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(ModelFileError, match="symbolic link"):
+        load(folder)
+
+
+def test_sizes_are_bounded_before_reading(saved, monkeypatch):
+    folder = saved[0]
+    big = role(folder)
+    with open(big, "r+b") as handle:  # a sparse 1.5 GB file: nothing to read if refused
+        handle.truncate(1_500_000_000)
+    reads = []
+    real = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real(fd, n))
+    with pytest.raises(ModelFileError, match="1500000000 bytes, more than"):
+        load(folder)
+    assert sum(reads) < 10_000_000
+
+
+def test_compressed_members_are_refused(saved):
+    folder = saved[0]
+    bomb = npz(compressed=True, coef=np.zeros(6), intercept=np.zeros(1),
+               padding=np.zeros(2_000_000))  # 16 MB that compress to a few kB
+    rewrite(folder, bomb)
+    assert len(bomb) < 100_000
+    with pytest.raises(ModelFileError, match="compressed"):
+        load(folder)

@@ -26,7 +26,9 @@ import io as _io
 import json
 import os
 import shutil
+import stat
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -40,6 +42,13 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 WEIGHTS = "weights.pt"
+#: what :func:`load` knows how to read
+KINDS = ("linear", "mlp")
+TASKS = ("regression", "classification")
+#: no array or weight file of a model is larger (checked before reading a byte)
+MAX_FILE_BYTES = 4 * 2**30
+#: a manifest is a few kB (a feature recipe of many thousand columns stays far below this)
+MAX_MANIFEST_BYTES = 64 * 2**20
 CONVENTION = ("(1/n) sum_i loss(y_i, x_i.w + b) + alpha * P(w); loss = (y - z)^2 / 2 or "
               "log(1 + exp(-y z)); L1: ||w||_1, L2: ||w||^2 / 2, elastic net: "
               "r ||w||_1 + (1 - r) ||w||^2 / 2 (scikit-learn Lasso scaling)")
@@ -139,7 +148,7 @@ def save_model_folder(folder: str | os.PathLike, manifest: dict,
             "files": files, "roles": roles}
     text = json.dumps(full, indent=2, default=_json_safe, allow_nan=False) + "\n"
     staged = {roles[role]: data for role, data in payloads.items()}
-    if not os.path.exists(folder):
+    if not os.path.exists(folder) or (os.path.isdir(folder) and not os.listdir(folder)):
         _save_new_folder(folder, staged, text, extra_files or {})
         return folder
     _stage_files(folder, staged)
@@ -148,6 +157,45 @@ def save_model_folder(folder: str | os.PathLike, manifest: dict,
         atomic_write_bytes(os.path.join(folder, name), data)
     _remove_stale(folder, set(staged))
     return folder
+
+
+def is_model_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder with a manifest of this format (not checked further)."""
+    manifest = os.path.join(os.fspath(path), MANIFEST)
+    if not os.path.isfile(manifest) or os.path.getsize(manifest) > MAX_MANIFEST_BYTES:
+        return False
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def check_new_folder(folder: str | os.PathLike, *, force: bool = False,
+                     option: str = "--out") -> str:
+    """Refuse, before any work, a path that cannot become a model folder: an existing
+    file, a path under a file, an unwritable parent, a non-empty folder that is not a
+    model folder, or a model folder without ``force``. Returns the absolute path."""
+    shown = os.fspath(folder)
+    path = os.path.abspath(shown)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option} {shown} is an existing file, not a folder")
+    parent = path
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"{option} {shown} lies under {parent}, which is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {shown}: no permission to write in {parent}")
+    if os.path.isdir(path) and os.listdir(path):
+        if not is_model_folder(path):
+            raise ValueError(f"{option} {shown} is a non-empty folder that is not a model "
+                             "folder; choose a new or empty folder")
+        if not force:
+            raise ValueError(f"{option} {shown} already holds a model; pass --force to "
+                             "replace it")
+    return path
 
 
 def _save_new_folder(folder: str, staged: dict, manifest_text: str, extra: dict) -> None:
@@ -303,20 +351,46 @@ class SavedModel:
             else self.classes[(z > 0).astype(int)]
 
 
-def _read_checked(folder: str, name: str, entry) -> bytes:
+def _open_inside(folder: str, name: str, limit: int) -> bytes:
+    """The bytes of ``folder/name``: a plain file name (no path, no symbolic link),
+    its size checked against ``limit`` before anything is read. Messages name only the
+    folder's own files, never anything a link might point to."""
+    if not isinstance(name, str) or name != os.path.basename(name) or name in ("", ".", ".."):
+        raise ModelFileError(f"{folder}: the manifest names {name!r}, not a file of the folder")
     path = os.path.join(folder, name)
-    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+    if os.path.islink(path):
+        raise ModelFileError(f"{path} is a symbolic link: refused (a model folder holds its "
+                             "own files)")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise ModelFileError(f"{folder}: {name} is missing") from None
+    except OSError:
+        raise ModelFileError(f"{path} cannot be opened as a plain file") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileError(f"{path} is not a plain file")
+        if info.st_size > limit:
+            raise ModelFileError(f"{path} has {info.st_size} bytes, more than the "
+                                 f"{limit} expected: truncated, altered or not ours")
+        return handle.read(limit + 1)
+
+
+def _read_checked(folder: str, name: str, entry) -> bytes:
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or \
+            isinstance(entry.get("bytes"), bool) or not isinstance(entry.get("bytes"), int):
         raise ModelFileError(f"{folder}: manifest entry for {name} is malformed")
-    if not os.path.isfile(path):
-        raise ModelFileError(f"{folder}: {name} is missing")
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if len(data) != entry.get("bytes"):
-        raise ModelFileError(f"{path} is truncated or altered: {len(data)} bytes, the manifest "
-                             f"says {entry.get('bytes')}")
+    size = entry["bytes"]
+    if not 0 <= size <= MAX_FILE_BYTES:
+        raise ModelFileError(f"{folder}: manifest entry for {name} claims {size} bytes")
+    data = _open_inside(folder, name, size)
+    if len(data) != size:
+        raise ModelFileError(f"{os.path.join(folder, name)} is truncated or altered: "
+                             f"{len(data)} bytes, the manifest says {size}")
     if _sha256(data) != entry["sha256"]:
-        raise ModelFileError(f"{path} does not match its checksum in the manifest: "
-                             "the file was modified or corrupted")
+        raise ModelFileError(f"{os.path.join(folder, name)} does not match its checksum in "
+                             "the manifest: the file was modified or corrupted")
     return data
 
 
@@ -324,26 +398,61 @@ def _read_manifest(folder: str) -> dict:
     path = os.path.join(folder, MANIFEST)
     if not os.path.isdir(folder):
         raise ModelFileError(f"{folder} is not a model folder (no such directory)")
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise ModelFileError(f"{folder} has no {MANIFEST}: not a model folder, or an "
                              "interrupted save")
+    raw = _open_inside(folder, MANIFEST, MAX_MANIFEST_BYTES)
     try:
-        with open(path, encoding="utf-8") as handle:
-            manifest = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        manifest = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path} is not valid JSON (truncated or edited?): {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a {FORMAT} manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(f"{path} has format version {version!r}; this library reads up "
-                             f"to {FORMAT_VERSION} (upgrade penalized)")
+    if isinstance(version, bool) or not isinstance(version, int) or \
+            not 1 <= version <= FORMAT_VERSION:
+        raise ModelFileError(f"{path} has format version {version!r}; this library reads "
+                             f"versions 1 to {FORMAT_VERSION} (upgrade penalized if newer)")
     for key in ("kind", "task", "alpha", "features", "files"):
         if key not in manifest:
             raise ModelFileError(f"{path} lacks the field {key!r}")
+    if manifest["kind"] not in KINDS:
+        raise ModelFileError(f"{path} has kind {manifest['kind']!r}; known: {', '.join(KINDS)}")
+    if manifest["task"] not in TASKS:
+        raise ModelFileError(f"{path} has task {manifest['task']!r}; known: {', '.join(TASKS)}")
+    alpha = manifest["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
+        raise ModelFileError(f"{path} has alpha {alpha!r}, not a number >= 0")
     if not isinstance(manifest["files"], dict) or _role_file(manifest, ARRAYS) is None:
         raise ModelFileError(f"{path} does not list {ARRAYS}")
     return manifest
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _read_arrays(folder: str, name: str, data: bytes) -> dict[str, np.ndarray]:
+    """Every member of the npz, refusing compressed members (whose size on disk does not
+    bound what they expand to) and pickled objects."""
+    where = os.path.join(folder, name)
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            for info in members:
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(data):
+                    raise ModelFileError(f"{where}: member {info.filename!r} is compressed or "
+                                         "larger than the file: refused")
+            arrays = {}
+            for info in members:
+                key = info.filename.removesuffix(".npy")
+                with archive.open(info) as member:
+                    arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # zipfile / format errors, pickled objects
+        raise ModelFileError(f"{where} cannot be read: {exc}") from None
+    return arrays
 
 
 def _role_file(manifest: dict, role: str) -> str | None:
@@ -376,12 +485,7 @@ def load(path: str | os.PathLike) -> SavedModel:
     folder = os.fspath(path)
     manifest = _read_manifest(folder)
     name = _role_file(manifest, ARRAYS)
-    data = _read_checked(folder, name, manifest["files"][name])
-    try:
-        with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except Exception as exc:  # zipfile / format errors
-        raise ModelFileError(f"{os.path.join(folder, name)} cannot be read: {exc}") from None
+    arrays = _read_arrays(folder, name, _read_checked(folder, name, manifest["files"][name]))
     state_dict = None
     weights = _role_file(manifest, WEIGHTS)
     if weights is not None:
@@ -403,6 +507,11 @@ def _check_linear(model: SavedModel) -> None:
     for key in ("coef", "intercept"):
         if key not in model.arrays:
             raise ModelFileError(f"{model.path}: {ARRAYS} lacks {key!r}")
+        value = model.arrays[key]
+        if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+            raise ModelFileError(f"{model.path}: {key} must be finite floating-point numbers "
+                                 f"(dtype {value.dtype}"
+                                 + (")" if value.dtype.kind != "f" else ", NaN or infinity)"))
     try:
         names = model.feature_names
         model.spec  # noqa: B018 - validates the recipe

@@ -117,6 +117,8 @@ def fit(
                        "(repeatable).")] = None,
     out: Annotated[str | None, _option(
         "--out", "-o", help="Model folder (default: ./penalized-<file name>/).")] = None,
+    force: Annotated[bool, _option(
+        "--force", help="Replace the model already in --out.")] = False,
     report: Annotated[bool, _option("--report/--no-report", help="Write report.html.")] = True,
     seed: Annotated[int, _option("--seed", help="Seed of the fold shuffling.")] = 0,
     as_json: Annotated[bool, _option("--json", help="Print the result as JSON.")] = False,
@@ -129,11 +131,14 @@ def fit(
     set aside, other text columns one-hot encoded, rows without a target dropped.
     """
     from ..io import prepare_table, read_table
+    from ..persistence import check_new_folder
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
     if alpha_min_ratio is not None and not 0 < alpha_min_ratio < 1:
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {alpha_min_ratio:g}")
+    folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
+    check_new_folder(folder, force=force)
     frame = read_table(data, sep=sep)
     table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or ())
     for note in table.notes:
@@ -157,7 +162,6 @@ def fit(
     edge = edge_warning(run)
     for message in messages + ([edge] if edge else []):
         log(f"warning: {message}", quiet)
-    folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
     scores = cross_validated_metrics(run, table.y)
     warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
     html = _fit_report(data, table, run, task, scores, warnings_shown) if report else None
@@ -265,6 +269,18 @@ def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) 
     return report.render(f"penalized fit: {os.path.basename(data)}", sections)
 
 
+def check_output_file(path: str) -> None:
+    """Refuse, before any work, an output path that cannot become a file."""
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ValueError(f"--out {path} is a folder; give a file name")
+    parent = os.path.dirname(full)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {path}: {parent} is not an existing folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: no permission to write in {parent}")
+
+
 @app.command(epilog="Examples:\n\n\b\n  penalized predict run/ new.csv --out predictions.csv\n"
                     "  penalized predict run/ new.parquet > predictions.csv")
 def predict(
@@ -282,6 +298,8 @@ def predict(
     from ..io import read_table
     from ..persistence import atomic_write_text, load
 
+    if out:
+        check_output_file(out)
     saved = load(model)
     frame = read_table(data, sep=sep)
     output = pd.DataFrame(index=frame.index)
