@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import decimal as decimal_
 import difflib
 import os
 import re
@@ -40,8 +41,13 @@ _INDEX_NAME = re.compile(r"^(rownames?|row[_ .]?(names?|id|number|no)|unnamed: ?
                          r"idx|id|x|\.\.\.\d+|v1|_c0|)$", re.IGNORECASE)
 
 
-def read_table(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, sep: str | None = None,
+               decimal: str = ".") -> pd.DataFrame:
     """Read a CSV (separator sniffed unless ``sep``) or a Parquet file.
+
+    ``decimal`` is the CSV's decimal mark (``","`` for files written with decimal
+    commas). Duplicate column names are refused (pandas would rename them ``a.1``);
+    Parquet decimal columns become floats.
 
     Raises
     ------
@@ -60,15 +66,21 @@ def read_table(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types; name the file
             raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
+        frame = _decimals_as_floats(frame)
     else:
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
             head = handle.read(65536)
         if not head.strip():
             raise ValueError(f"{path} is empty: expected a header row and data rows")
         sep = sniff_separator(head) if sep is None else _check_sep(sep)
+        if decimal not in (".", ","):
+            raise ValueError(f"--decimal must be '.' or ',', got {decimal!r}")
+        if decimal == sep:
+            raise ValueError(f"--decimal {decimal!r} is also the separator; give --sep")
+        _check_header(path, head, sep)
         try:
             frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True,
-                                low_memory=False)
+                                low_memory=False, decimal=decimal)
         except pd.errors.EmptyDataError:
             raise ValueError(f"{path} is empty: expected a header row and data rows") from None
         except pd.errors.ParserError as exc:
@@ -80,6 +92,29 @@ def read_table(path: str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise ValueError(f"{path} has duplicated column names: {duplicated[:5]}")
+    return frame
+
+
+def _check_header(path: str, head: str, sep: str) -> None:
+    """Refuse repeated column names (pandas would silently rename them ``a.1``)."""
+    lines = head.splitlines()
+    if not lines:
+        return
+    names = [name.strip() for name in next(csv.reader([lines[0]], delimiter=sep))]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{path} repeats the column name(s) {repeated[:5]} in its header: "
+                         "rename them so that each column has its own name")
+
+
+def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet decimal columns arrive as Python Decimal objects: make them floats."""
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == object:
+            present = s.dropna()
+            if not present.empty and all(isinstance(v, decimal_.Decimal) for v in present):
+                frame[col] = s.astype(float)
     return frame
 
 
@@ -128,6 +163,9 @@ class TableSpec:
         Training imputation values per column (empty when ``impute == "none"``).
     feature_names : list of str
         The design matrix's columns, in order.
+    training_fill : dict of str to float or str
+        Training medians (most frequent level for text) of every input column, stored
+        whatever ``impute`` was: ``predict --impute`` fills missing values with them.
     """
 
     target: str
@@ -137,6 +175,7 @@ class TableSpec:
     impute: str = "none"
     fill_values: dict[str, float | str] = dataclasses.field(default_factory=dict)
     feature_names: list[str] = dataclasses.field(default_factory=list)
+    training_fill: dict[str, float | str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -184,6 +223,31 @@ def _is_text(series: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
 
 
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+def _as_numbers(series: pd.Series, name: str) -> pd.Series | None:
+    """A text column of numbers with thousands separators (``"195,630"``) as floats;
+    None when it is not one. Decimal commas (``"1,5"``) are an error pointing to
+    ``--decimal ,``."""
+    present = series.dropna().astype(str).str.strip()
+    if present.empty or not present.str.contains(",", regex=False).any():
+        return None
+    plain = pd.to_numeric(present, errors="coerce").notna()
+    thousands = present.str.match(_THOUSANDS)
+    if (plain | thousands).all():
+        return pd.to_numeric(series.astype(str).str.strip().str.replace(",", "", regex=False)
+                             .where(series.notna()), errors="coerce")
+    decimal_comma = present.str.match(_DECIMAL_COMMA)
+    if (plain | thousands | decimal_comma).mean() > NUMERIC_SHARE:
+        example = present[decimal_comma & ~thousands]
+        example = example.iloc[0] if not example.empty else present.iloc[0]
+        raise ValueError(f"column {name!r} holds numbers written with a decimal comma "
+                         f"(e.g. {example!r}); pass --decimal , (and --sep if needed)")
+    return None
+
+
 def _stray_value_error(series: pd.Series, name: str) -> ValueError | None:
     """A mostly-numeric text column: the error naming the first bad row, else None."""
     present = series.dropna()
@@ -191,8 +255,8 @@ def _stray_value_error(series: pd.Series, name: str) -> ValueError | None:
         return None
     numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     bad = numbers.isna()
-    if bad.mean() > 1 - NUMERIC_SHARE or bad.all():
-        return None
+    if not bad.any() or bad.mean() > 1 - NUMERIC_SHARE:
+        return None  # text that is all numbers (a typed text column: zip codes), or text
     # the index is the file's row order (0-based, header excluded): rows dropped
     # for a missing target keep their numbers
     label = bad[bad].index[0]
@@ -201,6 +265,18 @@ def _stray_value_error(series: pd.Series, name: str) -> ValueError | None:
         else f"row {row!r}"
     return ValueError(f"column {name!r} is numeric but {where} holds "
                       f"{present[bad].iloc[0]!r}, not a number")
+
+
+def _nested_error(series: pd.Series, name: str) -> ValueError | None:
+    """Lists, arrays or mappings in a cell (Parquet list and struct columns)."""
+    if series.dtype != object:
+        return None
+    for value in series.dropna().iloc[:1000]:
+        if isinstance(value, list | tuple | dict | set | np.ndarray):
+            return ValueError(f"column {name!r} holds {type(value).__name__} values (a "
+                              f"Parquet list or struct column), not single values; "
+                              f"--drop {name} leaves it out")
+    return None
 
 
 def _row_index_reason(series: pd.Series, name: str) -> str | None:
@@ -247,7 +323,12 @@ def _set_aside_first(frame: pd.DataFrame, target: str, drop, keep) -> dict[str, 
         raise ValueError(f"column(s) {sorted(both)} given to both --drop and --keep")
     set_aside = {col: "dropped by --drop" for col in drop}
     for col in frame.columns:
-        if col == target or col in set_aside or col in keep:
+        if col in set_aside:
+            continue
+        err = _nested_error(frame[col], col)
+        if err is not None:
+            raise err
+        if col == target or col in keep:
             continue
         why = _row_index_reason(frame[col], col)
         if why is not None:
@@ -331,6 +412,7 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
         notes.append(f"{n_dropped} of {n_read} rows dropped: target {target!r} is missing")
     if frame.shape[0] == 0:
         raise ValueError(f"target column {target!r} has no values: every row is missing it")
+    frame = _parse_number_columns(frame, target, first, notes)
     numeric, text, set_aside = _classify_columns(frame, target, notes, first, keep)
     if not numeric and not text:
         raise ValueError(f"no usable feature columns besides the target {target!r}"
@@ -343,11 +425,58 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
     spec = TableSpec(target=target, numeric=numeric, categorical=categories,
                      set_aside=set_aside, impute=impute)
     spec.fill_values = _fill_values(frame, spec)
+    spec.training_fill = _fill_values(frame, dataclasses.replace(spec, impute="median"))
     spec.feature_names = list(numeric) + [f"{c}={v}" for c in text for v in categories[c]]
+    _check_unique_names(spec.feature_names)
+    _constant_target_note(frame[target], target, notes)
     X = apply_spec(frame, spec, what="training data")
     y = frame[target].to_numpy()
+    _check_finite_target(frame[target], target)
     return PreparedTable(X=X, y=y, spec=spec, n_rows_read=n_read, n_rows_dropped=n_dropped,
                          notes=notes)
+
+
+def _parse_number_columns(frame: pd.DataFrame, target: str, set_aside: dict,
+                          notes: list[str]) -> pd.DataFrame:
+    """Text columns of numbers with thousands separators, as numbers (a copy if any)."""
+    parsed = {}
+    for col in frame.columns:
+        if col in set_aside or not _is_text(frame[col]):
+            continue
+        numbers = _as_numbers(frame[col], col)
+        if numbers is not None:
+            parsed[col] = numbers
+            notes.append(f"column {col!r} read as numbers with thousands separators "
+                         f"({frame[col].dropna().iloc[0]!r} = {numbers.dropna().iloc[0]:g})")
+    return frame.assign(**parsed) if parsed else frame
+
+
+def _check_unique_names(names: list[str]) -> None:
+    seen, repeated = set(), []
+    for name in names:
+        if name in seen:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise ValueError(f"feature name(s) {repeated[:5]} would be both a column and a one-hot "
+                         "level (column=level): rename the column or --drop one of them")
+
+
+def _check_finite_target(y: pd.Series, target: str) -> None:
+    if _is_text(y):
+        return
+    values = y.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        label = y.index[np.flatnonzero(bad)[0]]
+        row = int(label) + 1 if isinstance(label, int | np.integer) else label
+        raise ValueError(f"target {target!r} has an infinite value in row {row}")
+
+
+def _constant_target_note(y: pd.Series, target: str, notes: list[str]) -> None:
+    if y.nunique() == 1:
+        notes.append(f"warning: target {target!r} is constant (every row is "
+                     f"{y.iloc[0]!r}): the model can only be its intercept")
 
 
 def _fill_values(frame: pd.DataFrame, spec: TableSpec) -> dict:
@@ -369,11 +498,28 @@ def _fill_values(frame: pd.DataFrame, spec: TableSpec) -> dict:
     return fill
 
 
-def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data") -> np.ndarray:
+PREDICT_IMPUTE = ("'penalized predict --impute' fills them with the training medians (most "
+                  "frequent level for text)")
+
+
+def with_training_fill(spec: TableSpec) -> TableSpec:
+    """The recipe that fills missing values with the stored training values (``predict
+    --impute``); unchanged when the model was fitted with an imputation."""
+    if spec.impute != "none":
+        return spec
+    if not spec.training_fill:
+        raise ValueError("this model folder stores no training values to impute with "
+                         "(saved by an older penalized)")
+    return dataclasses.replace(spec, impute="median", fill_values=dict(spec.training_fill))
+
+
+def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data",
+               notes: list[str] | None = None) -> np.ndarray:
     """Build the design matrix of ``frame`` with a training :class:`TableSpec`.
 
-    Unseen categories encode as all zeros; missing values use the training
-    imputation values, or are an error when the model was fitted without.
+    Unseen categories encode as all zeros (counted in ``notes`` when given); missing
+    values use the training imputation values, or are an error when the model was
+    fitted without.
     """
     needed = spec.numeric + list(spec.categorical)
     absent = [c for c in needed if c not in frame.columns]
@@ -385,8 +531,10 @@ def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data") -> 
     for c in spec.numeric:
         s = frame[c]
         if _is_text(s):
-            err = _stray_value_error(s, c) or ValueError(f"column {c!r} in {what} is not numeric")
-            raise err
+            s = _as_numbers(s, c)
+            if s is None:
+                raise _stray_value_error(frame[c], c) or ValueError(
+                    f"column {c!r} in {what} is not numeric")
         X[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
         j += 1
     for c, levels in spec.categorical.items():
@@ -395,18 +543,23 @@ def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data") -> 
         for level in levels:
             X[:, j] = values == level
             j += 1
+        unseen = pd.Series(values[[v is not None and v not in levels for v in values]])
+        if notes is not None and not unseen.empty:
+            counts = ", ".join(f"{v!r} ({k})" for v, k in unseen.value_counts().iloc[:5].items())
+            notes.append(f"warning: column {c!r} has {unseen.shape[0]} row(s) with levels "
+                         f"unseen in training, encoded as no level: {counts}")
         if c in spec.fill_values:
             absent_rows = values == None  # noqa: E711 - elementwise on an object array
             X[absent_rows, j - len(levels) + levels.index(spec.fill_values[c])] = 1.0
         elif any(v is None for v in values):
             raise ValueError(f"missing values in column {c!r} of {what}; the model was "
-                             "trained without --impute")
+                             f"fitted without imputation: {PREDICT_IMPUTE}")
     bad = np.isnan(X[:, :len(spec.numeric)])
     if bad.any():
         cols = [spec.numeric[k] for k in np.flatnonzero(bad.any(axis=0))]
         if spec.impute == "none":
             raise ValueError(f"missing values in feature columns {cols[:8]} of {what}; "
-                             "pass --impute mean or --impute median")
+                             f"the model was fitted without imputation: {PREDICT_IMPUTE}")
         for k, c in enumerate(spec.numeric):
             X[bad[:, k], k] = spec.fill_values[c]
     if not np.all(np.isfinite(X)):

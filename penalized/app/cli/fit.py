@@ -110,6 +110,8 @@ def fit(
         "--impute", help="Fill missing feature values (else they are an error).")] = "none",
     sep: Annotated[str | None, _option(
         "--sep", help="Force the CSV separator (e.g. ';' or tab).")] = None,
+    decimal: Annotated[str, _option(
+        "--decimal", help="Decimal mark of the CSV: '.' or ',' (e.g. with --sep ';').")] = ".",
     drop: Annotated[list[str] | None, _option(
         "--drop", help="A column never to use (repeatable).")] = None,
     keep: Annotated[list[str] | None, _option(
@@ -135,18 +137,22 @@ def fit(
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
+    # every check that needs no data comes first, then the data's, then the logs: an
+    # error is the only line on stderr
     if alpha_min_ratio is not None and not 0 < alpha_min_ratio < 1:
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {alpha_min_ratio:g}")
+    pen = make_penalty(penalty, l1_ratio)
     folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
     check_new_folder(folder, force=force)
-    frame = read_table(data, sep=sep)
+    frame = read_table(data, sep=sep, decimal=decimal)
     table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or ())
-    for note in table.notes:
-        log(note, quiet)
     task = infer_task(table.y, task)
     datafit = datafit_for(task, table.y)
-    pen = make_penalty(penalty, l1_ratio)
     n, p = table.X.shape
+    if n < cv:
+        raise ValueError(f"--cv {cv} needs at least {cv} rows with a target, found {n}")
+    for note in table.notes:
+        log(note, quiet)
     ratio = default_ratio(n, p, pen) if alpha_min_ratio is None else alpha_min_ratio
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {cv}-fold CV "
         f"over {n_alphas} alphas", quiet)
@@ -289,26 +295,36 @@ def predict(
     out: Annotated[str | None, _option(
         "--out", "-o", help="Output CSV (default: stdout).")] = None,
     sep: Annotated[str | None, _option("--sep", help="Force the input CSV separator.")] = None,
+    decimal: Annotated[str, _option(
+        "--decimal", help="Decimal mark of the CSV: '.' or ','.")] = ".",
+    impute: Annotated[bool, _option(
+        "--impute", help="Fill missing values with the training medians (most frequent "
+                         "level for text), stored in the model folder.")] = False,
 ) -> None:
     """Predict with a saved model; writes a CSV with a prediction column (and probability).
 
     Identifier columns that were set aside at training time are copied in front,
     so that predictions can be joined back.
     """
-    from ..io import read_table
+    from ..io import apply_spec, read_table, with_training_fill
     from ..persistence import atomic_write_text, load
 
     if out:
         check_output_file(out)
     saved = load(model)
-    frame = read_table(data, sep=sep)
+    frame = read_table(data, sep=sep, decimal=decimal)
+    spec = with_training_fill(saved.spec) if impute else saved.spec
+    notes: list[str] = []
+    X = apply_spec(frame, spec, os.path.basename(data), notes)
+    for note in notes:
+        log(note)
     output = pd.DataFrame(index=frame.index)
     for col in saved.spec.set_aside:
         if col in frame.columns:
             output[col] = frame[col]
-    output["prediction"] = saved.predict(frame)
+    output["prediction"] = saved.predict(X)
     if saved.manifest["task"] == "classification":
-        proba = saved.predict_proba(frame)
+        proba = saved.predict_proba(X)
         if proba.ndim == 1:
             output[f"probability_{saved.classes[1]}"] = proba
         for k, label in enumerate(saved.classes if proba.ndim == 2 else ()):
