@@ -84,3 +84,27 @@ def test_iris_multiclass_end_to_end(tmp_path, capsys, iris_csv):
     X = frame.drop(columns="species").to_numpy()
     z = X @ model.coef + model.intercept
     np.testing.assert_allclose(proba.to_numpy(), softmax(z, axis=1), rtol=1e-10)
+
+
+def test_numerical_residue_is_not_a_selected_feature(tmp_path, capsys):
+    from penalized.app.cli._model import NEGLIGIBLE, snap_negligible
+
+    coef, n = snap_negligible(np.array([[2.0, 0.0], [5e-11, -1e-12], [0.0, 0.3]]),
+                              np.array([1.0, 1.0, 10.0]))
+    assert n == 2 and np.count_nonzero(coef) == 2 and coef[0, 0] == 2.0
+    # a two-level text column, fully one-hot encoded, is collinear with the intercept:
+    # the solver leaves ~1e-16 on one of its two columns
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.standard_normal(200), "group": rng.choice(["a", "b"], 200)})
+    frame["y"] = frame["x"] + 3 * (frame["group"] == "b") + 0.1 * rng.standard_normal(200)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code, out, err = run(["fit", tmp_path / "d.csv", "-t", "y", "-o", tmp_path / "m",
+                          "--alpha-min-ratio", "1e-6", *QUICK], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    model = pz.load(tmp_path / "m")
+    scale = np.array([frame["x"].std(ddof=0), 0.5, 0.5])
+    size = np.abs(model.coef) * scale
+    nonzero = size[model.coef != 0]
+    assert np.all(nonzero > NEGLIGIBLE * size.max())
+    assert result["n_nonzero"] == np.count_nonzero(model.coef) == len(result["coefficients"])

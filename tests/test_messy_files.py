@@ -158,6 +158,13 @@ FIT_CASES = [
     ("unknown penalty", {"d.csv": GOOD}, ["--penalty", "l3"], 2, "--penalty"),
     ("unknown task", {"d.csv": GOOD}, ["--task", "ranking"], 2, "--task"),
     ("ridge", {"d.csv": GOOD}, ["--penalty", "l2"], 0, "L2"),
+    ("a class rarer than the folds", {"d.csv": csv(with_cell("label", [0, 1], "rare"))},
+     ["-t", "label", "--cv", "3"], 2, "class 'rare' has 2 row(s), fewer than the 3 folds"),
+    ("unstratified folds", {"d.csv": GOOD}, ["-t", "label", "--no-stratify"], 0, "Logistic"),
+    ("--tol 0", {"d.csv": GOOD}, ["--tol", "0"], 2, "--tol must be in (0, 1)"),
+    ("--max-iter 1", {"d.csv": GOOD}, ["--max-iter", "1", "--tol", "1e-12"], 0,
+     "increase --max-iter or --tol"),
+    ("--max-iter 0", {"d.csv": GOOD}, ["--max-iter", "0"], 2, "--max-iter"),
     ("elastic net", {"d.csv": GOOD}, ["--penalty", "elasticnet", "--l1-ratio", "0.3"], 0,
      "ElasticNet"),
     # -- parquet

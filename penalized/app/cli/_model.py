@@ -55,6 +55,8 @@ class ModelRun:
         On held-out data when the caller has some (demo).
     test_metric : str
     seconds : float
+    n_snapped : int
+        Coefficients set to exactly zero by :func:`snap_negligible`.
     out_of_fold : ndarray of shape (n_samples,) or (n_samples, n_classes), or None
         Linear predictors of every row from the fold model that did not see it, at the
         chosen alpha (the cross-validated metrics and confusion matrix come from it).
@@ -73,6 +75,7 @@ class ModelRun:
     test_score: float | None = None
     test_metric: str = ""
     out_of_fold: np.ndarray | None = None
+    n_snapped: int = 0
 
     @property
     def datafit(self) -> Datafit:
@@ -108,6 +111,21 @@ class ModelRun:
                                   self.datafit.inverse_link)
 
 
+#: coefficients below this fraction of the largest (in standardized units) are numerical
+#: residue (two collinear one-hot columns share a weight up to ~1e-11), not selections
+NEGLIGIBLE = 1e-8
+
+
+def snap_negligible(coef: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, int]:
+    """A copy of ``coef`` with its numerically negligible entries set to exactly zero,
+    and how many there were (nonzero before)."""
+    coef = np.array(coef, dtype=float)
+    size = np.abs(coef * (scale[:, None] if coef.ndim == 2 else scale))
+    tiny = (size <= NEGLIGIBLE * size.max()) & (coef != 0)
+    coef[tiny] = 0.0
+    return coef, int(np.count_nonzero(tiny))
+
+
 def labels_from_scores(z: np.ndarray, classes, inverse_link=None) -> np.ndarray:
     """Predicted labels from linear predictors: the sign for two classes, the largest
     score for more, the mean response (``inverse_link``) for regression."""
@@ -118,20 +136,21 @@ def labels_from_scores(z: np.ndarray, classes, inverse_link=None) -> np.ndarray:
     return np.asarray(classes)[(z > 0).astype(int)]
 
 
-def _splitter(cv: int, task: str, seed: int):
+def _splitter(cv: int, task: str, seed: int, stratify: bool = True):
     from sklearn.model_selection import KFold, StratifiedKFold
 
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
         raise ValueError(f"--cv must be an integer >= 2, got {cv!r}")
     # shuffled: user files are often sorted (by date, by target...)
-    cls = StratifiedKFold if task == "classification" else KFold
+    cls = StratifiedKFold if task == "classification" and stratify else KFold
     return cls(n_splits=cv, shuffle=True, random_state=seed)
 
 
 def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str = "model",
                           feature_names=None, cv: int = 5, n_alphas: int = 100,
                           alpha_min_ratio: float | None = None, rule: str = "min",
-                          standardize: bool = True, tol: float = DEFAULT_TOL, seed: int = 0,
+                          standardize: bool = True, tol: float = DEFAULT_TOL,
+                          max_iter: int | None = None, stratify: bool = True, seed: int = 0,
                           progress=None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.
 
@@ -158,7 +177,7 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
     """
     rule = check_rule(rule)
     start = time.perf_counter()
-    splitter = _splitter(cv, datafit.task, seed)
+    splitter = _splitter(cv, datafit.task, seed, stratify)
     X = check_X(X)
 
     def tick(done: int, total: int) -> None:
@@ -171,16 +190,18 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
         result = cross_validate(
             X, y, datafit, penalty, cv=splitter, n_alphas=n_alphas,
             alpha_min_ratio=alpha_min_ratio, standardize=standardize, tol=tol,
+            max_iter=max_iter,
             precompute="auto", callback=None if progress is None else tick)
     scale = feature_moments(X, np.ones(X.shape[0]))[1] if standardize \
         else np.ones(X.shape[1])
     k = result.index(rule)
+    coef, n_snapped = snap_negligible(result.path.coefs[k], scale)
     names = list(feature_names) if feature_names is not None else \
         [f"x{j}" for j in range(X.shape[1])]
     intercept = result.path.intercepts[k]
     oof = out_of_fold(X, y, datafit, penalty.with_alpha(float(result.alphas[k])), splitter,
-                      standardize=standardize, tol=tol)
-    return ModelRun(name=name, cv=result, rule=rule, coef=result.path.coefs[k].copy(),
+                      standardize=standardize, tol=tol, max_iter=max_iter)
+    return ModelRun(name=name, cv=result, rule=rule, coef=coef, n_snapped=n_snapped,
                     intercept=float(intercept) if np.ndim(intercept) == 0 else intercept.copy(),
                     feature_names=names, standardize=standardize, scale=scale,
                     classes=result.path.classes, seconds=time.perf_counter() - start,
@@ -188,7 +209,7 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
 
 
 def out_of_fold(X, y, datafit: Datafit, penalty: Penalty, splitter, *, standardize: bool,
-                tol: float) -> np.ndarray:
+                tol: float, max_iter: int | None = None) -> np.ndarray:
     """Every row's linear predictor from the fold model that did not see it (one alpha).
 
     The same folds, standardization and solver as :func:`cross_validate`, so these
@@ -198,7 +219,8 @@ def out_of_fold(X, y, datafit: Datafit, penalty: Penalty, splitter, *, standardi
     out = None
     for train, test in make_splits(splitter, problem):
         sub, shift, scale = standardized(subset_problem(problem, train), standardize)
-        res = unscale_path(path_problem(sub, alphas=[penalty.alpha], tol=tol), shift, scale)
+        res = unscale_path(path_problem(sub, alphas=[penalty.alpha], tol=tol,
+                                        max_iter=max_iter), shift, scale)
         z = linear_predictors(problem.X[test], res.coefs, res.intercepts)[:, 0]
         if out is None:
             out = np.empty((problem.n_samples,) + z.shape[1:])

@@ -14,6 +14,7 @@ import typer
 
 from ...core.datafits import DATAFITS, LeastSquares, Logistic
 from ...penalties import PENALTIES
+from ...workflows.fitting import DEFAULT_TOL
 from . import app
 from ._output import Progress, log, print_json, print_table
 
@@ -96,6 +97,13 @@ def fit(
     l1_ratio: Annotated[float | None, _option(
         "--l1-ratio", min=0.0, max=1.0, help="Elastic-net mixing (1 = L1, 0 = L2).")] = None,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
+    stratify: Annotated[bool, _option(
+        "--stratify/--no-stratify",
+        help="Folds keep the class proportions (classification; the default there).")] = True,
+    tol: Annotated[float, _option(
+        "--tol", help="Solver tolerance (duality gap relative to the objective).")] = DEFAULT_TOL,
+    max_iter: Annotated[int | None, _option(
+        "--max-iter", min=1, help="Solver iterations per alpha (default: the solver's).")] = None,
     rule: Annotated[Rule, _option(
         "--rule", help="alpha_min (best mean) or alpha_1se (largest within 1 SE).")] = "min",
     n_alphas: Annotated[int, _option("--n-alphas", min=2, help="Alphas on the path.")] = 100,
@@ -151,6 +159,9 @@ def fit(
     n, p = table.X.shape
     if n < cv:
         raise ValueError(f"--cv {cv} needs at least {cv} rows with a target, found {n}")
+    if not 0 < tol < 1:
+        raise ValueError(f"--tol must be in (0, 1), got {tol:g}")
+    _check_class_counts(table.y, task, cv)
     for note in table.notes:
         log(note, quiet)
     ratio = default_ratio(n, p, pen) if alpha_min_ratio is None else alpha_min_ratio
@@ -161,9 +172,10 @@ def fit(
         run = cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
             feature_names=table.feature_names, cv=cv, n_alphas=n_alphas,
-            alpha_min_ratio=ratio, rule=rule, standardize=standardize, seed=seed,
+            alpha_min_ratio=ratio, rule=rule, standardize=standardize, seed=seed, tol=tol,
+            max_iter=max_iter, stratify=stratify,
             progress=progress)
-    messages = sorted({str(w.message).splitlines()[0] for w in caught
+    messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
     for message in messages + ([edge] if edge else []):
@@ -182,6 +194,21 @@ def fit(
 
 
 REPORT = "report.html"
+
+
+def _cli_words(message: str) -> str:
+    """A library warning in the command line's terms (its options, not keywords)."""
+    return message.replace("increase max_iter or tol", "increase --max-iter or --tol")
+
+
+def _check_class_counts(y, task: str, cv: int) -> None:
+    """Every class needs a row in every fold (before minutes of CV fail on it)."""
+    if task != "classification":
+        return
+    counts = pd.Series(y).value_counts()
+    if counts.iloc[-1] < cv:
+        raise ValueError(f"class {counts.index[-1]!r} has {counts.iloc[-1]} row(s), fewer than "
+                         f"the {cv} folds: lower --cv or merge rare classes")
 
 
 def _coefficients(run) -> dict:

@@ -199,8 +199,13 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
         + (", norm over classes)" if multiclass else ")")), f"{name} coefficients"))
     rows = _coefficient_rows(run)
     n_zero = len(run.coef) - run.n_nonzero
+    snapped = getattr(run, "n_snapped", 0)
     parts.append(f"<details open><summary>Nonzero coefficients (original units; {n_zero} "
-                 f"exactly zero)</summary>{_table(rows[:50])}</details>")
+                 f"exactly zero)</summary>{_table(rows[:50])}"
+                 + (f'<p class="note">{snapped} coefficient(s) smaller than 1e-8 times the '
+                    "largest (standardized units) were set to exactly zero: numerical residue "
+                    "(e.g. of collinear one-hot columns), not selected features.</p>"
+                    if snapped else "") + "</details>")
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
     parts.append(
