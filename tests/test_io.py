@@ -157,3 +157,17 @@ def test_row_index_columns_are_set_aside_and_overridable():
         prepare_table(frame, "price", drop=["agee"])
     with pytest.raises(ValueError, match="both --drop and --keep"):
         prepare_table(frame, "price", drop=["age"], keep=["age"])
+
+
+def test_drop_first_is_reference_coding():
+    frame = messy_frame()
+    full = prepare_table(frame, "price")
+    ref = prepare_table(frame, "price", drop_first=True)
+    assert [n for n in full.feature_names if n.startswith("city=")] == \
+        ["city=Lyon", "city=Nice", "city=Paris"]
+    assert [n for n in ref.feature_names if n.startswith("city=")] == ["city=Nice", "city=Paris"]
+    lyon = (frame["city"] == "Lyon").to_numpy()
+    np.testing.assert_array_equal(ref.X[lyon][:, -2:], 0.0)  # the reference: all zeros
+    new = frame.head(5).copy()
+    new.loc[new.index[0], "city"] = "Lyon"
+    np.testing.assert_array_equal(apply_spec(new, ref.spec)[0, -2:], 0.0)

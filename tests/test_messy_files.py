@@ -143,6 +143,8 @@ FIT_CASES = [
     ("--drop the target", {"d.csv": GOOD}, ["--drop", "y"], 2, "that is the target"),
     ("--drop and --keep", {"d.csv": GOOD}, ["--drop", "x1", "--keep", "x1"], 2,
      "both --drop and --keep"),
+    ("reference coding", {"d.csv": csv(with_cell("city", [3], np.nan))},
+     ["--drop-first", "--impute", "median", "--json"], 0, '"n_features": 5'),
     ("many text levels", {"d.csv": csv(table(120).assign(code=[f"L{i % 60}"
                                                                for i in range(120)]))}, [],
      0, "'code' set aside: text with 60 distinct values"),

@@ -163,6 +163,9 @@ class TableSpec:
         Training imputation values per column (empty when ``impute == "none"``).
     feature_names : list of str
         The design matrix's columns, in order.
+    reference : dict of str to str
+        With ``--drop-first``: the level of each text column that gets no column (the
+        first in sorted order; its rows are all zeros).
     training_fill : dict of str to float or str
         Training medians (most frequent level for text) of every input column, stored
         whatever ``impute`` was: ``predict --impute`` fills missing values with them.
@@ -176,6 +179,11 @@ class TableSpec:
     fill_values: dict[str, float | str] = dataclasses.field(default_factory=dict)
     feature_names: list[str] = dataclasses.field(default_factory=list)
     training_fill: dict[str, float | str] = dataclasses.field(default_factory=dict)
+    reference: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def encoded_levels(self, column: str) -> list[str]:
+        """The levels of a text column that have a one-hot column."""
+        return [v for v in self.categorical[column] if v != self.reference.get(column)]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -378,7 +386,7 @@ def _check_impute(impute: str) -> str:
 
 
 def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
-                  drop=(), keep=()) -> PreparedTable:
+                  drop=(), keep=(), drop_first: bool = False) -> PreparedTable:
     """Turn a raw table into ``X`` (float64) and ``y``, recording every step.
 
     Parameters
@@ -423,10 +431,12 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
         categories[col] = levels
         notes.append(f"column {col!r} one-hot encoded ({len(levels)} levels)")
     spec = TableSpec(target=target, numeric=numeric, categorical=categories,
-                     set_aside=set_aside, impute=impute)
+                     set_aside=set_aside, impute=impute,
+                     reference={c: v[0] for c, v in categories.items()} if drop_first else {})
     spec.fill_values = _fill_values(frame, spec)
     spec.training_fill = _fill_values(frame, dataclasses.replace(spec, impute="median"))
-    spec.feature_names = list(numeric) + [f"{c}={v}" for c in text for v in categories[c]]
+    spec.feature_names = list(numeric) + [f"{c}={v}" for c in text
+                                          for v in spec.encoded_levels(c)]
     _check_unique_names(spec.feature_names)
     _constant_target_note(frame[target], target, notes)
     X = apply_spec(frame, spec, what="training data")
@@ -540,7 +550,8 @@ def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data",
     for c, levels in spec.categorical.items():
         s = frame[c].astype(object).where(frame[c].notna(), None)
         values = np.array([None if v is None else str(v) for v in s], dtype=object)
-        for level in levels:
+        encoded = spec.encoded_levels(c)
+        for level in encoded:
             X[:, j] = values == level
             j += 1
         unseen = pd.Series(values[[v is not None and v not in levels for v in values]])
@@ -550,7 +561,8 @@ def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data",
                          f"unseen in training, encoded as no level: {counts}")
         if c in spec.fill_values:
             absent_rows = values == None  # noqa: E711 - elementwise on an object array
-            X[absent_rows, j - len(levels) + levels.index(spec.fill_values[c])] = 1.0
+            if spec.fill_values[c] in encoded:  # else the reference level: all zeros
+                X[absent_rows, j - len(encoded) + encoded.index(spec.fill_values[c])] = 1.0
         elif any(v is None for v in values):
             raise ValueError(f"missing values in column {c!r} of {what}; the model was "
                              f"fitted without imputation: {PREDICT_IMPUTE}")

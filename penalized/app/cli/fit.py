@@ -120,6 +120,9 @@ def fit(
         "--sep", help="Force the CSV separator (e.g. ';' or tab).")] = None,
     decimal: Annotated[str, _option(
         "--decimal", help="Decimal mark of the CSV: '.' or ',' (e.g. with --sep ';').")] = ".",
+    drop_first: Annotated[bool, _option(
+        "--drop-first", help="Reference coding: no column for the first level of each text "
+                             "column (default: every level has one).")] = False,
     drop: Annotated[list[str] | None, _option(
         "--drop", help="A column never to use (repeatable).")] = None,
     keep: Annotated[list[str] | None, _option(
@@ -153,7 +156,8 @@ def fit(
     folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
     check_new_folder(folder, force=force)
     frame = read_table(data, sep=sep, decimal=decimal)
-    table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or ())
+    table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or (),
+                          drop_first=drop_first)
     task = infer_task(table.y, task)
     datafit = datafit_for(task, table.y)
     n, p = table.X.shape
