@@ -108,3 +108,28 @@ def test_numerical_residue_is_not_a_selected_feature(tmp_path, capsys):
     nonzero = size[model.coef != 0]
     assert np.all(nonzero > NEGLIGIBLE * size.max())
     assert result["n_nonzero"] == np.count_nonzero(model.coef) == len(result["coefficients"])
+
+
+def test_convert_takes_the_sources_datafit_and_says_what_it_assumes(capsys):
+    from penalized import conventions
+
+    code, out, err = run(["convert", "--from", "sklearn-logistic-c", "--alpha", "0.5",
+                          "--n-samples", "569", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    alpha = result["penalized_alpha"]
+    assert result["context"]["datafit"] == "logistic"
+    for name in ("keras-l2", "torch-weight-decay"):  # logistic: no unhalved-MSE factor
+        assert result["to"][name] == pytest.approx(conventions.from_penalized(
+            name, alpha, datafit="logistic"))
+        assert result["to"][name] != pytest.approx(conventions.from_penalized(
+            name, alpha, datafit="leastsquares"))
+    code, _, err = run(["convert", "--from", "sklearn-logistic-c", "--alpha", "0.5",
+                        "--n-samples", "569", "--datafit", "leastsquares"], capsys)
+    assert code == 2 and "logistic convention" in err
+    code, _, err = run(["convert", "--from", "glmnet", "--alpha", "0.1", "--l1-ratio", "0.5",
+                        "--to", "penalized"], capsys)
+    assert code == 0 and "assuming --y-std 1" in err
+    code, _, err = run(["convert", "--from", "glmnet", "--alpha", "0.1", "--l1-ratio", "0.5",
+                        "--y-std", "3", "--to", "penalized"], capsys)
+    assert code == 0 and "assuming" not in err
