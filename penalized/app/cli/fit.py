@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io as _io
 import os
 import time
@@ -140,61 +141,124 @@ def fit(
     """Fit a penalized model on a table; alpha by K-fold CV; write the model and a report.
 
     The task is inferred from the target unless --task is given: least squares
-    for regression, logistic for two classes. Identifier-like text columns are
-    set aside, other text columns one-hot encoded, rows without a target dropped.
+    for regression, logistic for two classes, multinomial for more. Row-index and
+    identifier-like columns are set aside, text columns one-hot encoded, rows
+    without a target dropped.
     """
+    settings = FitSettings(
+        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, cv=cv,
+        stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
+        alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
+        decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
+        keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
+        as_json=as_json, quiet=quiet)
+    _fit_job(settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """Every option of ``penalized fit`` (the command's parameters, in one place)."""
+
+    data: str
+    target: str
+    task: str
+    penalty: str
+    l1_ratio: float | None
+    cv: int
+    stratify: bool
+    tol: float
+    max_iter: int | None
+    rule: str
+    n_alphas: int
+    alpha_min_ratio: float | None
+    standardize: bool
+    impute: str
+    sep: str | None
+    decimal: str
+    drop_first: bool
+    drop: tuple
+    keep: tuple
+    out: str | None
+    force: bool
+    report: bool
+    seed: int
+    as_json: bool
+    quiet: bool
+
+    @property
+    def folder(self) -> str:
+        return self.out or f"penalized-{os.path.splitext(os.path.basename(self.data))[0]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FitInputs:
+    """The checked table and model choices, before any work."""
+
+    table: object  # penalized.app.io.PreparedTable
+    task: str
+    datafit: object
+    penalty: object
+
+
+def _checked_inputs(s: FitSettings) -> FitInputs:
+    """Every check that needs no data first, then the data's; nothing is logged, so an
+    error is the only line on stderr."""
     from ..io import prepare_table, read_table
     from ..persistence import check_new_folder
+
+    if s.alpha_min_ratio is not None and not 0 < s.alpha_min_ratio < 1:
+        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {s.alpha_min_ratio:g}")
+    if not 0 < s.tol < 1:
+        raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
+    pen = make_penalty(s.penalty, s.l1_ratio)
+    check_new_folder(s.folder, force=s.force)
+    frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
+    table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
+                          drop_first=s.drop_first)
+    task = infer_task(table.y, s.task)
+    datafit = datafit_for(task, table.y)
+    n = table.X.shape[0]
+    if n < s.cv:
+        raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows with a target, found {n}")
+    _check_class_counts(table.y, task, s.cv)
+    return FitInputs(table, task, datafit, pen)
+
+
+def _fit_job(s: FitSettings) -> None:
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
-    # every check that needs no data comes first, then the data's, then the logs: an
-    # error is the only line on stderr
-    if alpha_min_ratio is not None and not 0 < alpha_min_ratio < 1:
-        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {alpha_min_ratio:g}")
-    pen = make_penalty(penalty, l1_ratio)
-    folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
-    check_new_folder(folder, force=force)
-    frame = read_table(data, sep=sep, decimal=decimal)
-    table = prepare_table(frame, target, impute=impute, drop=drop or (), keep=keep or (),
-                          drop_first=drop_first)
-    task = infer_task(table.y, task)
-    datafit = datafit_for(task, table.y)
-    n, p = table.X.shape
-    if n < cv:
-        raise ValueError(f"--cv {cv} needs at least {cv} rows with a target, found {n}")
-    if not 0 < tol < 1:
-        raise ValueError(f"--tol must be in (0, 1), got {tol:g}")
-    _check_class_counts(table.y, task, cv)
+    inputs = _checked_inputs(s)
+    table, task, datafit, pen = inputs.table, inputs.task, inputs.datafit, inputs.penalty
     for note in table.notes:
-        log(note, quiet)
-    ratio = default_ratio(n, p, pen) if alpha_min_ratio is None else alpha_min_ratio
-    log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {cv}-fold CV "
-        f"over {n_alphas} alphas", quiet)
-    with warnings.catch_warnings(record=True) as caught, Progress(quiet) as progress:
+        log(note, s.quiet)
+    n, p = table.X.shape
+    ratio = default_ratio(n, p, pen) if s.alpha_min_ratio is None else s.alpha_min_ratio
+    log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {s.cv}-fold "
+        f"CV over {s.n_alphas} alphas", s.quiet)
+    with warnings.catch_warnings(record=True) as caught, Progress(s.quiet) as progress:
         warnings.simplefilter("always")
         run = cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
-            feature_names=table.feature_names, cv=cv, n_alphas=n_alphas,
-            alpha_min_ratio=ratio, rule=rule, standardize=standardize, seed=seed, tol=tol,
-            max_iter=max_iter, stratify=stratify,
-            progress=progress)
+            feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
+            alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
+            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress)
     messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
-    for message in messages + ([edge] if edge else []):
-        log(f"warning: {message}", quiet)
-    scores = cross_validated_metrics(run, table.y)
     warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
-    html = _fit_report(data, table, run, task, scores, warnings_shown) if report else None
-    _save(folder, table, run, task, datafit, pen, rule, cv, seed, standardize, data, html)
-    report_path = os.path.join(folder, REPORT) if report else None
-    result = _result(folder, report_path, task, pen, rule, run, table, scores,
+    for message in warnings_shown:
+        log(message, s.quiet)
+    scores = cross_validated_metrics(run, table.y)
+    html = _fit_report(s.data, table, run, task, scores, warnings_shown) if s.report else None
+    _save(s, inputs, run, html)
+    report_path = os.path.join(s.folder, REPORT) if s.report else None
+    result = _result(s.folder, report_path, task, pen, s.rule, run, table, scores,
                      time.perf_counter() - start)
-    if as_json:
+    if s.as_json:
         print_json(result)
         return
-    _print_summary(result, run, data, target)
+    _print_summary(result, run, s.data, s.target)
 
 
 REPORT = "report.html"
@@ -267,19 +331,19 @@ def _print_summary(result: dict, run, data: str, target: str) -> None:
           + (f"\nreport: {result['report']}" if result["report"] else ""))
 
 
-def _save(folder, table, run, task, datafit, pen, rule, cv, seed, standardize, data,
-          html) -> None:
+def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
     from ..persistence import save_linear_model
 
-    cvr = run.cv
-    extra = {"rule": rule, "cv": {"folds": cv, "scoring": cvr.scoring, "seed": seed,
-                                  "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
-             "standardize": standardize, "source": os.path.basename(data),
+    cvr, table, pen = run.cv, inputs.table, inputs.penalty
+    extra = {"rule": s.rule, "cv": {"folds": s.cv, "scoring": cvr.scoring, "seed": s.seed,
+                                    "stratified": s.stratify and inputs.task == "classification",
+                                    "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
+             "standardize": s.standardize, "source": os.path.basename(s.data),
              "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
                       "used": table.X.shape[0]}}
     save_linear_model(
-        folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
-        task=task, datafit=datafit.name, penalty=pen.name, alpha=run.alpha,
+        s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
+        task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
         l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
         extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
                       "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
