@@ -22,17 +22,17 @@ def loo_best_alpha(X, y) -> float:
     scikit-learn's Ridge minimizes ||y - Xw||^2 + a ||w||^2, so alpha = a / n."""
     n = X.shape[0]
     Xs = (X - X.mean(axis=0)) / X.std(axis=0)
-    fine = np.geomspace(1e-5, 1e3, 321)
+    fine = np.geomspace(1e-5, 1e3, 161)
     best = RidgeCV(alphas=n * fine).fit(Xs, y).alpha_ / n
     assert fine[5] < best < fine[-5], "the reference optimum must be inside its own grid"
     return best
 
 
-def cv_ridge(X, y, datafit=None):
+def cv_ridge(X, y, datafit=None, folds=10):
     with warnings.catch_warnings():
         warnings.simplefilter("error", GridEdgeWarning)  # a minimum on the edge fails
         return pz.cross_validate(X, y, datafit or pz.LeastSquares(), pz.L2(), standardize=True,
-                                 cv=KFold(10, shuffle=True, random_state=0))
+                                 cv=KFold(folds, shuffle=True, random_state=0))
 
 
 @pytest.mark.parametrize("snr", [0.3, 3.0, 30.0])
@@ -62,12 +62,12 @@ def test_real_tables_minimum_is_interior():
     wage = load("wage", standardize=False)
     cv = cv_ridge(wage.X, wage.y)
     assert 0 < cv.index_min < cv.alphas.shape[0] - 1
-    assert loo_best_alpha(wage.X, wage.y) / 3 < cv.alpha_min < 3 * loo_best_alpha(
-        wage.X, wage.y)
+    best = loo_best_alpha(wage.X, wage.y)
+    assert best / 3 < cv.alpha_min < 3 * best
     from sklearn.datasets import load_breast_cancer
 
     X, y = load_breast_cancer(return_X_y=True)
-    cv = cv_ridge(X, y, pz.Logistic())
+    cv = cv_ridge(X, y, pz.Logistic(), folds=5)
     assert 0 < cv.index_min < cv.alphas.shape[0] - 1
 
 

@@ -316,6 +316,8 @@ def _print_summary(result: dict, run, data: str, target: str) -> None:
             "rows_used", "rows_dropped", "seconds")
     rows = [{"quantity": k, "value": result[k]} for k in keys if result[k] is not None]
     rows += [{"quantity": f"cv {k}", "value": v} for k, v in result["cv_metrics"].items()]
+    if result["set_aside"]:
+        rows.append({"quantity": "columns set aside", "value": ", ".join(result["set_aside"])})
     print_table(rows, title=f"penalized fit {os.path.basename(data)} --target {target}")
     p = result["n_features"]
 
