@@ -355,6 +355,8 @@ def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str],
         s = frame[col]
         if s.isna().all():
             set_aside[col] = "every value is missing"
+        elif s.nunique(dropna=True) == 1 and col not in keep:
+            set_aside[col] = f"the same value in every row ({s.dropna().iloc[0]!r})"
         elif _is_text(s):
             err = _stray_value_error(s, col)
             if err is not None:
