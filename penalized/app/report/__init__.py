@@ -28,7 +28,9 @@ __all__ = ["data_section", "linear_section", "mlp_section", "render", "write_rep
 OBJECTIVE = (
     "minimize over w, b:   (1/n) &sum;<sub>i</sub> loss(y<sub>i</sub>, x<sub>i</sub>&middot;w "
     "+ b) + alpha &middot; P(w)<br>loss = (y &minus; z)&sup2; / 2 (least squares) or "
-    "log(1 + exp(&minus;y z)) with y &isin; {&minus;1, +1} (logistic); "
+    "log(1 + exp(&minus;y z)) with y &isin; {&minus;1, +1} (logistic) or "
+    "&minus;log softmax(z)<sub>y</sub> (multinomial: one column of w per class, P summed "
+    "over them); "
     "P = ||w||<sub>1</sub> (L1), ||w||&sup2;/2 (L2), r||w||<sub>1</sub> + (1 &minus; r)"
     "||w||&sup2;/2 (elastic net, r = l1_ratio). The intercept is not penalized. "
     "This is scikit-learn's Lasso scaling."
