@@ -298,3 +298,23 @@ def test_compressed_members_are_refused(saved):
     assert len(bomb) < 100_000
     with pytest.raises(ModelFileError, match="compressed"):
         load(folder)
+
+
+def test_only_the_named_members_are_read(saved):
+    folder = saved[0]
+    model = load(folder)
+    extra = dict(model.arrays, smuggled=np.zeros(3))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    members = manifest["files"][role(folder).name]["members"]
+    assert sorted(members) == sorted(model.arrays)
+    rewrite(folder, npz(**extra))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][role(folder).name]["members"] = members
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert "smuggled" not in load(folder).arrays  # present in the file, never read
+    rewrite(folder, npz(coef=model.coef, intercept=np.zeros(1)))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][role(folder).name]["members"] = members
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="lacks the arrays"):
+        load(folder)

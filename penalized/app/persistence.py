@@ -143,6 +143,7 @@ def save_model_folder(folder: str | os.PathLike, manifest: dict,
     roles = {role: _versioned(role, data) for role, data in payloads.items()}
     files = {roles[role]: {"sha256": _sha256(data), "bytes": len(data)}
              for role, data in payloads.items()}
+    files[roles[ARRAYS]]["members"] = sorted(arrays)
     full = {"format": FORMAT, "format_version": FORMAT_VERSION,
             "library_version": __version__, "convention": CONVENTION, **manifest,
             "files": files, "roles": roles}
@@ -432,13 +433,24 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _read_arrays(folder: str, name: str, data: bytes) -> dict[str, np.ndarray]:
-    """Every member of the npz, refusing compressed members (whose size on disk does not
-    bound what they expand to) and pickled objects."""
+def _read_arrays(folder: str, name: str, data: bytes, names=None) -> dict[str, np.ndarray]:
+    """The members of the npz that the manifest names (every member for older manifests
+    without the list), refusing compressed members (whose size on disk does not bound
+    what they expand to) and pickled objects."""
     where = os.path.join(folder, name)
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(n, str) for n in names)):
+        raise ModelFileError(f"{folder}: the manifest's member list for {name} is malformed")
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as archive:
             members = archive.infolist()
+            if names is not None:
+                found = {info.filename.removesuffix(".npy"): info for info in members}
+                missing = [n for n in names if n not in found]
+                if missing:
+                    raise ModelFileError(f"{where} lacks the arrays {missing[:5]} that the "
+                                         "manifest names")
+                members = [found[n] for n in names]
             for info in members:
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(data):
                     raise ModelFileError(f"{where}: member {info.filename!r} is compressed or "
@@ -485,7 +497,9 @@ def load(path: str | os.PathLike) -> SavedModel:
     folder = os.fspath(path)
     manifest = _read_manifest(folder)
     name = _role_file(manifest, ARRAYS)
-    arrays = _read_arrays(folder, name, _read_checked(folder, name, manifest["files"][name]))
+    entry = manifest["files"][name]
+    arrays = _read_arrays(folder, name, _read_checked(folder, name, entry),
+                          entry.get("members") if isinstance(entry, dict) else None)
     state_dict = None
     weights = _role_file(manifest, WEIGHTS)
     if weights is not None:
