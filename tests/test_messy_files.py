@@ -32,8 +32,8 @@ def table(n=40, seed=0) -> pd.DataFrame:
     return frame
 
 
-def csv(frame: pd.DataFrame, **kwargs) -> bytes:
-    return frame.to_csv(index=False, **kwargs).encode()
+def csv(frame: pd.DataFrame, encoding: str = "utf-8", **kwargs) -> bytes:
+    return frame.to_csv(index=False, **kwargs).encode(encoding)
 
 
 def parquet(frame: pd.DataFrame) -> bytes:
@@ -69,12 +69,12 @@ FIT_CASES = [
     ("missing file", {}, [], 2, "no such file"),
     ("a folder as data", {"d.csv/inner.txt": b"x"}, [], 2, "is a folder"),
     ("binary garbage", {"d.csv": bytes(np.random.default_rng(0).integers(0, 256, 3000)
-                                       .astype(np.uint8))}, [], 2, ""),
+                                       .astype(np.uint8))}, [], 2, "is not a text file"),
     ("ragged rows", {"d.csv": b"x1,x2,y\n1,2,3\n4,5,6,7,8\n"}, [], 2, "could not be parsed"),
     ("duplicate header", {"d.csv": b"x1,x1,y\n1,2,3\n4,5,6\n7,8,9\n"}, [], 2,
      "repeats the column name(s) ['x1']"),
     ("latin-1 text", {"d.csv": csv(edited(city=lambda f: f["city"].replace("Nice", "Nîmes")),
-                                   encoding="latin-1")}, [], 0, "one-hot encoded"),
+                                   encoding="latin-1")}, [], 0, "read as latin-1"),
     ("BOM and CRLF", {"d.csv": b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n")}, [], 0,
      "one-hot encoded"),
     ("semicolons", {"d.csv": csv(table(), sep=";")}, [], 0, "40 rows"),

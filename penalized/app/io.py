@@ -68,24 +68,7 @@ def read_table(path: str | os.PathLike, sep: str | None = None,
             raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
         frame = _decimals_as_floats(frame)
     else:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-            head = handle.read(65536)
-        if not head.strip():
-            raise ValueError(f"{path} is empty: expected a header row and data rows")
-        sep = sniff_separator(head) if sep is None else _check_sep(sep)
-        if decimal not in (".", ","):
-            raise ValueError(f"--decimal must be '.' or ',', got {decimal!r}")
-        if decimal == sep:
-            raise ValueError(f"--decimal {decimal!r} is also the separator; give --sep")
-        _check_header(path, head, sep)
-        try:
-            frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True,
-                                low_memory=False, decimal=decimal)
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path} is empty: expected a header row and data rows") from None
-        except pd.errors.ParserError as exc:
-            raise ValueError(f"{path} could not be parsed with separator {sep!r}: "
-                             f"{str(exc).strip()} (use --sep to force one)") from None
+        frame = _read_csv(path, sep, decimal)
     if frame.shape[0] == 0:
         raise ValueError(f"{path} has a header ({frame.shape[1]} columns) but no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -93,6 +76,40 @@ def read_table(path: str | os.PathLike, sep: str | None = None,
     if duplicated:
         raise ValueError(f"{path} has duplicated column names: {duplicated[:5]}")
     return frame
+
+
+def _read_csv(path: str, sep: str | None, decimal: str) -> pd.DataFrame:
+    """A CSV in UTF-8, or else Latin-1 (every byte is a character there; said in
+    ``frame.attrs["encoding"]``, which :func:`prepare_table` turns into a note)."""
+    with open(path, "rb") as handle:
+        raw = handle.read(65536)
+    if b"\x00" in raw:
+        raise ValueError(f"{path} is not a text file (it holds NUL bytes): expected a CSV, "
+                         "or a Parquet file named .parquet")
+    head = raw.decode("utf-8-sig", errors="replace")
+    if not head.strip():
+        raise ValueError(f"{path} is empty: expected a header row and data rows")
+    sep = sniff_separator(head) if sep is None else _check_sep(sep)
+    if decimal not in (".", ","):
+        raise ValueError(f"--decimal must be '.' or ',', got {decimal!r}")
+    if decimal == sep:
+        raise ValueError(f"--decimal {decimal!r} is also the separator; give --sep")
+    _check_header(path, head, sep)
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            frame = pd.read_csv(path, sep=sep, encoding=encoding, skipinitialspace=True,
+                                low_memory=False, decimal=decimal)
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path} is empty: expected a header row and data rows") from None
+        except pd.errors.ParserError as exc:
+            raise ValueError(f"{path} could not be parsed with separator {sep!r}: "
+                             f"{str(exc).strip()} (use --sep to force one)") from None
+        if encoding != "utf-8-sig":
+            frame.attrs["encoding"] = encoding
+        return frame
+    raise AssertionError("unreachable: latin-1 decodes every byte")
 
 
 def _check_header(path: str, head: str, sep: str) -> None:
@@ -412,6 +429,9 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
         raise ValueError(_did_you_mean(target, frame.columns))
     notes: list[str] = []
     n_read = frame.shape[0]
+    if frame.attrs.get("encoding"):
+        notes.append(f"the file is not UTF-8: read as {frame.attrs['encoding']} (check the "
+                     "accented text)")
     first = _set_aside_first(frame, target, drop, keep)
     keep = frame[target].notna()
     if _is_text(frame[target]):
