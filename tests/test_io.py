@@ -136,3 +136,38 @@ def test_target_all_missing_and_no_features():
     frame = pd.DataFrame({"id": ["a", "b", "c"], "y": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="no usable feature"):
         prepare_table(frame, "y")
+
+
+def test_row_index_columns_are_set_aside_and_overridable():
+    frame = messy_frame()
+    n = frame.shape[0]
+    frame.insert(0, "rownames", np.arange(1, n + 1)[::-1])  # a permutation of 1..n
+    frame.insert(1, "Unnamed: 0", np.arange(0, 2 * n, 2))  # index-like name, distinct ints
+    frame["rank"] = np.random.default_rng(1).permutation(n) + 10  # values alone say index
+    frame.loc[[0, 5], "price"] = np.nan  # detection sees the whole file, before the drop
+    table = prepare_table(frame, "price")
+    for col in ("rownames", "Unnamed: 0", "rank"):
+        assert col in table.spec.set_aside and col not in table.feature_names
+        assert any(col in note and "row index" in note for note in table.notes)
+    assert "age" in table.feature_names  # repeated integers are a feature
+    table = prepare_table(frame, "price", keep=["rank"], drop=["age"])
+    assert "rank" in table.feature_names and "age" not in table.feature_names
+    assert table.spec.set_aside["age"] == "dropped by --drop"
+    with pytest.raises(ValueError, match="--drop column 'agee' not found; did you mean 'age'"):
+        prepare_table(frame, "price", drop=["agee"])
+    with pytest.raises(ValueError, match="both --drop and --keep"):
+        prepare_table(frame, "price", drop=["age"], keep=["age"])
+
+
+def test_drop_first_is_reference_coding():
+    frame = messy_frame()
+    full = prepare_table(frame, "price")
+    ref = prepare_table(frame, "price", drop_first=True)
+    assert [n for n in full.feature_names if n.startswith("city=")] == \
+        ["city=Lyon", "city=Nice", "city=Paris"]
+    assert [n for n in ref.feature_names if n.startswith("city=")] == ["city=Nice", "city=Paris"]
+    lyon = (frame["city"] == "Lyon").to_numpy()
+    np.testing.assert_array_equal(ref.X[lyon][:, -2:], 0.0)  # the reference: all zeros
+    new = frame.head(5).copy()
+    new.loc[new.index[0], "city"] = "Lyon"
+    np.testing.assert_array_equal(apply_spec(new, ref.spec)[0, -2:], 0.0)

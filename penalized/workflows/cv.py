@@ -34,7 +34,7 @@ from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
 from .fitting import DEFAULT_TOL
-from .paths import alpha_grid, check_alphas, null_gradient, path_problem
+from .paths import check_alphas, default_grid, path_problem
 from .scoring import Scorer, get_scorer
 
 RULES = ("min", "1se")
@@ -272,9 +272,7 @@ def _full_path(problem: Problem, grid, standardize: bool, options: dict) -> Path
 def _grid_for(problem: Problem, standardize: bool, n_alphas, alpha_min_ratio, alphas):
     if alphas is not None:
         return check_alphas(alphas)
-    sub = standardized(problem, standardize)[0]
-    a_max = sub.penalty.alpha_max(null_gradient(sub)[0])
-    return alpha_grid(a_max, n_alphas, alpha_min_ratio)
+    return default_grid(standardized(problem, standardize)[0], n_alphas, alpha_min_ratio)[0]
 
 
 def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
@@ -289,7 +287,7 @@ def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
 
 
 def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
-                   cv=5, n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
+                   cv=5, n_alphas: int = 100, alpha_min_ratio: float | None = None, alphas=None,
                    l1_ratios=None, scoring: str | None = None, groups=None,
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
@@ -308,7 +306,9 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         An int is ``KFold`` (``StratifiedKFold`` for classification), unshuffled.
     n_alphas, alpha_min_ratio :
         The grid: ``n_alphas`` values from ``alpha_max`` (of the full data) down to
-        ``alpha_min_ratio * alpha_max``, geometric.
+        ``alpha_min_ratio * alpha_max``, geometric (the rule of
+        :func:`penalized.workflows.paths.default_grid`: default ratio 1e-3; a pure ridge
+        is measured against the datafit's curvature, not against ``alpha_max``).
     alphas : array-like, optional
         A user grid instead (sorted largest first; must be non-empty and >= 0).
     l1_ratios : array-like, optional

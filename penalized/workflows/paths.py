@@ -14,7 +14,7 @@ from ..core.results import PathResult
 from ..penalties import L1, Penalty
 from ..solvers import Iterate
 from ..solvers.cd import path_driver
-from .fitting import DEFAULT_TOL, check_tol, null_gradient, solve_from, stopping_scale
+from .fitting import DEFAULT_TOL, check_tol, null_gradient, null_point, solve_from, stopping_scale
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -23,6 +23,63 @@ def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = No
     problem = make_problem(X, y, datafit or LeastSquares(), penalty or L1(),
                            fit_intercept=fit_intercept, sample_weight=sample_weight)
     return problem.penalty.alpha_max(null_gradient(problem)[0])
+
+
+#: A pure ridge (no L1 part) has no alpha that zeroes it, and its alpha is measured
+#: against the datafit's curvature, not against the gradient: the default ridge grid
+#: runs from RIDGE_TOP * t (every direction of the fit shrunk at least 100-fold: the
+#: null-model end) down to RIDGE_BOTTOM * t / n, where t is the trace of the datafit's
+#: Hessian at the null model over the penalized features (the sum of their curvature-
+#: weighted variances; the number of features when standardized). The LOO-optimal
+#: ridge alpha of an isotropic design is about (t / n) / SNR, so the minimum is interior
+#: unless the signal-to-noise ratio exceeds 1 / RIDGE_BOTTOM (R^2 > 0.999).
+RIDGE_TOP = 1e2
+RIDGE_BOTTOM = 1e-3
+#: default alpha_min_ratio of grids that start where every coefficient is zero
+L1_MIN_RATIO = 1e-3
+
+
+def default_grid(problem: Problem, n_alphas: int = 100, alpha_min_ratio: float | None = None,
+                 grad0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The default alpha grid of ``problem``: ``(grid, alpha_max)``.
+
+    The one rule behind :func:`path` and :func:`penalized.cross_validate` (and so the
+    estimators and the command line). With an L1 part, ``alpha_max`` zeroes every
+    penalized coefficient and the grid ends at ``alpha_min_ratio`` (default
+    ``L1_MIN_RATIO``) times it. A pure ridge uses the curvature rule above
+    (``alpha_min_ratio``, when given, still sets the bottom).
+    """
+    penalty = problem.penalty
+    ridge = penalty.elastic_net_family and penalty.ratio == 0
+    if not ridge:
+        if grad0 is None:
+            grad0 = null_gradient(problem)[0]
+        a_max = penalty.alpha_max(grad0)
+        ratio = L1_MIN_RATIO if alpha_min_ratio is None else alpha_min_ratio
+        return alpha_grid(a_max, n_alphas, ratio), a_max
+    t = curvature_trace(problem)
+    a_max = RIDGE_TOP * t
+    ratio = RIDGE_BOTTOM / (RIDGE_TOP * problem.n_samples) if alpha_min_ratio is None \
+        else alpha_min_ratio
+    return alpha_grid(a_max, n_alphas, ratio), a_max
+
+
+def curvature_trace(problem: Problem) -> float:
+    """Trace of the datafit's Hessian at the null model over the penalized coefficients,
+    each divided by its penalty weight (the scale a ridge alpha is measured against)."""
+    coef0, b0 = null_point(problem)
+    z0 = problem.linear_predictor(coef0, b0)
+    s = problem.sample_weight / problem.sample_weight.sum()
+    curvature = np.asarray(problem.datafit.d2loss(problem.y, z0), dtype=float)
+    c = float(s @ (curvature.mean(axis=1) if curvature.ndim == 2 else curvature))
+    X = problem.X
+    mean = np.asarray(X.T @ s).ravel() if problem.fit_intercept else 0.0
+    second = np.asarray((X.multiply(X) if problem.is_sparse else X * X).T @ s).ravel()
+    variance = np.maximum(second - mean**2, 0.0)
+    omega = problem.penalty.feature_weights(problem.n_features)
+    penalized = omega > 0
+    t = c * float(np.sum(variance[penalized] / omega[penalized]))
+    return t if t > 0 else 1.0
 
 
 def alpha_grid(alpha_max_value: float, n_alphas: int = 100,
@@ -49,7 +106,7 @@ def check_alphas(alphas) -> np.ndarray:
 
 
 def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
-         n_alphas: int = 100, alpha_min_ratio: float = 1e-3, alphas=None,
+         n_alphas: int = 100, alpha_min_ratio: float | None = None, alphas=None,
          solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
          fit_intercept: bool = True, sample_weight=None, callback=None,
          precompute="auto", engine: str = "auto") -> PathResult:
@@ -60,9 +117,10 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     X, y, datafit, penalty, solver, tol, max_iter, fit_intercept, sample_weight :
         As in :func:`penalized.fit` (the penalty's own alpha is ignored).
     n_alphas : int, default=100
-    alpha_min_ratio : float, default=1e-3
+    alpha_min_ratio : float, optional
         The grid ends at ``alpha_min_ratio * alpha_max`` (glmnet's
-        ``lambda.min.ratio``; scikit-learn's ``eps``).
+        ``lambda.min.ratio``; scikit-learn's ``eps``). Default: 1e-3, and for a pure
+        ridge the curvature rule of :func:`default_grid`.
     alphas : array-like, optional
         A user grid instead (sorted largest first).
     callback : callable, optional
@@ -111,7 +169,8 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
 ENGINES = ("auto", "compiled", "python")
 
 
-def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: float = 1e-3,
+def path_problem(problem: Problem, *, n_alphas: int = 100,
+                 alpha_min_ratio: float | None = None,
                  alphas=None, solver: str = "auto", tol: float = DEFAULT_TOL,
                  max_iter: int | None = None, callback=None,
                  precompute="auto", engine: str = "auto") -> PathResult:
@@ -119,9 +178,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
     grad0, b0, coef0 = null_gradient(problem)
-    a_max = problem.penalty.alpha_max(grad0)
-    grid = alpha_grid(a_max, n_alphas, alpha_min_ratio) if alphas is None \
-        else check_alphas(alphas)
+    grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0)
+    grid = grid if alphas is None else check_alphas(alphas)
     k_alphas = grid.shape[0]
     tol = check_tol(tol)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))

@@ -2,16 +2,19 @@
 
 Results go to stdout (a table, or JSON with ``--json``); progress and logs go to
 stderr (rich progress bars on a terminal, plain lines otherwise). Exit codes:
-0 success, 2 bad usage or bad input (one line naming the problem), 130 on Ctrl-C.
+0 success, 2 bad usage or bad input (one line naming the problem), 1 an unexpected
+error (a bug: one line, the traceback with ``--debug``), 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 
 import typer
 
-from ._output import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error_line
+from ..._version import __version__
+from ._output import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, error_line
 
 app = typer.Typer(
     name="penalized",
@@ -26,13 +29,26 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+@app.callback()
+def _global_options(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of an unexpected error (anywhere on the "
+                               "command line)."),
+) -> None:
+    """Regularized models (L1 / L2 / elastic net) with alpha chosen by cross-validation."""
+    # both are handled by _run before parsing, so that they work after a subcommand too
+
+
 from . import convert as _convert  # noqa: E402,F401 - registers the commands
 from . import demo as _demo  # noqa: E402,F401
 from . import fit as _fit  # noqa: E402,F401
 
-# the exceptions that mean "bad input" (exit 2, one line) rather than a bug
-BAD_INPUT = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError,
-             KeyError)
+# the exceptions that mean "bad input" (exit 2, one line) rather than a bug: ValueError
+# is what the library raises for bad data or options, OSError what the system raises
+# for files and folders (missing, unreadable, disk full)
+BAD_INPUT = (ValueError, OSError)
 
 
 def _is(exc: BaseException, name: str) -> bool:
@@ -41,6 +57,24 @@ def _is(exc: BaseException, name: str) -> bool:
 
 
 def _run(args: list[str]) -> int:
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    if args[:1] == ["--version"]:
+        print(f"penalized {__version__}")
+        return EXIT_OK
+    try:
+        return _dispatch(args)
+    except Exception as exc:  # anything else is a bug in penalized: say so, exit 1
+        if debug:
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        error_line(f"unexpected error (a bug in penalized, please report it): "
+                   f"{type(exc).__name__}: {first}"
+                   + ("" if debug else " (run again with --debug for the traceback)"))
+        return EXIT_BUG
+
+
+def _dispatch(args: list[str]) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="penalized", standalone_mode=False)
@@ -51,8 +85,8 @@ def _run(args: list[str]) -> int:
         error_line("interrupted")
         return EXIT_INTERRUPTED
     except BAD_INPUT as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        error_line(str(message).splitlines()[0] if str(message) else type(exc).__name__)
+        text = str(exc).strip()
+        error_line(text.splitlines()[0] if text else type(exc).__name__)
         return EXIT_USAGE
     except Exception as exc:
         if _is(exc, "NoArgsIsHelpError"):

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 EXIT_OK = 0
+EXIT_BUG = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -8,7 +8,18 @@ import typer
 
 from ... import conventions
 from . import app
-from ._output import print_json, print_table
+from ._output import log, print_json, print_table
+
+
+def _datafit_for(source: str, datafit: str | None) -> str:
+    """The source convention's datafit when it has only one (C is logistic's)."""
+    fits = conventions.CONVENTIONS[source].datafits
+    if datafit is None:
+        return fits[0] if len(fits) == 1 else "leastsquares"
+    if datafit not in fits:
+        raise ValueError(f"--from {source} is a {' or '.join(fits)} convention, not "
+                         f"--datafit {datafit}")
+    return datafit
 
 CHOICES = tuple(conventions.CONVENTIONS)
 Source = Literal[CHOICES]
@@ -35,10 +46,13 @@ def convert(
     l1_ratio: Annotated[float, typer.Option(
         "--l1-ratio", min=0.0, max=1.0,
         help="L1 share in the source's own terms (glmnet's alpha for glmnet).")] = 0.0,
-    y_std: Annotated[float, typer.Option(
-        "--y-std", help="Std of y (1/n formula) for glmnet's gaussian family.")] = 1.0,
-    datafit: Annotated[Datafit, typer.Option(
-        "--datafit", help="Keras/PyTorch MSE is unhalved: factors differ.")] = "leastsquares",
+    y_std: Annotated[float | None, typer.Option(
+        "--y-std", help="Std of y (1/n formula) for glmnet's gaussian family (default 1, "
+                        "said on stderr).")] = None,
+    datafit: Annotated[Datafit | None, typer.Option(
+        "--datafit", help="Keras/PyTorch MSE is unhalved: factors differ (default: the "
+                          "source's datafit, logistic for sklearn-logistic-c, else "
+                          "leastsquares).")] = None,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="scikit-learn MLP batch size (default min(200, n)).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
@@ -49,6 +63,13 @@ def convert(
     the same coefficients. Conventions that cannot express the penalty (an L1
     part in Ridge, AdamW's decoupled decay) say why.
     """
+    datafit = _datafit_for(source, datafit)
+    if y_std is None:
+        y_std = 1.0
+        glmnet = "glmnet" in (source, target) or target == "all"
+        if glmnet and datafit == "leastsquares" and l1_ratio < 1:
+            log("note: assuming --y-std 1: glmnet's gaussian family scales y to unit "
+                "variance, so its lambda's L2 part depends on the std of y; give --y-std")
     context = {"n_samples": n_samples, "l1_ratio": l1_ratio, "y_std": y_std,
                "datafit": datafit, "batch_size": batch_size}
     ours = conventions.to_penalized(source, value, **context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io as _io
 import os
 import time
@@ -14,6 +15,7 @@ import typer
 
 from ...core.datafits import DATAFITS, LeastSquares, Logistic
 from ...penalties import PENALTIES
+from ...workflows.fitting import DEFAULT_TOL
 from . import app
 from ._output import Progress, log, print_json, print_table
 
@@ -64,11 +66,12 @@ def datafit_for(task: str, y: np.ndarray):
                      "use --task regression for a numeric target")
 
 
-def default_ratio(n_samples: int, n_features: int, penalty) -> float:
-    """glmnet's lambda.min.ratio (1e-4 if n > p else 1e-2), lower for ridge's high top."""
-    ratio = 1e-4 if n_samples > n_features else 1e-2
-    r = getattr(penalty, "ratio", 1.0)
-    return ratio * (1e-3 if r == 0 else 1.0)
+def default_ratio(n_samples: int, n_features: int, penalty) -> float | None:
+    """glmnet's lambda.min.ratio (1e-4 if n > p else 1e-2); None for a pure ridge, whose
+    grid follows :func:`penalized.workflows.paths.default_grid` (as in pz.cross_validate)."""
+    if penalty.elastic_net_family and penalty.ratio == 0:
+        return None
+    return 1e-4 if n_samples > n_features else 1e-2
 
 
 FIT_EPILOG = (
@@ -95,12 +98,19 @@ def fit(
     l1_ratio: Annotated[float | None, _option(
         "--l1-ratio", min=0.0, max=1.0, help="Elastic-net mixing (1 = L1, 0 = L2).")] = None,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
+    stratify: Annotated[bool, _option(
+        "--stratify/--no-stratify",
+        help="Folds keep the class proportions (classification; the default there).")] = True,
+    tol: Annotated[float, _option(
+        "--tol", help="Solver tolerance (duality gap relative to the objective).")] = DEFAULT_TOL,
+    max_iter: Annotated[int | None, _option(
+        "--max-iter", min=1, help="Solver iterations per alpha (default: the solver's).")] = None,
     rule: Annotated[Rule, _option(
         "--rule", help="alpha_min (best mean) or alpha_1se (largest within 1 SE).")] = "min",
     n_alphas: Annotated[int, _option("--n-alphas", min=2, help="Alphas on the path.")] = 100,
     alpha_min_ratio: Annotated[float | None, _option(
-        "--alpha-min-ratio", min=0.0,
-        help="Smallest alpha / alpha_max (default: glmnet's).")] = None,
+        "--alpha-min-ratio",
+        help="Smallest alpha / alpha_max (default: glmnet's; for l2, the ridge rule).")] = None,
     standardize: Annotated[bool, _option(
         "--standardize/--no-standardize",
         help="Scale features to unit variance inside every fold; coefficients reported in "
@@ -109,8 +119,20 @@ def fit(
         "--impute", help="Fill missing feature values (else they are an error).")] = "none",
     sep: Annotated[str | None, _option(
         "--sep", help="Force the CSV separator (e.g. ';' or tab).")] = None,
+    decimal: Annotated[str, _option(
+        "--decimal", help="Decimal mark of the CSV: '.' or ',' (e.g. with --sep ';').")] = ".",
+    drop_first: Annotated[bool, _option(
+        "--drop-first", help="Reference coding: no column for the first level of each text "
+                             "column (default: every level has one).")] = False,
+    drop: Annotated[list[str] | None, _option(
+        "--drop", help="A column never to use (repeatable).")] = None,
+    keep: Annotated[list[str] | None, _option(
+        "--keep", help="Use a column that looks like a row index or an identifier "
+                       "(repeatable).")] = None,
     out: Annotated[str | None, _option(
         "--out", "-o", help="Model folder (default: ./penalized-<file name>/).")] = None,
+    force: Annotated[bool, _option(
+        "--force", help="Replace the model already in --out.")] = False,
     report: Annotated[bool, _option("--report/--no-report", help="Write report.html.")] = True,
     seed: Annotated[int, _option("--seed", help="Seed of the fold shuffling.")] = 0,
     as_json: Annotated[bool, _option("--json", help="Print the result as JSON.")] = False,
@@ -119,82 +141,218 @@ def fit(
     """Fit a penalized model on a table; alpha by K-fold CV; write the model and a report.
 
     The task is inferred from the target unless --task is given: least squares
-    for regression, logistic for two classes. Identifier-like text columns are
-    set aside, other text columns one-hot encoded, rows without a target dropped.
+    for regression, logistic for two classes, multinomial for more. Row-index and
+    identifier-like columns are set aside, text columns one-hot encoded, rows
+    without a target dropped.
     """
+    settings = FitSettings(
+        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, cv=cv,
+        stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
+        alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
+        decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
+        keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
+        as_json=as_json, quiet=quiet)
+    _fit_job(settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """Every option of ``penalized fit`` (the command's parameters, in one place)."""
+
+    data: str
+    target: str
+    task: str
+    penalty: str
+    l1_ratio: float | None
+    cv: int
+    stratify: bool
+    tol: float
+    max_iter: int | None
+    rule: str
+    n_alphas: int
+    alpha_min_ratio: float | None
+    standardize: bool
+    impute: str
+    sep: str | None
+    decimal: str
+    drop_first: bool
+    drop: tuple
+    keep: tuple
+    out: str | None
+    force: bool
+    report: bool
+    seed: int
+    as_json: bool
+    quiet: bool
+
+    @property
+    def folder(self) -> str:
+        return self.out or f"penalized-{os.path.splitext(os.path.basename(self.data))[0]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FitInputs:
+    """The checked table and model choices, before any work."""
+
+    table: object  # penalized.app.io.PreparedTable
+    task: str
+    datafit: object
+    penalty: object
+
+
+def _checked_inputs(s: FitSettings) -> FitInputs:
+    """Every check that needs no data first, then the data's; nothing is logged, so an
+    error is the only line on stderr."""
     from ..io import prepare_table, read_table
-    from ..persistence import save_linear_model
-    from ._model import cross_validated_model, edge_warning
+    from ..persistence import check_new_folder
+
+    if s.alpha_min_ratio is not None and not 0 < s.alpha_min_ratio < 1:
+        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {s.alpha_min_ratio:g}")
+    if not 0 < s.tol < 1:
+        raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
+    pen = make_penalty(s.penalty, s.l1_ratio)
+    check_new_folder(s.folder, force=s.force)
+    frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
+    table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
+                          drop_first=s.drop_first)
+    task = infer_task(table.y, s.task)
+    datafit = datafit_for(task, table.y)
+    n = table.X.shape[0]
+    if n < s.cv:
+        raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows with a target, found {n}")
+    _check_class_counts(table.y, task, s.cv)
+    return FitInputs(table, task, datafit, pen)
+
+
+def _fit_job(s: FitSettings) -> None:
+    from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
-    frame = read_table(data, sep=sep)
-    table = prepare_table(frame, target, impute=impute)
+    inputs = _checked_inputs(s)
+    table, task, datafit, pen = inputs.table, inputs.task, inputs.datafit, inputs.penalty
     for note in table.notes:
-        log(note, quiet)
-    task = infer_task(table.y, task)
-    datafit = datafit_for(task, table.y)
-    pen = make_penalty(penalty, l1_ratio)
+        log(note, s.quiet)
     n, p = table.X.shape
-    ratio = alpha_min_ratio or default_ratio(n, p, pen)
-    if not 0 < ratio < 1:
-        raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {ratio}")
-    log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {cv}-fold CV "
-        f"over {n_alphas} alphas", quiet)
-    with warnings.catch_warnings(record=True) as caught, Progress(quiet) as progress:
+    ratio = default_ratio(n, p, pen) if s.alpha_min_ratio is None else s.alpha_min_ratio
+    log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {s.cv}-fold "
+        f"CV over {s.n_alphas} alphas", s.quiet)
+    with warnings.catch_warnings(record=True) as caught, Progress(s.quiet) as progress:
         warnings.simplefilter("always")
         run = cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
-            feature_names=table.feature_names, cv=cv, n_alphas=n_alphas,
-            alpha_min_ratio=ratio, rule=rule, standardize=standardize, seed=seed,
-            progress=progress)
-    messages = sorted({str(w.message).splitlines()[0] for w in caught
+            feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
+            alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
+            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress)
+    messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
-    for message in messages + ([edge] if edge else []):
-        log(f"warning: {message}", quiet)
-    folder = out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
+    warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
+    for message in warnings_shown:
+        log(message, s.quiet)
+    scores = cross_validated_metrics(run, table.y)
+    html = _fit_report(s.data, table, run, task, scores, warnings_shown) if s.report else None
+    _save(s, inputs, run, html)
+    report_path = os.path.join(s.folder, REPORT) if s.report else None
+    result = _result(s.folder, report_path, task, pen, s.rule, run, table, scores,
+                     time.perf_counter() - start)
+    if s.as_json:
+        print_json(result)
+        return
+    _print_summary(result, run, s.data, s.target)
+
+
+REPORT = "report.html"
+
+
+def _cli_words(message: str) -> str:
+    """A library warning in the command line's terms (its options, not keywords)."""
+    return message.replace("increase max_iter or tol", "increase --max-iter or --tol")
+
+
+def _check_class_counts(y, task: str, cv: int) -> None:
+    """Every class needs a row in every fold (before minutes of CV fail on it)."""
+    if task != "classification":
+        return
+    counts = pd.Series(y).value_counts()
+    if counts.iloc[-1] < cv:
+        raise ValueError(f"class {counts.index[-1]!r} has {counts.iloc[-1]} row(s), fewer than "
+                         f"the {cv} folds: lower --cv or merge rare classes")
+
+
+def _coefficients(run) -> dict:
+    """Nonzero coefficients by feature: a number, or one per class for more than two."""
+    if run.coef.ndim == 1:
+        return {name: float(c) for name, c in zip(run.feature_names, run.coef, strict=True)
+                if c != 0}
+    classes = [str(c) for c in run.classes]
+    return {name: dict(zip(classes, map(float, row), strict=True))
+            for name, row, keep in zip(run.feature_names, run.coef, run.selected, strict=True)
+            if keep}
+
+
+def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -> dict:
     cvr = run.cv
-    extra = {"rule": rule, "cv": {"folds": cv, "scoring": cvr.scoring, "seed": seed,
-                                  "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
-             "standardize": standardize, "source": os.path.basename(data),
-             "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped, "used": n}}
-    save_linear_model(
-        folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
-        task=task, datafit=datafit.name, penalty=pen.name, alpha=run.alpha,
-        l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
-        extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
-                      "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts})
-    report_path = None
-    if report:
-        report_path = _write_fit_report(folder, data, table, run, task)
-    elapsed = time.perf_counter() - start
-    result = {
+    metrics = {k: v for k, v in scores.items() if k != "confusion"}
+    classes = None if run.classes is None else [str(c) for c in run.classes]
+    return {
         "model": folder, "report": report_path, "task": task, "penalty": pen.name,
         "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
         "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
         "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
-        "n_nonzero": run.n_nonzero, "n_features": p, "rows_used": n,
-        "rows_dropped": table.n_rows_dropped, "set_aside": table.spec.set_aside,
-        "intercept": run.intercept, "seconds": round(elapsed, 3),
-        "coefficients": {name: float(c) for name, c in zip(run.feature_names, run.coef,
-                                                           strict=True) if c != 0},
+        "cv_metrics": metrics, "classes": classes,
+        "positive_class": classes[1] if classes is not None and len(classes) == 2 else None,
+        "n_nonzero": run.n_nonzero, "n_features": len(run.feature_names),
+        "rows_used": table.X.shape[0], "rows_dropped": table.n_rows_dropped,
+        "set_aside": table.spec.set_aside,
+        "intercept": run.intercept if np.ndim(run.intercept) == 0
+        else dict(zip(classes, map(float, run.intercept), strict=True)),
+        "seconds": round(elapsed, 3), "coefficients": _coefficients(run),
     }
-    if as_json:
-        print_json(result)
-        return
-    keys = ("task", "penalty", "l1_ratio", "rule", "alpha", "alpha_min", "alpha_1se",
-            "cv_scoring", "cv_score", "cv_std_error", "n_nonzero", "n_features", "rows_used",
-            "rows_dropped", "seconds")
-    print_table([{"quantity": k, "value": result[k]} for k in keys],
-                title=f"penalized fit {os.path.basename(data)} --target {target}")
-    top = sorted(result["coefficients"].items(), key=lambda kv: -abs(kv[1]))[:15]
-    print_table([{"feature": k, "coefficient": v} for k, v in top],
+
+
+def _print_summary(result: dict, run, data: str, target: str) -> None:
+    keys = ("task", "positive_class", "penalty", "l1_ratio", "rule", "alpha", "alpha_min",
+            "alpha_1se", "cv_scoring", "cv_score", "cv_std_error", "n_nonzero", "n_features",
+            "rows_used", "rows_dropped", "seconds")
+    rows = [{"quantity": k, "value": result[k]} for k in keys if result[k] is not None]
+    rows += [{"quantity": f"cv {k}", "value": v} for k, v in result["cv_metrics"].items()]
+    if result["set_aside"]:
+        rows.append({"quantity": "columns set aside", "value": ", ".join(result["set_aside"])})
+    print_table(rows, title=f"penalized fit {os.path.basename(data)} --target {target}")
+    p = result["n_features"]
+
+    def size(v):
+        return max(abs(x) for x in v.values()) if isinstance(v, dict) else abs(v)
+
+    top = sorted(result["coefficients"].items(), key=lambda kv: -size(kv[1]))[:15]
+    print_table([{"feature": k, **(v if isinstance(v, dict) else {"coefficient": v})}
+                 for k, v in top],
                 title=f"largest coefficients (original units; {p - run.n_nonzero} of {p} "
                       "exactly zero)")
-    print(f"model: {folder}" + (f"\nreport: {report_path}" if report_path else ""))
+    print(f"model: {result['model']}"
+          + (f"\nreport: {result['report']}" if result["report"] else ""))
 
 
-def _write_fit_report(folder: str, data: str, table, run, task: str) -> str:
+def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
+    from ..persistence import save_linear_model
+
+    cvr, table, pen = run.cv, inputs.table, inputs.penalty
+    extra = {"rule": s.rule, "cv": {"folds": s.cv, "scoring": cvr.scoring, "seed": s.seed,
+                                    "stratified": s.stratify and inputs.task == "classification",
+                                    "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
+             "standardize": s.standardize, "source": os.path.basename(s.data),
+             "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
+                      "used": table.X.shape[0]}}
+    save_linear_model(
+        s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
+        task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
+        l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
+        extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
+                      "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
+        extra_files=None if html is None else {REPORT: html.encode("utf-8")})
+
+
+def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) -> str:
     from .. import report
 
     spec = table.spec
@@ -204,13 +362,26 @@ def _write_fit_report(folder: str, data: str, table, run, task: str) -> str:
                "numeric columns": len(spec.numeric),
                "one-hot encoded columns": ", ".join(
                    f"{c} ({len(v)} levels)" for c, v in spec.categorical.items()) or "none",
-               "columns set aside": ", ".join(spec.set_aside) or "none",
+               "columns set aside": "; ".join(
+                   f"{c} ({why})" for c, why in spec.set_aside.items()) or "none",
                "imputation": spec.impute, "features": len(spec.feature_names)}
-    sections = [report.data_section(summary, table.notes),
-                report.linear_section(run, n_samples=table.X.shape[0])]
-    path = os.path.join(folder, "report.html")
-    report.write_report(path, f"penalized fit: {os.path.basename(data)}", sections)
-    return path
+    if run.classes is not None and len(run.classes) == 2:
+        summary["positive class (probabilities are of)"] = str(run.classes[1])
+    sections = [report.data_section(summary, table.notes + list(warnings_shown)),
+                report.linear_section(run, n_samples=table.X.shape[0], metrics=scores)]
+    return report.render(f"penalized fit: {os.path.basename(data)}", sections)
+
+
+def check_output_file(path: str) -> None:
+    """Refuse, before any work, an output path that cannot become a file."""
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ValueError(f"--out {path} is a folder; give a file name")
+    parent = os.path.dirname(full)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {path}: {parent} is not an existing folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: no permission to write in {parent}")
 
 
 @app.command(epilog="Examples:\n\n\b\n  penalized predict run/ new.csv --out predictions.csv\n"
@@ -221,24 +392,40 @@ def predict(
     out: Annotated[str | None, _option(
         "--out", "-o", help="Output CSV (default: stdout).")] = None,
     sep: Annotated[str | None, _option("--sep", help="Force the input CSV separator.")] = None,
+    decimal: Annotated[str, _option(
+        "--decimal", help="Decimal mark of the CSV: '.' or ','.")] = ".",
+    impute: Annotated[bool, _option(
+        "--impute", help="Fill missing values with the training medians (most frequent "
+                         "level for text), stored in the model folder.")] = False,
 ) -> None:
     """Predict with a saved model; writes a CSV with a prediction column (and probability).
 
     Identifier columns that were set aside at training time are copied in front,
     so that predictions can be joined back.
     """
-    from ..io import read_table
+    from ..io import apply_spec, read_table, with_training_fill
     from ..persistence import atomic_write_text, load
 
+    if out:
+        check_output_file(out)
     saved = load(model)
-    frame = read_table(data, sep=sep)
+    frame = read_table(data, sep=sep, decimal=decimal)
+    spec = with_training_fill(saved.spec) if impute else saved.spec
+    notes: list[str] = []
+    X = apply_spec(frame, spec, os.path.basename(data), notes)
+    for note in notes:
+        log(note)
     output = pd.DataFrame(index=frame.index)
     for col in saved.spec.set_aside:
         if col in frame.columns:
             output[col] = frame[col]
-    output["prediction"] = saved.predict(frame)
+    output["prediction"] = saved.predict(X)
     if saved.manifest["task"] == "classification":
-        output[f"probability_{saved.classes[1]}"] = saved.predict_proba(frame)
+        proba = saved.predict_proba(X)
+        if proba.ndim == 1:
+            output[f"probability_{saved.classes[1]}"] = proba
+        for k, label in enumerate(saved.classes if proba.ndim == 2 else ()):
+            output[f"probability_{label}"] = proba[:, k]
     buffer = _io.StringIO()
     output.to_csv(buffer, index=False)
     if out:

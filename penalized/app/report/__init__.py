@@ -28,7 +28,9 @@ __all__ = ["data_section", "linear_section", "mlp_section", "render", "write_rep
 OBJECTIVE = (
     "minimize over w, b:   (1/n) &sum;<sub>i</sub> loss(y<sub>i</sub>, x<sub>i</sub>&middot;w "
     "+ b) + alpha &middot; P(w)<br>loss = (y &minus; z)&sup2; / 2 (least squares) or "
-    "log(1 + exp(&minus;y z)) with y &isin; {&minus;1, +1} (logistic); "
+    "log(1 + exp(&minus;y z)) with y &isin; {&minus;1, +1} (logistic) or "
+    "&minus;log softmax(z)<sub>y</sub> (multinomial: one column of w per class, P summed "
+    "over them); "
     "P = ||w||<sub>1</sub> (L1), ||w||&sup2;/2 (L2), r||w||<sub>1</sub> + (1 &minus; r)"
     "||w||&sup2;/2 (elastic net, r = l1_ratio). The intercept is not penalized. "
     "This is scikit-learn's Lasso scaling."
@@ -112,17 +114,58 @@ def conventions_rows(alpha: float, l1_ratio: float, n_samples: int, datafit: str
     return rows
 
 
-def linear_section(run, *, n_samples: int) -> str:
+def _coefficient_rows(run) -> list[dict]:
+    """Nonzero coefficients in original units, largest (standardized) first."""
+    coef = run.coef
+    size = np.abs(coef * run.scale) if coef.ndim == 1 else \
+        np.linalg.norm(coef * run.scale[:, None], axis=1)
+    rows = []
+    for j in np.argsort(-size):
+        if coef.ndim == 1 and coef[j] != 0:
+            rows.append({"feature": run.feature_names[j], "coefficient": float(coef[j])})
+        elif coef.ndim == 2 and np.any(coef[j] != 0):
+            rows.append({"feature": run.feature_names[j],
+                         **{f"class {c}": float(v) for c, v in zip(run.classes, coef[j],
+                                                                   strict=True)}})
+    return rows
+
+
+def metrics_html(metrics: dict, classes=None) -> str:
+    """Cross-validated metrics and, for classification, the confusion matrix."""
+    if not metrics:
+        return ""
+    plain = [{"metric": k, "value": v} for k, v in metrics.items() if k != "confusion"]
+    parts = ["<h3>Cross-validated performance at the chosen alpha</h3>",
+             '<p class="note">Every row predicted by the fold model that did not see it.</p>',
+             _table(plain)]
+    if "confusion" in metrics and classes is not None:
+        matrix = np.asarray(metrics["confusion"])
+        rows = [{"true \\ predicted": str(c), **{str(d): int(v) for d, v in
+                                                 zip(classes, matrix[i], strict=True)}}
+                for i, c in enumerate(classes)]
+        parts += ["<h3>Confusion matrix (out of fold)</h3>", _table(rows)]
+    return "\n".join(parts)
+
+
+def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
     """Path, CV curve, coefficients and conventions of one cross-validated linear model.
 
     ``run`` is a :class:`penalized.app.cli._model.ModelRun` (or anything with its
     attributes: ``name``, ``cv``, ``rule``, ``coef``, ``intercept``,
     ``feature_names``, ``standardize``, ``scale``, ``alpha``, ``penalty``...).
+    ``metrics`` (from :func:`penalized.app.cli._model.cross_validated_metrics`) adds
+    the cross-validated metrics and the confusion matrix. Multiclass coefficients are
+    drawn as their norm over classes and tabulated class by class.
     """
     cv, path = run.cv, run.cv.path
     name = run.name
-    scaled = path.coefs * run.scale[None, :] if run.standardize else path.coefs
-    ylabel = "coefficient (standardized units)" if run.standardize else "coefficient"
+    multiclass = run.coef.ndim == 2
+    shape = (1, -1, 1) if multiclass else (1, -1)
+    scaled = path.coefs * run.scale.reshape(shape) if run.standardize else path.coefs
+    unit = "standardized units" if run.standardize else "original units"
+    ylabel = ("norm over classes" if multiclass else "coefficient") + f" ({unit})"
+    if multiclass:
+        scaled = np.linalg.norm(scaled, axis=2)
     parts = [f'<h2 id="{_anchor(name)}">{_e(name)}</h2>']
     penalty = run.penalty
     ratio = float(penalty.ratio) if penalty.elastic_net_family else 1.0
@@ -130,14 +173,18 @@ def linear_section(run, *, n_samples: int) -> str:
         "datafit": type(path.datafit).__name__, "penalty": repr(penalty.with_alpha(run.alpha)),
         "rule": run.rule, "alpha_min": cv.alpha_min, "alpha_1se": cv.alpha_1se,
         "chosen alpha": run.alpha, "nonzero": f"{run.n_nonzero} of {len(run.coef)}",
-        "intercept": run.intercept, "CV score": f"{cv.scoring} {cv.mean[run.index]:.4g} "
-                                               f"± {cv.std_error[run.index]:.2g}",
+        "intercept": run.intercept if np.ndim(run.intercept) == 0 else
+        ", ".join(f"{c}: {b:.4g}" for c, b in zip(run.classes, run.intercept, strict=True)),
+        "CV score": f"{cv.scoring} {cv.mean[run.index]:.4g} ± {cv.std_error[run.index]:.2g}",
         "folds": cv.fold_scores.shape[0], "alphas": cv.alphas.shape[0],
         "standardized inside folds": run.standardize, "seconds": round(run.seconds, 2),
     }
+    if run.classes is not None and len(run.classes) == 2:
+        summary["positive class"] = str(run.classes[1])
     if run.test_score is not None:
         summary[f"test {run.test_metric}"] = run.test_score
     parts.append(_table([{"quantity": k, "value": v} for k, v in summary.items()]))
+    parts.append(metrics_html(metrics or {}, run.classes))
     parts.append(_img(figures.path_figure(
         cv.alphas, scaled, run.feature_names, alpha_min=cv.alpha_min, alpha_1se=cv.alpha_1se,
         title=f"{name}: coefficient path", ylabel=ylabel), f"{name} coefficient path"))
@@ -145,15 +192,22 @@ def linear_section(run, *, n_samples: int) -> str:
         cv.alphas, cv.mean, cv.std_error, alpha_min=cv.alpha_min, alpha_1se=cv.alpha_1se,
         scoring=cv.scoring, title=f"{name}: {cv.fold_scores.shape[0]}-fold CV"),
         f"{name} cross-validation curve"))
+    bars = run.coef * (run.scale[:, None] if multiclass else run.scale) if run.standardize \
+        else run.coef
+    if multiclass:
+        bars = np.linalg.norm(bars, axis=1)
     parts.append(_img(figures.coefficient_figure(
-        run.coef, run.feature_names, title=f"{name} at alpha = {run.alpha:.3g} "
-        "(original units)"), f"{name} coefficients"))
-    order = np.argsort(-np.abs(run.coef))
-    rows = [{"feature": run.feature_names[j], "coefficient": float(run.coef[j])}
-            for j in order if run.coef[j] != 0][:50]
-    n_zero = int(np.sum(run.coef == 0))
-    parts.append(f"<details><summary>Nonzero coefficients (original units; {n_zero} "
-                 f"exactly zero)</summary>{_table(rows)}</details>")
+        bars, run.feature_names, title=f"{name} at alpha = {run.alpha:.3g} ({unit}"
+        + (", norm over classes)" if multiclass else ")")), f"{name} coefficients"))
+    rows = _coefficient_rows(run)
+    n_zero = len(run.coef) - run.n_nonzero
+    snapped = getattr(run, "n_snapped", 0)
+    parts.append(f"<details open><summary>Nonzero coefficients (original units; {n_zero} "
+                 f"exactly zero)</summary>{_table(rows[:50])}"
+                 + (f'<p class="note">{snapped} coefficient(s) smaller than 1e-8 times the '
+                    "largest (standardized units) were set to exactly zero: numerical residue "
+                    "(e.g. of collinear one-hot columns), not selected features.</p>"
+                    if snapped else "") + "</details>")
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
     parts.append(
