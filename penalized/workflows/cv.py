@@ -35,7 +35,8 @@ from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
 from .fitting import DEFAULT_TOL
 from .paths import alpha_grid, check_alphas, null_gradient, path_problem
-from .scoring import Scorer, get_scorer
+from .scoring import Scorer, get_scorer, score_fits
+from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
 
 RULES = ("min", "1se")
 
@@ -133,19 +134,6 @@ def choose_indices(mean: np.ndarray, std_error: np.ndarray,
 
 
 # ---- data handling ---------------------------------------------------------------
-def feature_moments(X, sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and standard deviation of every column (std 1 for constant columns)."""
-    s = sample_weight / sample_weight.sum()
-    if sp.issparse(X):
-        mean = np.asarray(X.T @ s).ravel()
-        second = np.asarray(X.multiply(X).T @ s).ravel()
-    else:
-        mean = s @ X
-        second = s @ (X * X)
-    std = np.sqrt(np.maximum(second - mean**2, 0.0))
-    return mean, np.where(std > 1e-12 * (1.0 + np.abs(mean)), std, 1.0)
-
-
 def replace_data(problem: Problem, **changes) -> Problem:
     """A copy with other data (X, y or weights); memos derived from the old X are dropped."""
     return problem.with_data(**changes)
@@ -165,38 +153,6 @@ def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
         raise ValueError("a training fold has sample weights summing to zero")
     return replace_data(problem, X=X, y=problem.y[rows],
                         sample_weight=s * (rows.shape[0] / total))
-
-
-def standardized(problem: Problem, standardize: bool
-                 ) -> tuple[Problem, np.ndarray, np.ndarray]:
-    """Columns scaled to unit weighted variance; returns ``(problem, shift, scale)``.
-
-    Dense X is also centered when an intercept is fitted (the intercept absorbs
-    the means, and centering keeps the problem well conditioned); sparse X is
-    only scaled, so that it stays sparse. The solution is the same either way.
-    """
-    p = problem.n_features
-    if not standardize:
-        return problem, np.zeros(p), np.ones(p)
-    mean, scale = feature_moments(problem.X, problem.sample_weight)
-    if sp.issparse(problem.X) or not problem.fit_intercept:
-        shift = np.zeros(p)
-        X = (problem.X @ sp.diags(1.0 / scale)).tocsc() if sp.issparse(problem.X) \
-            else np.asfortranarray(problem.X / scale)
-        if sp.issparse(X):
-            X.sort_indices()
-    else:
-        shift = mean
-        X = np.asfortranarray((problem.X - mean) / scale)
-    return replace_data(problem, X=X), shift, scale
-
-
-def unscale_path(res: PathResult, shift: np.ndarray, scale: np.ndarray) -> PathResult:
-    """A path fitted on ``(X - shift) / scale``, back on the original columns."""
-    shape = (1, -1) + (1,) * (res.coefs.ndim - 2)
-    coefs = res.coefs / scale.reshape(shape)
-    intercepts = res.intercepts - np.tensordot(coefs, shift, axes=([1], [0]))
-    return dataclasses.replace(res, coefs=coefs, intercepts=intercepts)
 
 
 def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
@@ -260,8 +216,38 @@ def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardiz
     """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``."""
     sub, shift, scale = standardized(subset_problem(problem, train), standardize)
     res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
+    if scorer.uses_data:
+        return score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
+                          problem.sample_weight[test], res.coefs, res.intercepts,
+                          problem.classes)
     Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
     return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+
+
+FOLD_ALPHAS = ("shared", "by_weight")
+
+
+def _fold_grid(problem: Problem, train, grid, fold_alphas: str) -> np.ndarray:
+    """The alphas a training fold is fitted at: the full data's (``"shared"``), or
+    those times ``sum(weights) / sum(training weights)`` (``"by_weight"``: the product
+    ``alpha * sum(weights)``, scikit-learn's ``1 / C``, is what the folds share)."""
+    if fold_alphas == "shared":
+        return grid
+    s = problem.sample_weight
+    return grid * (s.sum() / s[train].sum())
+
+
+def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """glmnet's ``foldid``: one fold label per sample; fold ``k`` is validated on the
+    samples labelled ``k`` and trained on the others."""
+    labels = np.asarray(foldid).ravel()
+    if labels.shape[0] != n_samples:
+        raise ValueError(f"foldid has {labels.shape[0]} labels but X has {n_samples} rows")
+    values = np.unique(labels)
+    if values.shape[0] < 2:
+        raise ValueError(f"foldid must hold at least 2 distinct fold labels, got "
+                         f"{values.tolist()}")
+    return [(np.flatnonzero(labels != v), np.flatnonzero(labels == v)) for v in values]
 
 
 def _full_path(problem: Problem, grid, standardize: bool, options: dict) -> PathResult:
@@ -294,7 +280,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
-                   callback=None) -> CVResult:
+                   callback=None, foldid=None, fold_alphas: str = "shared") -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -314,7 +300,12 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     l1_ratios : array-like, optional
         Also cross-validate the elastic-net ``l1_ratio`` over these values (each with its
         own alpha grid); the result reports the best pair.
-    scoring : {"mse", "mae", "deviance", "log_loss", "accuracy", "auc"}, optional
+    scoring : str or callable, optional
+        ``"mse"``, ``"mae"``, ``"deviance"``, ``"log_loss"``, ``"accuracy"``,
+        ``"auc"`` or ``"class"`` (misclassification error): glmnet's
+        ``type.measure`` names; or a scikit-learn scorer name (``"r2"``,
+        ``"neg_log_loss"``...) or callable ``scorer(estimator, X, y)``, with
+        scikit-learn's sign (see :mod:`penalized.workflows.scoring`).
         Default: "mse" for regression, "deviance" for classification.
     groups : array-like of shape (n_samples,), optional
         Group labels for group splitters (``GroupKFold``...).
@@ -332,6 +323,14 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Also fit the path on the full data (``result.path``), in parallel with the folds.
     precompute : {"auto", True, False}, default="auto"
         Tall least squares in Gram form, as in :func:`penalized.path` (per fold).
+    foldid : array-like of shape (n_samples,), optional
+        glmnet's ``foldid``: a fold label per sample (any values); replaces ``cv``.
+    fold_alphas : {"shared", "by_weight"}, default="shared"
+        "shared": every fold is fitted at the full data's alphas (glmnet's choice:
+        alpha is a per-sample strength). "by_weight": at those times
+        ``sum(weights) / sum(fold's training weights)``, so that
+        ``alpha * sum(weights)`` is shared (scikit-learn's ``C`` in
+        ``LogisticRegressionCV``); ``result.alphas`` are the full data's.
     callback : callable, optional
         Progress: ``callback(done, total)`` with ``total`` the number of fits (alphas
         times paths, the folds' and the full-data one(s)). Run in this process
@@ -358,13 +357,17 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     scorer = get_scorer(scoring, datafit)
-    splits = make_splits(cv, problem, groups)
+    if fold_alphas not in FOLD_ALPHAS:
+        raise ValueError(f"fold_alphas must be one of {FOLD_ALPHAS}, got {fold_alphas!r}")
+    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
+                         problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
     options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
     problems = [problem.with_penalty(pen) for pen in candidates]
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
 
-    tasks = [(_fold_scores, (pb, tr, te, grid, scorer, standardize), grid.shape[0])
+    tasks = [(_fold_scores, (pb, tr, te, _fold_grid(pb, tr, grid, fold_alphas), scorer,
+                             standardize), grid.shape[0])
              for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
     if refit:
         tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
