@@ -33,8 +33,8 @@ from ..core.datafits import Datafit, LeastSquares
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
-from .fitting import DEFAULT_TOL
-from .paths import alpha_grid, check_alphas, null_gradient, path_problem
+from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
+from .paths import alpha_grid, check_alphas, describe_path, null_gradient, path_problem
 from .scoring import Scorer, get_scorer, score_fits
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
 
@@ -111,6 +111,32 @@ class CVResult:
         if self.path is None:
             raise ValueError("this CVResult was computed with refit=False: no path")
         return self.path[self.index(rule)]
+
+    def coef(self, rule: str = "min") -> np.ndarray:
+        """glmnet's ``coef(cvfit, s="lambda.min" | "lambda.1se")``: full-data
+        coefficients at the alpha chosen by ``rule``."""
+        return np.array(self.best_fit(rule).coef)
+
+    def predict(self, X, rule: str = "min") -> np.ndarray:
+        """Mean response or label of the full-data fit chosen by ``rule``."""
+        return self.best_fit(rule).predict(X)
+
+    def predict_proba(self, X, rule: str = "min") -> np.ndarray:
+        """Class probabilities of the full-data fit chosen by ``rule``."""
+        return self.best_fit(rule).predict_proba(X)
+
+    def __repr__(self) -> str:
+        return (f"CVResult({self.n_folds} folds, {self.alphas.shape[0]} alphas, "
+                f"{self.scoring}: alpha_min={self.alpha_min:.4g} "
+                f"({self.mean[self.index_min]:.4g} +- {self.std_error[self.index_min]:.2g}), "
+                f"alpha_1se={self.alpha_1se:.4g})")
+
+    def plot(self, ax=None):
+        """The CV curve with +-1 SE bars and both rules marked (glmnet's
+        ``plot(cvfit)``); returns the matplotlib Axes."""
+        from .plots import plot_cv
+
+        return plot_cv(self, ax)
 
 
 def check_rule(rule) -> str:
@@ -362,7 +388,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
                          problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
-    options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
+    options = {"solver": solver, "tol": check_tol(tol), "max_iter": check_max_iter(max_iter),
+               "precompute": precompute}
     problems = [problem.with_penalty(pen) for pen in candidates]
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
 
@@ -376,7 +403,9 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     n_folds = len(splits)
     fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
         len(problems), n_folds, -1)
-    paths = tuple(outputs[len(problems) * n_folds:]) if refit else ()
+    paths = tuple(describe_path(res, pb, standardize, column_names(X)) for res, pb
+                  in zip(outputs[len(problems) * n_folds:], problems, strict=True)) \
+        if refit else ()
     return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
 
 
