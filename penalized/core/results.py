@@ -274,13 +274,13 @@ class PathResult:
         return getattr(self.fit_at(alpha, **options), method)(X)
 
     def predict(self, X, alpha, *, exact: bool = False, X_train=None, y=None,
-                sample_weight=None) -> np.ndarray:
+                sample_weight=None, tol: float | None = None) -> np.ndarray:
         """glmnet's ``predict(fit, newx, s=alpha)``: mean response or label at any alpha
         (a list: one column each). ``exact=True`` refits on the path's training data,
         ``X_train`` (default ``X``) and ``y``."""
         return self._many("predict", X, alpha, dict(
             exact=exact, X=X if X_train is None else X_train, y=y,
-            sample_weight=sample_weight) if exact else {})
+            sample_weight=sample_weight, tol=tol) if exact else {})
 
     def decision_function(self, X, alpha) -> np.ndarray:
         """The linear predictor at any alpha (interpolated)."""
