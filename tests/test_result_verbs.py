@@ -100,9 +100,8 @@ def test_cv_rules_and_predict_proba():
         np.testing.assert_array_equal(cv.predict(X, rule), (z > 0).astype(int))
     # against scikit-learn's LogisticRegression at the same model (C = 1 / (n alpha))
     alpha = cv.alpha_min
-    ref = sk.LogisticRegression(C=1 / (len(y) * alpha), l1_ratio=1.0, solver="saga",
-                                tol=1e-10, max_iter=100_000).fit(X, y)
-    fit = pz.fit(X, y, pz.Logistic(), pz.L1(), alpha=alpha, tol=1e-10)
+    ref = sk.LogisticRegression(C=1 / (len(y) * alpha), tol=1e-10, max_iter=10_000).fit(X, y)
+    fit = pz.fit(X, y, pz.Logistic(), pz.L2(), alpha=alpha, tol=1e-10)
     np.testing.assert_allclose(fit.predict_proba(X), ref.predict_proba(X), atol=1e-4)
     assert "alpha_min" in repr(cv)
     with pytest.raises(ValueError, match="classification"):

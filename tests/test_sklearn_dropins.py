@@ -28,7 +28,7 @@ def _sk_logistic_cv(X, y, sample_weight=None, **kw):
 
 def test_logistic_cv_applies_c_per_fold_and_scores_like_sklearn(cancer):
     X, y = cancer
-    Cs = np.logspace(-2, 1, 6)
+    Cs = np.logspace(-2, 1, 4)
     ref = _sk_logistic_cv(X, y, Cs=Cs, cv=3, scoring="neg_log_loss")
     ours = pl.LogisticRegressionCV(Cs=Cs, cv=3, scoring="neg_log_loss", tol=1e-8).fit(X, y)
     np.testing.assert_array_equal(ours.Cs_, ref.Cs_)
@@ -41,22 +41,30 @@ def test_logistic_cv_applies_c_per_fold_and_scores_like_sklearn(cancer):
     assert np.all(ours.scores_[key] < 0)
     assert Cs[np.argmax(ours.scores_[key].sum(axis=0))] == ours.C_[0]
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-3)
+    # every fold's path, C per training fold, intercept last: scikit-learn's layout
+    assert ours.coefs_paths_[key].shape == ref.coefs_paths_[key].shape
+    np.testing.assert_allclose(ours.coefs_paths_[key], ref.coefs_paths_[key], atol=1e-3)
 
 
-def test_logistic_cv_new_attribute_layout(cancer):
-    X, y = cancer
-    kw = dict(Cs=[0.1, 1.0], cv=3, scoring="accuracy", use_legacy_attributes=False)
+def test_logistic_cv_new_attribute_layout_multiclass():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    kw = dict(Cs=[0.1, 1.0], cv=3, scoring="neg_log_loss", use_legacy_attributes=False)
     ref = _sk_logistic_cv(X, y, **kw)
-    ours = pl.LogisticRegressionCV(**kw).fit(X, y)
+    ours = pl.LogisticRegressionCV(tol=1e-10, **kw).fit(X, y)
     assert isinstance(ours.C_, float) and ours.C_ == ref.C_
     assert ours.scores_.shape == ref.scores_.shape
-    np.testing.assert_allclose(ours.scores_, ref.scores_)
+    np.testing.assert_allclose(ours.scores_, ref.scores_, atol=1e-5)
+    assert ours.coefs_paths_.shape == ref.coefs_paths_.shape  # (folds, l1, Cs, classes, dof)
+    np.testing.assert_allclose(ours.coefs_paths_, ref.coefs_paths_, atol=1e-4)
 
 
 def test_logistic_cv_converts_c_with_the_weight_sum(cancer):
     X, y = cancer
     w = np.full(y.shape[0], 2.0)
-    Cs = np.logspace(-2, 1, 6)
+    Cs = np.logspace(-2, 1, 4)
     ref_w = _sk_logistic_cv(X, y, w, Cs=Cs, cv=3, scoring="neg_log_loss")
     ours = pl.LogisticRegressionCV(Cs=Cs, cv=3, scoring="neg_log_loss", tol=1e-8).fit(X, y)
     ours_w = pl.LogisticRegressionCV(Cs=Cs, cv=3, scoring="neg_log_loss",

@@ -215,6 +215,10 @@ class LogisticRegressionCV(_LogisticModel):
         (n_folds, n_Cs, n_l1_ratios) when ``l1_ratios`` is given; with
         ``use_legacy_attributes=False`` one ndarray (n_folds, n_l1_ratios, n_Cs) and
         ``C_``, ``l1_ratio_`` floats (scikit-learn's layouts).
+    coefs_paths_ : dict class -> ndarray of shape (n_folds, n_Cs, n_features + 1), or
+        (n_folds, n_Cs, n_l1_ratios, n_features + 1) when ``l1_ratios`` is given
+        (the intercept last, when fitted); with ``use_legacy_attributes=False`` one
+        ndarray (n_folds, n_l1_ratios, n_Cs, n_classes, n_features + 1).
     coef_path_ : ndarray of shape (n_Cs, n_features) or (n_Cs, n_features, n_classes)
         Full-data path, in the order of ``Cs_``.
     cv_result_ : penalized.CVResult (alphas decreasing, i.e. C increasing)
@@ -287,7 +291,7 @@ class LogisticRegressionCV(_LogisticModel):
             standardize=self.standardize, solver=engine_solver(self.solver),
             tol=check_tol(self.tol),
             max_iter=None if max_iter is None else max(max_iter, 20_000),
-            n_jobs=self.n_jobs)
+            n_jobs=self.n_jobs, keep_fold_paths=True)
         fit = set_cv_attributes(self, cv, rule)
         self._set_fit(fit)
         self.Cs_ = Cs
@@ -307,9 +311,27 @@ class LogisticRegressionCV(_LogisticModel):
         if self.use_legacy_attributes is False:
             self.C_, self.l1_ratio_ = float(C), float(ratio)
             self.scores_ = grid.transpose(1, 0, 2).copy()     # (n_folds, n_l1_ratios, n_Cs)
+            self.coefs_paths_ = self._fold_paths(cv).transpose(1, 0, 2, 3, 4).copy()
             return
         self.C_ = np.full(keys.shape[0], C)
         self.l1_ratio_ = np.full(keys.shape[0], ratio)
         explicit = not (self.l1_ratios is None or isinstance(self.l1_ratios, str))
         scores = grid.transpose(1, 2, 0) if explicit else grid[0]
         self.scores_ = {label: scores.copy() for label in keys}
+        paths = self._fold_paths(cv)                                # (L, F, A, K, dof)
+        self.coefs_paths_ = {
+            label: (paths[:, :, :, k].transpose(1, 2, 0, 3) if explicit
+                    else paths[0, :, :, k]).copy()
+            for k, label in enumerate(keys)}
+
+    def _fold_paths(self, cv) -> np.ndarray:
+        """Every fold's coefficients, intercept last (if fitted): shape (n_l1_ratios,
+        n_folds, n_Cs, n_classes or 1, n_features + fit_intercept)."""
+        coefs, intercepts = cv.fold_coefs_grid, cv.fold_intercepts_grid
+        if coefs.ndim == 4:  # two classes: one row of coefficients
+            coefs, intercepts = coefs[:, :, :, None, :], intercepts[..., None]
+        else:
+            coefs = np.moveaxis(coefs, 4, 3)
+        if not self.fit_intercept:
+            return coefs
+        return np.concatenate([coefs, intercepts[..., None]], axis=-1)

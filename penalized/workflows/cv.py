@@ -71,6 +71,9 @@ class CVResult:
     fold_scores_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas)
     paths : tuple of PathResult
         One full-data path per l1_ratio (a single one without a grid).
+    fold_coefs_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas, n_features[, n_classes])
+    fold_intercepts_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas[, n_classes])
+        Every fold's path (only with ``keep_fold_paths=True``).
     """
 
     alphas: np.ndarray
@@ -89,6 +92,8 @@ class CVResult:
     std_error_grid: np.ndarray
     fold_scores_grid: np.ndarray
     paths: tuple
+    fold_coefs_grid: np.ndarray | None = None
+    fold_intercepts_grid: np.ndarray | None = None
 
     @property
     def alpha_min(self) -> float:
@@ -238,16 +243,19 @@ def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.
 
 # ---- the work ----------------------------------------------------------------------
 def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardize: bool,
-                 options: dict) -> np.ndarray:
-    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``."""
+                 keep_path: bool, options: dict):
+    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``; with
+    ``keep_path``, ``(scores, coefs, intercepts)``."""
     sub, shift, scale = standardized(subset_problem(problem, train), standardize)
     res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
     if scorer.uses_data:
-        return score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
-                          problem.sample_weight[test], res.coefs, res.intercepts,
-                          problem.classes)
-    Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
-    return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+        scores = score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
+                            problem.sample_weight[test], res.coefs, res.intercepts,
+                            problem.classes)
+    else:
+        Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
+        scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+    return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
 
 
 FOLD_ALPHAS = ("shared", "by_weight")
@@ -306,7 +314,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
-                   callback=None, foldid=None, fold_alphas: str = "shared") -> CVResult:
+                   callback=None, foldid=None, fold_alphas: str = "shared",
+                   keep_fold_paths: bool = False) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -357,6 +366,9 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         ``sum(weights) / sum(fold's training weights)``, so that
         ``alpha * sum(weights)`` is shared (scikit-learn's ``C`` in
         ``LogisticRegressionCV``); ``result.alphas`` are the full data's.
+    keep_fold_paths : bool, default=False
+        Keep every fold's coefficients and intercepts (``result.fold_coefs_grid``,
+        ``result.fold_intercepts_grid``).
     callback : callable, optional
         Progress: ``callback(done, total)`` with ``total`` the number of fits (alphas
         times paths, the folds' and the full-data one(s)). Run in this process
@@ -394,19 +406,29 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
 
     tasks = [(_fold_scores, (pb, tr, te, _fold_grid(pb, tr, grid, fold_alphas), scorer,
-                             standardize), grid.shape[0])
+                             standardize, keep_fold_paths), grid.shape[0])
              for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
     if refit:
         tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
                   for pb, grid in zip(problems, grids, strict=True)]
     outputs = _run_tasks(tasks, options, n_jobs, callback)
     n_folds = len(splits)
-    fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
-        len(problems), n_folds, -1)
+    folds = outputs[: len(problems) * n_folds]
+    fold_paths = None
+    if keep_fold_paths:
+        shape = (len(problems), n_folds)
+        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + f0.shape)
+                           for i, f0 in ((1, folds[0][1]), (2, folds[0][2])))
+        folds = [f[0] for f in folds]
+    fold_grid = np.array(folds, dtype=float).reshape(len(problems), n_folds, -1)
     paths = tuple(describe_path(res, pb, standardize, column_names(X)) for res, pb
                   in zip(outputs[len(problems) * n_folds:], problems, strict=True)) \
         if refit else ()
-    return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    res = _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    if fold_paths is None:
+        return res
+    return dataclasses.replace(res, fold_coefs_grid=fold_paths[0],
+                               fold_intercepts_grid=fold_paths[1])
 
 
 def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:
