@@ -10,7 +10,7 @@ from sklearn.datasets import load_diabetes
 
 import penalized as pz
 from penalized import linear_model as pl
-from penalized.workflows.fitting import NoFiniteMinimizerWarning
+from penalized.core.exceptions import NoFiniteMinimizerWarning
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,12 @@ def test_separable_classes_at_alpha_zero_warn(datafit, penalty):
     with warnings.catch_warnings():  # a penalty bounds the coefficients: no warning
         warnings.simplefilter("error", NoFiniteMinimizerWarning)
         pz.fit(X, y, datafit, penalty, alpha=0.01)
+
+
+def test_unpenalized_logistic_regression_on_separable_classes_warns():
+    X, y = _separable()
+    with pytest.warns(NoFiniteMinimizerWarning):
+        pl.LogisticRegression(C=np.inf).fit(X, y)
 
 
 def test_overlapping_classes_at_alpha_zero_do_not_warn():

@@ -8,3 +8,8 @@ class ConvergenceWarning(_SklearnConvergenceWarning):
 
     Subclasses scikit-learn's, so existing warning filters keep working.
     """
+
+
+class NoFiniteMinimizerWarning(UserWarning):
+    """The objective has no finite minimizer (e.g. separable classes at alpha=0): the
+    reported coefficients are a point on a ray along which the loss keeps falling."""

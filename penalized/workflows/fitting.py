@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.certificates import optimal_free_part, uses_gap
 from ..core.datafits import Datafit, LeastSquares
+from ..core.exceptions import NoFiniteMinimizerWarning
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult
 from ..penalties import L1, Penalty
@@ -93,10 +94,6 @@ def solve_problem(problem: Problem, solver: str = "auto", tol: float = DEFAULT_T
     res = solve_from(problem, solver, tol, max_iter, Iterate(coef, b), scale)[0]
     warn_if_unbounded(problem, res)
     return res
-
-
-class NoFiniteMinimizerWarning(UserWarning):
-    """The objective has no finite minimizer: the coefficients grow without bound."""
 
 
 def separates(problem: Problem, coef, b) -> bool:
