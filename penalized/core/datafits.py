@@ -191,7 +191,13 @@ class Multinomial(Datafit):
     multiclass: ClassVar[bool] = True
 
     def prepare_target(self, y):
-        classes, codes = np.unique(np.asarray(y), return_inverse=True)
+        y = np.asarray(y)
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            bad = y[y != np.round(y)][:3].tolist()
+            raise ValueError(f"Multinomial needs class labels, but y is continuous "
+                             f"(non-integer values such as {bad}); use LeastSquares for a "
+                             "continuous target")
+        classes, codes = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(f"Multinomial needs at least two classes in y, got "
                              f"{classes.shape[0]}")

@@ -9,3 +9,8 @@ class ConvergenceWarning(UserWarning):
     penalized`` take 1.9 s instead of 0.6 s. Filter it by this class, e.g.
     ``warnings.simplefilter("ignore", penalized.ConvergenceWarning)``.
     """
+
+
+class NoFiniteMinimizerWarning(UserWarning):
+    """The objective has no finite minimizer (e.g. separable classes at alpha=0): the
+    reported coefficients are a point on a ray along which the loss keeps falling."""

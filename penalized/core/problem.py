@@ -20,7 +20,7 @@ import scipy.sparse.linalg as spla
 
 from ..penalties import Penalty
 from .datafits import Datafit
-from .validation import check_sample_weight, check_X, check_y
+from .validation import check_magnitude, check_sample_weight, check_X, check_y
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -149,6 +149,13 @@ class Problem:
         return float(self.datafit.curvature_bound * sigma**2 / n) + 1e-300
 
 
+def _column_of(X, value: float) -> str:
+    """Where the first entry of absolute value ``value`` sits (for error messages)."""
+    dense = X.toarray() if sp.issparse(X) else X
+    row, col = np.argwhere(np.abs(dense) == value)[0]
+    return f"row {row}, column {col}"
+
+
 def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: bool = True,
                  sample_weight=None) -> Problem:
     """Validate everything once and build a :class:`Problem`."""
@@ -165,6 +172,9 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
         except (TypeError, ValueError):
             raise TypeError(f"y must be numeric for {type(datafit).__name__}, "
                             f"got dtype {y.dtype}") from None
+    check_magnitude(X, X.shape[0] * X.shape[1], "X", where=lambda v: _column_of(X, v))
+    if y.dtype.kind in "biuf":
+        check_magnitude(y, X.shape[0], "y")
     y_int, classes = datafit.prepare_target(y)
     s = check_sample_weight(sample_weight, X.shape[0])
     if penalty.weights is not None and penalty.weights.shape[0] != X.shape[1]:

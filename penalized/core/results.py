@@ -10,6 +10,35 @@ from ..penalties import Penalty
 from .datafits import Datafit
 
 
+def _class_probabilities(datafit: Datafit, z: np.ndarray) -> np.ndarray:
+    """(n_samples, n_classes) probabilities from a linear predictor."""
+    p = datafit.inverse_link(z)
+    return p if z.ndim == 2 else np.column_stack([1.0 - p, p])
+
+
+def _labels_or_mean(datafit: Datafit, classes, z: np.ndarray) -> np.ndarray:
+    if classes is None:
+        return datafit.inverse_link(z)
+    if z.ndim == 2:
+        return classes[np.argmax(z, axis=1)]
+    return classes[(z > 0).astype(int)]
+
+
+def _interpolation(alphas: np.ndarray, alpha: float) -> tuple[int, int, float]:
+    """``(k, k + 1, t)``: ``alpha`` is ``(1 - t)`` of grid point ``k`` and ``t`` of the
+    next, linearly in log alpha (in alpha where the grid holds 0); clamped to the
+    grid's ends (glmnet's ``predict(fit, s=)``)."""
+    a = np.asarray(alphas, dtype=float)
+    if alpha >= a[0] or a.shape[0] == 1:
+        return 0, 0, 0.0
+    if alpha <= a[-1]:
+        return a.shape[0] - 1, a.shape[0] - 1, 0.0
+    k = int(np.flatnonzero(a >= alpha)[-1])
+    f = np.log if a[k + 1] > 0 else (lambda v: v)
+    t = float((f(a[k]) - f(alpha)) / (f(a[k]) - f(a[k + 1])))
+    return k, k + 1, t
+
+
 def _freeze(*arrays):
     for a in arrays:
         if isinstance(a, np.ndarray):
@@ -48,6 +77,8 @@ class FitResult:
     penalty, datafit : the model that was solved (alpha included).
     classes : ndarray or None
         Labels for classification; ``classes[1]`` is the positive class.
+    feature_names : tuple of str or None
+        The columns' names when X was a DataFrame.
     """
 
     coef: np.ndarray
@@ -63,9 +94,25 @@ class FitResult:
     datafit: Datafit
     classes: np.ndarray | None = None
     stop_reason: str = ""
+    feature_names: tuple | None = None
 
     def __post_init__(self):
         _freeze(self.coef, self.history)
+
+    def __repr__(self) -> str:
+        return (f"FitResult({type(self.datafit).__name__}, {type(self.penalty).__name__}, "
+                f"alpha={self.alpha:.4g}, n_nonzero={self.n_nonzero} of "
+                f"{self.coef.shape[0]}, objective={self.objective:.6g}, "
+                f"converged={self.converged} ({self.stop_reason}))")
+
+    def summary(self) -> str:
+        """The fit and its nonzero coefficients, by feature name, largest first."""
+        coef = self.coef if self.coef.ndim == 1 else np.abs(self.coef).max(axis=1)
+        names = self.feature_names or tuple(f"x{j}" for j in range(coef.shape[0]))
+        order = np.flatnonzero(coef)[np.argsort(-np.abs(coef[np.flatnonzero(coef)]))]
+        lines = [repr(self), f"intercept: {np.round(self.intercept, 6)}"]
+        lines += [f"  {names[j]:<24} {coef[j]: .6g}" for j in order]
+        return "\n".join(lines)
 
     @property
     def alpha(self) -> float:
@@ -83,12 +130,14 @@ class FitResult:
 
     def predict(self, X) -> np.ndarray:
         """Mean response (regression) or predicted label (classification)."""
-        z = self.decision_function(X)
+        return _labels_or_mean(self.datafit, self.classes, self.decision_function(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, (n_samples, n_classes) in the order of ``classes``."""
         if self.classes is None:
-            return self.datafit.inverse_link(z)
-        if z.ndim == 2:
-            return self.classes[np.argmax(z, axis=1)]
-        return self.classes[(z > 0).astype(int)]
+            raise ValueError(f"predict_proba needs a classification fit, this one is "
+                             f"{type(self.datafit).__name__}")
+        return _class_probabilities(self.datafit, self.decision_function(X))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -108,7 +157,12 @@ class PathResult:
     certificate_kind : {"gap", "kkt"}
     alpha_max : float
         Smallest alpha at which every penalized coefficient is zero.
-    penalty, datafit, classes, solver : as in :class:`FitResult`.
+    penalty, datafit, classes, solver, feature_names : as in :class:`FitResult`.
+    fit_intercept, standardize : bool
+        How the path was fitted (``coef(alpha, exact=True)`` refits the same way).
+    deviance_ratio : ndarray of shape (n_alphas,) or None
+        Fraction of the null model's deviance (datafit value) each fit explains
+        (glmnet's ``dev.ratio``; set by :func:`penalized.path`).
     """
 
     alphas: np.ndarray
@@ -125,6 +179,10 @@ class PathResult:
     datafit: Datafit
     classes: np.ndarray | None = None
     stop_reasons: np.ndarray | None = None
+    feature_names: tuple | None = None
+    fit_intercept: bool = True
+    standardize: bool = False
+    deviance_ratio: np.ndarray | None = None
 
     def __post_init__(self):
         if self.stop_reasons is None:  # built elsewhere (e.g. loaded): from converged
@@ -151,5 +209,90 @@ class PathResult:
             converged=bool(self.converged[k]), stop_reason=str(self.stop_reasons[k]),
             history=np.empty(0), solver=self.solver,
             penalty=self.penalty.with_alpha(float(self.alphas[k])), datafit=self.datafit,
-            classes=self.classes,
+            classes=self.classes, feature_names=self.feature_names,
         )
+
+    # ---- glmnet's verbs ---------------------------------------------------------
+    def __repr__(self) -> str:
+        return (f"PathResult({type(self.datafit).__name__}, {type(self.penalty).__name__}, "
+                f"{len(self)} alphas from {self.alphas[0]:.4g} to {self.alphas[-1]:.4g}, "
+                f"n_nonzero {int(self.n_nonzero[0])} -> {int(self.n_nonzero[-1])}, "
+                f"{int(np.sum(~self.converged))} not converged)")
+
+    def summary(self, max_rows: int = 20) -> str:
+        """glmnet's ``print(fit)``: alpha, nonzero count and % deviance explained per
+        grid point (``max_rows`` of them, evenly spaced)."""
+        rows = np.unique(np.linspace(0, len(self) - 1, min(max_rows, len(self))).astype(int))
+        dev = 100.0 * (self.deviance_ratio if self.deviance_ratio is not None
+                       else np.full(len(self), np.nan))
+        lines = [repr(self), f"{'alpha':>12} {'nonzero':>8} {'%dev':>7}"]
+        lines += [f"{self.alphas[k]:12.5g} {int(self.n_nonzero[k]):8d} {dev[k]:7.2f}"
+                  for k in rows]
+        return "\n".join(lines)
+
+    def _at(self, alpha) -> tuple[np.ndarray, np.ndarray]:
+        """Interpolated ``(coef, intercept)`` at one alpha."""
+        i, j, t = _interpolation(self.alphas, float(alpha))
+        coef = (1.0 - t) * self.coefs[i] + t * self.coefs[j]
+        return coef, (1.0 - t) * self.intercepts[i] + t * self.intercepts[j]
+
+    def fit_at(self, alpha: float, *, exact: bool = False, X=None, y=None,
+               sample_weight=None, tol: float | None = None) -> FitResult:
+        """The model at any ``alpha``: interpolated linearly in log alpha between the two
+        neighbouring grid points (clamped at the grid's ends), or, with ``exact=True``,
+        refitted on ``X, y`` (the data of the path, as glmnet's ``exact = TRUE``),
+        warm-started from the interpolation."""
+        if exact:
+            if X is None or y is None:
+                raise ValueError("exact=True refits the model: give the path's X and y")
+            from ..workflows.fitting import DEFAULT_TOL, fit
+
+            return fit(X, y, self.datafit, self.penalty.with_alpha(float(alpha)),
+                       fit_intercept=self.fit_intercept, standardize=self.standardize,
+                       sample_weight=sample_weight, init=self._at(alpha),
+                       tol=DEFAULT_TOL if tol is None else tol)
+        k = int(np.argmin(np.abs(self.alphas - alpha)))
+        coef, intercept = self._at(alpha)
+        return dataclasses.replace(
+            self[k], coef=coef, intercept=intercept if np.ndim(intercept) else float(intercept),
+            penalty=self.penalty.with_alpha(float(alpha)), objective=np.nan,
+            certificate=np.nan, converged=bool(alpha in self.alphas))
+
+    def coef(self, alpha=None, **options) -> np.ndarray:
+        """Coefficients at ``alpha`` (a number or a list: stacked on axis 0), see
+        :meth:`fit_at` for ``exact``; all grid coefficients when ``alpha`` is None."""
+        if alpha is None:
+            return np.array(self.coefs)
+        if np.ndim(alpha):
+            return np.stack([self.fit_at(a, **options).coef for a in np.ravel(alpha)])
+        return np.array(self.fit_at(alpha, **options).coef)
+
+    def _many(self, method: str, X, alpha, options: dict) -> np.ndarray:
+        if np.ndim(alpha):
+            return np.stack([getattr(self.fit_at(a, **options), method)(X)
+                             for a in np.ravel(alpha)], axis=1)
+        return getattr(self.fit_at(alpha, **options), method)(X)
+
+    def predict(self, X, alpha, *, exact: bool = False, X_train=None, y=None,
+                sample_weight=None, tol: float | None = None) -> np.ndarray:
+        """glmnet's ``predict(fit, newx, s=alpha)``: mean response or label at any alpha
+        (a list: one column each). ``exact=True`` refits on the path's training data,
+        ``X_train`` (default ``X``) and ``y``."""
+        return self._many("predict", X, alpha, dict(
+            exact=exact, X=X if X_train is None else X_train, y=y,
+            sample_weight=sample_weight, tol=tol) if exact else {})
+
+    def decision_function(self, X, alpha) -> np.ndarray:
+        """The linear predictor at any alpha (interpolated)."""
+        return self._many("decision_function", X, alpha, {})
+
+    def predict_proba(self, X, alpha) -> np.ndarray:
+        """Class probabilities at any alpha (interpolated), (n_samples, n_classes)."""
+        return self.fit_at(float(alpha)).predict_proba(X)
+
+    def plot(self, ax=None, **options):
+        """Coefficient paths against log10(alpha), labelled, with the nonzero count on
+        the top axis (glmnet's ``plot(fit)``); returns the matplotlib Axes."""
+        from ..workflows.plots import plot_path
+
+        return plot_path(self, ax, **options)

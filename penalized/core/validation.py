@@ -55,6 +55,22 @@ def check_X(X, name: str = "X"):
     return X
 
 
+def check_magnitude(values, n_entries: int, name: str, where=None) -> None:
+    """Refuse values whose sums of squares over ``n_entries`` terms overflow float64
+    (the solvers' norms, Gram entries and gaps would be infinite or NaN)."""
+    data = values.data if sp.issparse(values) else np.asarray(values)
+    if data.size == 0:
+        return
+    largest = max(float(np.max(data)), -float(np.min(data)))  # no |data| temporary
+    limit = np.sqrt(np.finfo(np.float64).max / max(n_entries, 1))
+    if largest > limit:
+        at = "" if where is None else f" ({where(largest)})"
+        raise ValueError(
+            f"{name} has values as large as {largest:.3g}{at}: sums of their squares "
+            f"overflow float64 (the limit for {n_entries} terms is {limit:.3g}); "
+            f"rescale {name}")
+
+
 def check_y(y, n_samples: int, name: str = "y") -> np.ndarray:
     """1-D target of length n_samples (a column vector is flattened)."""
     arr = np.asarray(y)

@@ -8,7 +8,6 @@ result into scikit-learn's attribute names.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 
 import numpy as np
@@ -18,8 +17,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..core.problem import make_problem
 from ..core.results import FitResult
-from ..workflows.cv import CVResult, check_rule, standardized
+from ..workflows.cv import CVResult, check_rule
 from ..workflows.fitting import solve_problem
+from ..workflows.standardize import scale_init, standardized, unscale_fit
 
 #: solver names of scikit-learn that we accept and map onto ours
 SOLVER_ALIASES = {"auto": "auto", "cd": "cd", "fista": "fista", "gd": "gd"}
@@ -36,6 +36,28 @@ def check_tol(tol) -> float:
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
         raise ValueError(f"tol must be a positive number, got {tol!r}")
     return float(tol)
+
+
+#: the engine's ``tol`` for a scikit-learn ``tol`` below which it is taken as is
+ENGINE_TOL_FLOOR = 1e-12
+
+
+def sklearn_engine_tol(tol) -> float:
+    """The engine's ``tol`` (a relative excess of the objective) for scikit-learn's
+    ``tol`` in :class:`~penalized.linear_model.Lasso` and its kin: ``(tol / 10) ** 2``.
+
+    scikit-learn's coordinate descent runs until the largest coefficient update is
+    below ``tol`` times the largest coefficient, then until its duality gap is below
+    ``tol * ||y - mean(y)||^2 / n``; in practice the first rule decides, and leaves
+    coefficients accurate to about ``tol`` relative. The objective is quadratic around
+    its minimum, so that accuracy is a relative excess of about ``tol ** 2``; the
+    last update understates the remaining error (by the contraction factor of the
+    sweeps), so the engine is run at ``(tol / 10) ** 2``: 1e-10 at the default (and
+    at ``tol`` itself below :data:`ENGINE_TOL_FLOOR`, where squaring would ask for
+    less than rounding allows).
+    """
+    tol = check_tol(tol)
+    return max((tol / 10) ** 2, min(tol, ENGINE_TOL_FLOOR))
 
 
 def check_max_iter(max_iter) -> int | None:
@@ -139,13 +161,7 @@ def fit_single(X, y, datafit, penalty, *, fit_intercept: bool, sample_weight, so
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     scaled, shift, scale = standardized(problem, standardize)
-    if standardize:
-        init = None
-    res = solve_problem(scaled, solver, tol, max_iter, init=init)
     if not standardize:
-        return res
-    coef = res.coef / (scale if res.coef.ndim == 1 else scale[:, None])
-    intercept = res.intercept - shift @ coef
-    if np.ndim(intercept) == 0:
-        intercept = float(intercept)
-    return dataclasses.replace(res, coef=coef, intercept=intercept)
+        return solve_problem(scaled, solver, tol, max_iter, init=init)
+    res = solve_problem(scaled, solver, tol, max_iter, init=scale_init(init, shift, scale))
+    return unscale_fit(res, shift, scale)

@@ -6,10 +6,9 @@ scikit-learn's objective with raw sample weights ``s``:
           + r \|w\|_1 + \frac{1 - r}{2} \|w\|_2^2
 
 is penalized's ``Logistic`` + ``ElasticNet(l1_ratio=r)`` at
-``alpha = 1 / (C sum(s))``. ``LogisticRegressionCV`` shares one grid of alphas,
-``1 / (n C)`` for ``C`` in ``Cs``, across folds (glmnet's choice: alpha is a
-per-sample strength), so a fold's fit at ``C`` is scikit-learn's at
-``C * n / n_train``.
+``alpha = 1 / (C sum(s))``. ``LogisticRegressionCV`` applies each ``C`` to every
+training fold as scikit-learn does: the fold's alpha is ``1 / (C sum(s_train))``
+(:func:`penalized.cross_validate` with ``fold_alphas="by_weight"``).
 
 With more than two classes both fit one multinomial model (``Multinomial``:
 softmax cross-entropy, the penalty entrywise on the (n_features, n_classes)
@@ -196,9 +195,12 @@ class LogisticRegressionCV(_LogisticModel):
     penalty : "deprecated", "l1", "l2" or "elasticnet", default="deprecated"
         ``"l1"`` / ``"l2"`` fix ``l1_ratios`` to ``[1.0]`` / ``[0.0]``.
     cv : int, splitter or iterable, default=None (5 stratified folds)
-    scoring : {"accuracy", "deviance", "log_loss", "auc", "mse"} or "warn"/None
-        Default: accuracy (scikit-learn's current default); "neg_log_loss" and
-        "roc_auc" are understood.
+    scoring : str, callable, "warn" or None, default="warn"
+        A scikit-learn scorer name or callable ``scorer(estimator, X, y)``, or one of
+        penalized's names (``"deviance"``, ``"class"``...: see
+        :func:`penalized.cross_validate`). Default: accuracy (scikit-learn's).
+        ``scores_`` hold the scores with scikit-learn's sign (greater is better: a
+        loss such as ``"deviance"`` is reported negated).
     rule : {"min", "1se"}, default="min"
     refit, dual, intercept_scaling, random_state, verbose, use_legacy_attributes :
         accepted (the model is always refitted on the full data).
@@ -209,14 +211,20 @@ class LogisticRegressionCV(_LogisticModel):
     Cs_ : ndarray of shape (n_Cs,), increasing
     C_ : ndarray of shape (1,) or (n_classes,)
     l1_ratio_ : ndarray of shape (1,) or (n_classes,)
-    scores_ : dict class -> ndarray of shape (n_folds, n_Cs)
+    scores_ : dict class -> ndarray of shape (n_folds, n_Cs), or
+        (n_folds, n_Cs, n_l1_ratios) when ``l1_ratios`` is given; with
+        ``use_legacy_attributes=False`` one ndarray (n_folds, n_l1_ratios, n_Cs) and
+        ``C_``, ``l1_ratio_`` floats (scikit-learn's layouts).
+    coefs_paths_ : dict class -> ndarray of shape (n_folds, n_Cs, n_features + 1), or
+        (n_folds, n_Cs, n_l1_ratios, n_features + 1) when ``l1_ratios`` is given
+        (the intercept last, when fitted); with ``use_legacy_attributes=False`` one
+        ndarray (n_folds, n_l1_ratios, n_Cs, n_classes, n_features + 1).
     coef_path_ : ndarray of shape (n_Cs, n_features) or (n_Cs, n_features, n_classes)
         Full-data path, in the order of ``Cs_``.
     cv_result_ : penalized.CVResult (alphas decreasing, i.e. C increasing)
     """
 
-    _SCORING = {None: "accuracy", "warn": "accuracy", "neg_log_loss": "log_loss",
-                "roc_auc": "auc", "accuracy": "accuracy"}
+    _SCORING = {None: "accuracy", "warn": "accuracy"}
 
     def __init__(self, *, Cs=10, l1_ratios="warn", fit_intercept=True, cv=None, dual=False,
                  penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4,
@@ -268,32 +276,62 @@ class LogisticRegressionCV(_LogisticModel):
     def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Cross-validate C (and l1_ratio), then refit on the full data."""
         rule = check_rule(self.rule)
-        scoring = self._SCORING.get(self.scoring, self.scoring)
+        scoring = self._SCORING.get(self.scoring, self.scoring) \
+            if isinstance(self.scoring, str | None) else self.scoring
         Cs = self._grid_Cs()
         ratios = self._ratios()
         X, y, sample_weight = self._prepare(X, y, sample_weight)
-        n = X.shape[0]
+        total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         max_iter = check_max_iter(self.max_iter)
         cv = cross_validate(
             X, y, self._datafit(), ElasticNetPenalty(l1_ratio=ratios[0]),
-            cv=self.cv or 5, alphas=1.0 / (n * Cs),
+            cv=self.cv or 5, alphas=1.0 / (total * Cs), fold_alphas="by_weight",
             l1_ratios=ratios if len(ratios) > 1 else None, scoring=scoring, groups=groups,
             sample_weight=sample_weight, fit_intercept=self.fit_intercept,
             standardize=self.standardize, solver=engine_solver(self.solver),
             tol=check_tol(self.tol),
             max_iter=None if max_iter is None else max(max_iter, 20_000),
-            n_jobs=self.n_jobs)
+            n_jobs=self.n_jobs, keep_fold_paths=True)
         fit = set_cv_attributes(self, cv, rule)
         self._set_fit(fit)
+        self.Cs_ = Cs
+        self._set_cv_scores(cv, ratios, 1.0 / (total * fit.alpha))
+        self.cv_result_ = cv
+        return self
+
+    def _set_cv_scores(self, cv, ratios, C) -> None:
+        """``C_``, ``l1_ratio_``, ``scores_`` in scikit-learn's layouts (alphas
+        decreasing are Cs increasing, so columns already follow ``Cs_``)."""
         # scikit-learn repeats the multinomial C_, l1_ratio_ and scores once per class
         keys = self.classes_[1:] if self.classes_.shape[0] == 2 else self.classes_
-        self.Cs_ = Cs
-        self.C_ = np.full(keys.shape[0], 1.0 / (n * fit.alpha))
-        self.l1_ratio_ = np.full(keys.shape[0], cv.l1_ratio if cv.l1_ratio is not None
-                                 else ratios[0])
+        ratio = cv.l1_ratio if cv.l1_ratio is not None else ratios[0]
+        sign = 1.0 if cv.greater_is_better else -1.0  # scikit-learn's: greater is better
+        grid = sign * np.asarray(cv.fold_scores_grid)         # (n_l1_ratios, n_folds, n_Cs)
         self.l1_ratios_ = np.array(ratios)
-        self.scores_ = {label: np.array(cv.fold_scores)[:, ::-1].copy()  # Cs increasing
-                        for label in keys}
-        self.cv_result_ = cv
-        self.coef_path_ = self.coef_path_[::-1].copy()
-        return self
+        if self.use_legacy_attributes is False:
+            self.C_, self.l1_ratio_ = float(C), float(ratio)
+            self.scores_ = grid.transpose(1, 0, 2).copy()     # (n_folds, n_l1_ratios, n_Cs)
+            self.coefs_paths_ = self._fold_paths(cv).transpose(1, 0, 2, 3, 4).copy()
+            return
+        self.C_ = np.full(keys.shape[0], C)
+        self.l1_ratio_ = np.full(keys.shape[0], ratio)
+        explicit = not (self.l1_ratios is None or isinstance(self.l1_ratios, str))
+        scores = grid.transpose(1, 2, 0) if explicit else grid[0]
+        self.scores_ = {label: scores.copy() for label in keys}
+        paths = self._fold_paths(cv)                                # (L, F, A, K, dof)
+        self.coefs_paths_ = {
+            label: (paths[:, :, :, k].transpose(1, 2, 0, 3) if explicit
+                    else paths[0, :, :, k]).copy()
+            for k, label in enumerate(keys)}
+
+    def _fold_paths(self, cv) -> np.ndarray:
+        """Every fold's coefficients, intercept last (if fitted): shape (n_l1_ratios,
+        n_folds, n_Cs, n_classes or 1, n_features + fit_intercept)."""
+        coefs, intercepts = cv.fold_coefs_grid, cv.fold_intercepts_grid
+        if coefs.ndim == 4:  # two classes: one row of coefficients
+            coefs, intercepts = coefs[:, :, :, None, :], intercepts[..., None]
+        else:
+            coefs = np.moveaxis(coefs, 4, 3)
+        if not self.fit_intercept:
+            return coefs
+        return np.concatenate([coefs, intercepts[..., None]], axis=-1)

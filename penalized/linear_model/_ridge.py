@@ -21,6 +21,7 @@ from ..core.datafits import LeastSquares
 from ..core.problem import make_problem
 from ..penalties import L2
 from ..workflows.cv import check_rule, choose_indices, make_splits
+from ..workflows.scoring import get_scorer, score_fits
 from ..workflows.selection import ridge_coefs, ridge_decompose, ridge_loo
 from ._base import (
     LinearModelMixin,
@@ -116,7 +117,14 @@ class RidgeCV(RegressorMixin, LinearModelMixin):
     alphas : array-like, default=(0.1, 1.0, 10.0)
         scikit-learn's units; sorted largest first internally.
     fit_intercept : bool, default=True
-    scoring : None or "neg_mean_squared_error", default=None
+    scoring : str, callable or None, default=None
+        As scikit-learn's: None is the mean squared error with ``cv=None`` (of the
+        leave-one-out predictions) and the estimator's score, R^2, averaged over the
+        folds with K folds; any scikit-learn scorer name or callable
+        ``scorer(estimator, X, y)``, or penalized's names (``"mse"``...). With
+        ``cv=None`` a scorer is applied to all leave-one-out predictions at once
+        (scikit-learn's choice), with K folds to each fold (unweighted, as
+        scikit-learn's ``GridSearchCV``).
     cv : None (leave-one-out), int or splitter, default=None
     gcv_mode : {None, "auto", "svd", "eigen"}, default=None
         Accepted; the decomposition is chosen by shape.
@@ -132,10 +140,13 @@ class RidgeCV(RegressorMixin, LinearModelMixin):
     ----------
     alpha_ : float
     best_score_ : float
-        Negative mean squared error at ``alpha_``.
+        The score at ``alpha_``, with scikit-learn's sign (negative mean squared
+        error by default with ``cv=None``, mean R^2 with K folds).
     alphas_ : ndarray of shape (n_alphas,), decreasing
+    score_path_ : ndarray of shape (n_alphas,)
+        Mean CV score per alpha, with the scorer's sign.
     mse_path_ : ndarray of shape (n_alphas,)
-        Mean CV squared error per alpha.
+        Mean CV squared error per alpha (only when that is the score).
     std_error_path_ : ndarray of shape (n_alphas,)
     coef_path_ : ndarray of shape (n_features, n_alphas)
     coef_ : ndarray of shape (n_features,)
@@ -172,15 +183,19 @@ class RidgeCV(RegressorMixin, LinearModelMixin):
             raise ValueError(f"alphas must be finite and > 0, got {self.alphas!r}")
         return np.sort(grid)[::-1]
 
+    def _scorer(self):
+        """``None`` (squared error per sample, LOO) or a :class:`Scorer`."""
+        if self.scoring is None and self.cv is None:
+            return None
+        return get_scorer("r2" if self.scoring is None else self.scoring, LeastSquares())
+
     def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Choose alpha, then fit on the full data."""
         rule = check_rule(self.rule)
-        if self.scoring not in (None, "neg_mean_squared_error"):
-            raise ValueError(f"scoring must be None or 'neg_mean_squared_error', "
-                             f"got {self.scoring!r}")
         if self.alpha_per_target:
             raise ValueError("alpha_per_target=True is not supported (one target only)")
         grid = self._check_alphas()
+        scorer = self._scorer()
         X, y = self._validate_fit(X, y, classifier=False)
         if X.shape[0] < 3:
             raise ValueError(f"RidgeCV needs at least 3 samples, got n_samples = {X.shape[0]}")
@@ -190,36 +205,60 @@ class RidgeCV(RegressorMixin, LinearModelMixin):
             else np.asarray(sample_weight, dtype=float)
         full = ridge_decompose(X, y, s, self.fit_intercept)
         if self.cv is None:
-            dec = full
-            residual, weights = ridge_loo(dec, grid, self.loo_mode)
-            per_sample = weights[:, None] * residual**2 / weights.mean()   # (n, A)
-            errors = per_sample.T                                         # (A, n)
-            if self.store_cv_results:
-                self.cv_results_ = per_sample  # columns follow alphas_ (decreasing)
+            scores = self._loo_scores(full, y, s, grid, scorer)            # (A, n) or (A, 1)
         else:
-            errors = self._kfold_errors(X, y, s, grid, groups)            # (A, K)
-        mean = errors.mean(axis=1)
-        std_error = errors.std(axis=1, ddof=1) / np.sqrt(errors.shape[1])
-        i_min, i_1se = choose_indices(mean, std_error, greater_is_better=False)
+            scores = self._kfold_scores(X, y, s, grid, groups, scorer)    # (A, K)
+        greater = scorer is not None and scorer.greater_is_better
+        mean = scores.mean(axis=1)
+        std_error = scores.std(axis=1, ddof=1) / np.sqrt(scores.shape[1]) \
+            if scores.shape[1] > 1 else np.zeros_like(mean)
+        i_min, i_1se = choose_indices(mean, std_error, greater_is_better=greater)
         index = i_min if rule == "min" else i_1se
         coefs, intercepts = ridge_coefs(full, grid)
-        self.alphas_, self.mse_path_, self.std_error_path_ = grid, mean, std_error
-        self.alpha_, self.best_score_ = float(grid[index]), -float(mean[index])
+        self.alphas_, self.std_error_path_ = grid, std_error
+        self.score_path_ = mean if scorer is not None else -mean
+        if scorer is None or scorer.name == "mse":
+            self.mse_path_ = mean
+        self.alpha_, self.best_score_ = float(grid[index]), float(self.score_path_[index])
         self.alpha_min_, self.alpha_1se_ = float(grid[i_min]), float(grid[i_1se])
         self.coef_path_ = coefs.T.copy()
         self.coef_, self.intercept_ = coefs[index].copy(), float(intercepts[index])
         return self
 
-    def _kfold_errors(self, X, y, s, grid, groups) -> np.ndarray:
+    def _loo_scores(self, dec, y, s, grid, scorer) -> np.ndarray:
+        """Leave-one-out: squared errors per sample (A, n), or the scorer on all the
+        leave-one-out predictions at once (A, 1)."""
+        residual, weights = ridge_loo(dec, grid, self.loo_mode)
+        if scorer is None:
+            per_sample = weights[:, None] * residual**2 / weights.mean()   # (n, A)
+            if self.store_cv_results:
+                self.cv_results_ = per_sample  # columns follow alphas_ (decreasing)
+            return per_sample.T
+        predictions = y[:, None] - residual                               # (n, A)
+        if self.store_cv_results:
+            self.cv_results_ = predictions
+        if not scorer.uses_data:
+            return np.atleast_1d(scorer(LeastSquares(), y, predictions, s))[:, None]
+        identity = (np.ones((grid.shape[0], 1)), np.zeros(grid.shape[0]))
+        return np.array([score_fits(scorer, LeastSquares(), predictions[:, [k]], y, s,
+                                    identity[0][[k]], identity[1][[k]], None)[0]
+                         for k in range(grid.shape[0])])[:, None]
+
+    def _kfold_scores(self, X, y, s, grid, groups, scorer) -> np.ndarray:
         problem = make_problem(X, y, LeastSquares(), L2(), sample_weight=s)
         splits = make_splits(self.cv, problem, groups)
-        errors = np.empty((grid.shape[0], len(splits)))
+        scores = np.empty((grid.shape[0], len(splits)))
         for k, (train, test) in enumerate(splits):
             dec = ridge_decompose(X[train], y[train], s[train], self.fit_intercept)
             coefs, intercepts = ridge_coefs(dec, grid)
-            Z = X[test] @ coefs.T + intercepts
-            errors[:, k] = (s[test] @ (y[test][:, None] - Z) ** 2) / s[test].sum()
-        return errors
+            ones = np.ones(test.shape[0])  # unweighted, as GridSearchCV
+            if scorer.uses_data:
+                scores[:, k] = score_fits(scorer, LeastSquares(), X[test], y[test], ones,
+                                          coefs, intercepts, None)
+            else:
+                scores[:, k] = scorer(LeastSquares(), y[test],
+                                      X[test] @ coefs.T + intercepts, ones)
+        return scores
 
     def predict(self, X):
         """``X @ coef_ + intercept_``, shape (n_samples,)."""

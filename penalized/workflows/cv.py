@@ -33,9 +33,15 @@ from ..core.datafits import Datafit, LeastSquares
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
-from .fitting import DEFAULT_TOL
-from .paths import check_alphas, default_grid, path_problem
-from .scoring import Scorer, get_scorer
+from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
+from .paths import (
+    check_alphas,
+    default_grid,
+    describe_path,
+    path_problem,
+)
+from .scoring import Scorer, get_scorer, score_fits
+from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
 
 RULES = ("min", "1se")
 
@@ -70,6 +76,9 @@ class CVResult:
     fold_scores_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas)
     paths : tuple of PathResult
         One full-data path per l1_ratio (a single one without a grid).
+    fold_coefs_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas, n_features[, n_classes])
+    fold_intercepts_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas[, n_classes])
+        Every fold's path (only with ``keep_fold_paths=True``).
     """
 
     alphas: np.ndarray
@@ -88,6 +97,8 @@ class CVResult:
     std_error_grid: np.ndarray
     fold_scores_grid: np.ndarray
     paths: tuple
+    fold_coefs_grid: np.ndarray | None = None
+    fold_intercepts_grid: np.ndarray | None = None
 
     @property
     def alpha_min(self) -> float:
@@ -111,6 +122,32 @@ class CVResult:
             raise ValueError("this CVResult was computed with refit=False: no path")
         return self.path[self.index(rule)]
 
+    def coef(self, rule: str = "min") -> np.ndarray:
+        """glmnet's ``coef(cvfit, s="lambda.min" | "lambda.1se")``: full-data
+        coefficients at the alpha chosen by ``rule``."""
+        return np.array(self.best_fit(rule).coef)
+
+    def predict(self, X, rule: str = "min") -> np.ndarray:
+        """Mean response or label of the full-data fit chosen by ``rule``."""
+        return self.best_fit(rule).predict(X)
+
+    def predict_proba(self, X, rule: str = "min") -> np.ndarray:
+        """Class probabilities of the full-data fit chosen by ``rule``."""
+        return self.best_fit(rule).predict_proba(X)
+
+    def __repr__(self) -> str:
+        return (f"CVResult({self.n_folds} folds, {self.alphas.shape[0]} alphas, "
+                f"{self.scoring}: alpha_min={self.alpha_min:.4g} "
+                f"({self.mean[self.index_min]:.4g} +- {self.std_error[self.index_min]:.2g}), "
+                f"alpha_1se={self.alpha_1se:.4g})")
+
+    def plot(self, ax=None):
+        """The CV curve with +-1 SE bars and both rules marked (glmnet's
+        ``plot(cvfit)``); returns the matplotlib Axes."""
+        from .plots import plot_cv
+
+        return plot_cv(self, ax)
+
 
 def check_rule(rule) -> str:
     """``"min"`` or ``"1se"``, or a clear error."""
@@ -133,19 +170,6 @@ def choose_indices(mean: np.ndarray, std_error: np.ndarray,
 
 
 # ---- data handling ---------------------------------------------------------------
-def feature_moments(X, sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and standard deviation of every column (std 1 for constant columns)."""
-    s = sample_weight / sample_weight.sum()
-    if sp.issparse(X):
-        mean = np.asarray(X.T @ s).ravel()
-        second = np.asarray(X.multiply(X).T @ s).ravel()
-    else:
-        mean = s @ X
-        second = s @ (X * X)
-    std = np.sqrt(np.maximum(second - mean**2, 0.0))
-    return mean, np.where(std > 1e-12 * (1.0 + np.abs(mean)), std, 1.0)
-
-
 def replace_data(problem: Problem, **changes) -> Problem:
     """A copy with other data (X, y or weights); memos derived from the old X are dropped."""
     return problem.with_data(**changes)
@@ -165,38 +189,6 @@ def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
         raise ValueError("a training fold has sample weights summing to zero")
     return replace_data(problem, X=X, y=problem.y[rows],
                         sample_weight=s * (rows.shape[0] / total))
-
-
-def standardized(problem: Problem, standardize: bool
-                 ) -> tuple[Problem, np.ndarray, np.ndarray]:
-    """Columns scaled to unit weighted variance; returns ``(problem, shift, scale)``.
-
-    Dense X is also centered when an intercept is fitted (the intercept absorbs
-    the means, and centering keeps the problem well conditioned); sparse X is
-    only scaled, so that it stays sparse. The solution is the same either way.
-    """
-    p = problem.n_features
-    if not standardize:
-        return problem, np.zeros(p), np.ones(p)
-    mean, scale = feature_moments(problem.X, problem.sample_weight)
-    if sp.issparse(problem.X) or not problem.fit_intercept:
-        shift = np.zeros(p)
-        X = (problem.X @ sp.diags(1.0 / scale)).tocsc() if sp.issparse(problem.X) \
-            else np.asfortranarray(problem.X / scale)
-        if sp.issparse(X):
-            X.sort_indices()
-    else:
-        shift = mean
-        X = np.asfortranarray((problem.X - mean) / scale)
-    return replace_data(problem, X=X), shift, scale
-
-
-def unscale_path(res: PathResult, shift: np.ndarray, scale: np.ndarray) -> PathResult:
-    """A path fitted on ``(X - shift) / scale``, back on the original columns."""
-    shape = (1, -1) + (1,) * (res.coefs.ndim - 2)
-    coefs = res.coefs / scale.reshape(shape)
-    intercepts = res.intercepts - np.tensordot(coefs, shift, axes=([1], [0]))
-    return dataclasses.replace(res, coefs=coefs, intercepts=intercepts)
 
 
 def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
@@ -256,12 +248,45 @@ def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.
 
 # ---- the work ----------------------------------------------------------------------
 def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardize: bool,
-                 options: dict) -> np.ndarray:
-    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``."""
+                 keep_path: bool, options: dict):
+    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``; with
+    ``keep_path``, ``(scores, coefs, intercepts)``."""
     sub, shift, scale = standardized(subset_problem(problem, train), standardize)
     res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
-    Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
-    return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+    if scorer.uses_data:
+        scores = score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
+                            problem.sample_weight[test], res.coefs, res.intercepts,
+                            problem.classes)
+    else:
+        Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
+        scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+    return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
+
+
+FOLD_ALPHAS = ("shared", "by_weight")
+
+
+def _fold_grid(problem: Problem, train, grid, fold_alphas: str) -> np.ndarray:
+    """The alphas a training fold is fitted at: the full data's (``"shared"``), or
+    those times ``sum(weights) / sum(training weights)`` (``"by_weight"``: the product
+    ``alpha * sum(weights)``, scikit-learn's ``1 / C``, is what the folds share)."""
+    if fold_alphas == "shared":
+        return grid
+    s = problem.sample_weight
+    return grid * (s.sum() / s[train].sum())
+
+
+def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """glmnet's ``foldid``: one fold label per sample; fold ``k`` is validated on the
+    samples labelled ``k`` and trained on the others."""
+    labels = np.asarray(foldid).ravel()
+    if labels.shape[0] != n_samples:
+        raise ValueError(f"foldid has {labels.shape[0]} labels but X has {n_samples} rows")
+    values = np.unique(labels)
+    if values.shape[0] < 2:
+        raise ValueError(f"foldid must hold at least 2 distinct fold labels, got "
+                         f"{values.tolist()}")
+    return [(np.flatnonzero(labels != v), np.flatnonzero(labels == v)) for v in values]
 
 
 def _full_path(problem: Problem, grid, standardize: bool, options: dict) -> PathResult:
@@ -292,7 +317,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
-                   callback=None) -> CVResult:
+                   callback=None, foldid=None, fold_alphas: str = "shared",
+                   keep_fold_paths: bool = False) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -314,7 +340,12 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     l1_ratios : array-like, optional
         Also cross-validate the elastic-net ``l1_ratio`` over these values (each with its
         own alpha grid); the result reports the best pair.
-    scoring : {"mse", "mae", "deviance", "log_loss", "accuracy", "auc"}, optional
+    scoring : str or callable, optional
+        ``"mse"``, ``"mae"``, ``"deviance"``, ``"log_loss"``, ``"accuracy"``,
+        ``"auc"`` or ``"class"`` (misclassification error): glmnet's
+        ``type.measure`` names; or a scikit-learn scorer name (``"r2"``,
+        ``"neg_log_loss"``...) or callable ``scorer(estimator, X, y)``, with
+        scikit-learn's sign (see :mod:`penalized.workflows.scoring`).
         Default: "mse" for regression, "deviance" for classification.
     groups : array-like of shape (n_samples,), optional
         Group labels for group splitters (``GroupKFold``...).
@@ -332,6 +363,17 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Also fit the path on the full data (``result.path``), in parallel with the folds.
     precompute : {"auto", True, False}, default="auto"
         Tall least squares in Gram form, as in :func:`penalized.path` (per fold).
+    foldid : array-like of shape (n_samples,), optional
+        glmnet's ``foldid``: a fold label per sample (any values); replaces ``cv``.
+    fold_alphas : {"shared", "by_weight"}, default="shared"
+        "shared": every fold is fitted at the full data's alphas (glmnet's choice:
+        alpha is a per-sample strength). "by_weight": at those times
+        ``sum(weights) / sum(fold's training weights)``, so that
+        ``alpha * sum(weights)`` is shared (scikit-learn's ``C`` in
+        ``LogisticRegressionCV``); ``result.alphas`` are the full data's.
+    keep_fold_paths : bool, default=False
+        Keep every fold's coefficients and intercepts (``result.fold_coefs_grid``,
+        ``result.fold_intercepts_grid``).
     callback : callable, optional
         Progress: ``callback(done, total)`` with ``total`` the number of fits (alphas
         times paths, the folds' and the full-data one(s)). Run in this process
@@ -358,23 +400,40 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     scorer = get_scorer(scoring, datafit)
-    splits = make_splits(cv, problem, groups)
+    if fold_alphas not in FOLD_ALPHAS:
+        raise ValueError(f"fold_alphas must be one of {FOLD_ALPHAS}, got {fold_alphas!r}")
+    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
+                         problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
-    options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
+    options = {"solver": solver, "tol": check_tol(tol), "max_iter": check_max_iter(max_iter),
+               "precompute": precompute}
     problems = [problem.with_penalty(pen) for pen in candidates]
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
 
-    tasks = [(_fold_scores, (pb, tr, te, grid, scorer, standardize), grid.shape[0])
+    tasks = [(_fold_scores, (pb, tr, te, _fold_grid(pb, tr, grid, fold_alphas), scorer,
+                             standardize, keep_fold_paths), grid.shape[0])
              for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
     if refit:
         tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
                   for pb, grid in zip(problems, grids, strict=True)]
     outputs = _run_tasks(tasks, options, n_jobs, callback)
     n_folds = len(splits)
-    fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
-        len(problems), n_folds, -1)
-    paths = tuple(outputs[len(problems) * n_folds:]) if refit else ()
-    return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    folds = outputs[: len(problems) * n_folds]
+    fold_paths = None
+    if keep_fold_paths:
+        shape = (len(problems), n_folds)
+        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + f0.shape)
+                           for i, f0 in ((1, folds[0][1]), (2, folds[0][2])))
+        folds = [f[0] for f in folds]
+    fold_grid = np.array(folds, dtype=float).reshape(len(problems), n_folds, -1)
+    paths = tuple(describe_path(res, pb, standardize, column_names(X)) for res, pb
+                  in zip(outputs[len(problems) * n_folds:], problems, strict=True)) \
+        if refit else ()
+    res = _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    if fold_paths is None:
+        return res
+    return dataclasses.replace(res, fold_coefs_grid=fold_paths[0],
+                               fold_intercepts_grid=fold_paths[1])
 
 
 def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:

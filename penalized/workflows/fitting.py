@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
 
 from ..core.certificates import optimal_free_part, uses_gap
 from ..core.datafits import Datafit, LeastSquares
+from ..core.exceptions import NoFiniteMinimizerWarning
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult
 from ..penalties import L1, Penalty
@@ -87,19 +91,50 @@ def solve_problem(problem: Problem, solver: str = "auto", tol: float = DEFAULT_T
                   ) -> FitResult:
     """Solve an already validated :class:`Problem` (estimators and workflows call this)."""
     coef, b = _initial_point(problem, init)
-    return solve_from(problem, solver, tol, max_iter, Iterate(coef, b), scale)[0]
+    res = solve_from(problem, solver, tol, max_iter, Iterate(coef, b), scale)[0]
+    warn_if_unbounded(problem, res)
+    return res
+
+
+def separates(problem: Problem, coef, b) -> bool:
+    """Whether the linear model classifies every (positively weighted) sample
+    correctly with a positive margin: then scaling it up lowers a classification
+    loss forever, so an unpenalized objective has no finite minimizer."""
+    z = problem.linear_predictor(coef, b)
+    used = problem.sample_weight > 0
+    if problem.datafit.multiclass:
+        own = z[np.arange(z.shape[0]), problem.y.astype(int)]
+        rivals = z.copy()
+        rivals[np.arange(z.shape[0]), problem.y.astype(int)] = -np.inf
+        margin = own - rivals.max(axis=1)
+    else:
+        margin = problem.y * z
+    return bool(np.all(margin[used] > 0))
+
+
+def warn_if_unbounded(problem: Problem, res: FitResult) -> None:
+    """At ``alpha = 0`` a classification loss on separable data has no minimizer:
+    any reported fit is a point on a ray to infinity, "converged" or not."""
+    if res.penalty.alpha > 0 or problem.datafit.task != "classification":
+        return
+    if separates(problem, res.coef, res.intercept):
+        warnings.warn(
+            f"the classes are perfectly separated at alpha=0: no finite minimizer exists "
+            f"(the coefficients, largest |coef| = {np.max(np.abs(res.coef)):.3g}, grow "
+            "without bound as the solver goes on); use alpha > 0",
+            NoFiniteMinimizerWarning, stacklevel=4)
 
 
 def solve_from(problem: Problem, solver: str, tol: float, max_iter: int | None,
                start: Iterate, scale: float | None = None) -> tuple[FitResult, Iterate]:
     """Solve from ``start``: the result and the final iterate (a path's next start)."""
-    s = make_solver(solver, problem, check_tol(tol), _check_max_iter(max_iter))
+    s = make_solver(solver, problem, check_tol(tol), check_max_iter(max_iter))
     if scale is None:
         scale = stopping_scale(problem)
     return s.solve(problem, start, scale)
 
 
-def _check_max_iter(max_iter) -> int | None:
+def check_max_iter(max_iter) -> int | None:
     if max_iter is None:
         return None
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) \
@@ -111,7 +146,7 @@ def _check_max_iter(max_iter) -> int | None:
 def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         alpha: float | None = None, *, solver: str = "auto", tol: float = DEFAULT_TOL,
         max_iter: int | None = None, fit_intercept: bool = True, sample_weight=None,
-        init=None) -> FitResult:
+        init=None, standardize: bool = False) -> FitResult:
     r"""Fit a penalized linear model at one alpha.
 
     Minimizes
@@ -151,7 +186,10 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
     sample_weight : array-like of shape (n_samples,), optional
         Normalized to sum to n_samples.
     init : FitResult, (coef, intercept) or coef array, optional
-        Starting point (warm start).
+        Starting point (warm start), on the original columns.
+    standardize : bool, default=False
+        Fit on columns scaled to unit variance (the penalty then treats features
+        equally, glmnet's default); ``coef`` is reported in the original units.
 
     Returns
     -------
@@ -174,4 +212,26 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         penalty = penalty.with_alpha(alpha)
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
-    return solve_problem(problem, solver, tol, max_iter, init)
+    res = _solve_standardized(problem, standardize, solver, tol, max_iter, init)
+    return dataclasses.replace(res, feature_names=column_names(X))
+
+
+def column_names(X) -> tuple | None:
+    """A DataFrame's column names (as strings), else None."""
+    columns = getattr(X, "columns", None)
+    return None if columns is None else tuple(str(c) for c in columns)
+
+
+def _solve_standardized(problem: Problem, standardize: bool, solver, tol, max_iter, init
+                        ) -> FitResult:
+    """:func:`solve_problem`, on standardized columns if asked (reported unscaled)."""
+    if not standardize:
+        return solve_problem(problem, solver, tol, max_iter, init)
+    from .standardize import scale_init, standardized, unscale_fit
+
+    scaled, shift, scale = standardized(problem, True)
+    if init is not None and scale_init(init, shift, scale) is None:
+        raise ValueError("with standardize=True, init must be a FitResult or "
+                         "(coef, intercept)")
+    res = solve_problem(scaled, solver, tol, max_iter, scale_init(init, shift, scale))
+    return unscale_fit(res, shift, scale)

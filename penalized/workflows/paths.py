@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -14,7 +15,16 @@ from ..core.results import PathResult
 from ..penalties import L1, Penalty
 from ..solvers import Iterate
 from ..solvers.cd import path_driver
-from .fitting import DEFAULT_TOL, check_tol, null_gradient, null_point, solve_from, stopping_scale
+from .fitting import (
+    DEFAULT_TOL,
+    check_max_iter,
+    check_tol,
+    column_names,
+    null_gradient,
+    null_point,
+    solve_from,
+    stopping_scale,
+)
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -109,7 +119,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
          n_alphas: int = 100, alpha_min_ratio: float | None = None, alphas=None,
          solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
          fit_intercept: bool = True, sample_weight=None, callback=None,
-         precompute="auto", engine: str = "auto") -> PathResult:
+         precompute="auto", engine: str = "auto", standardize: bool = False) -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -147,6 +157,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         "auto": the compiled one where it serves and pays
         (:func:`penalized.solvers.cd.path_driver.pays`). Both use the same kernel,
         working-set rule and stopping rule.
+    standardize : bool, default=False
+        Fit on columns scaled to unit variance (glmnet's default); the alphas are
+        then in standardized units, the coefficients in the original ones.
 
     Examples
     --------
@@ -161,9 +174,34 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     penalty = L1() if penalty is None else penalty
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
-    return path_problem(problem, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
-                        alphas=alphas, solver=solver, tol=tol, max_iter=max_iter,
-                        callback=callback, precompute=precompute, engine=engine)
+    options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
+                   solver=solver, tol=tol, max_iter=max_iter, callback=callback,
+                   precompute=precompute, engine=engine)
+    return describe_path(_path_standardized(problem, standardize, options), problem,
+                         standardize, column_names(X))
+
+
+def _path_standardized(problem: Problem, standardize: bool, options: dict) -> PathResult:
+    """:func:`path_problem`, on standardized columns if asked (reported unscaled)."""
+    if not standardize:
+        return path_problem(problem, **options)
+    from .standardize import standardized, unscale_path
+
+    scaled, shift, scale = standardized(problem, True)
+    return unscale_path(path_problem(scaled, **options), shift, scale)
+
+
+def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_names
+                  ) -> PathResult:
+    """The path with how it was fitted (for refits) and the fraction of the null
+    deviance each fit explains (glmnet's ``dev.ratio``)."""
+    null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
+    fits = np.array([problem.datafit_value(problem.linear_predictor(c, b))
+                     for c, b in zip(res.coefs, res.intercepts, strict=True)])
+    ratio = 1.0 - fits / null if null > 0 else np.full(len(res), np.nan)
+    return dataclasses.replace(res, fit_intercept=problem.fit_intercept,
+                               standardize=bool(standardize), feature_names=feature_names,
+                               deviance_ratio=ratio)
 
 
 ENGINES = ("auto", "compiled", "python")
@@ -181,7 +219,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0)
     grid = grid if alphas is None else check_alphas(alphas)
     k_alphas = grid.shape[0]
-    tol = check_tol(tol)
+    tol, max_iter = check_tol(tol), check_max_iter(max_iter)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
     if _compiled_engine(problem, solver, grid, tol, original.n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)

@@ -20,6 +20,15 @@ Scores are weighted means over the samples (weights ``s``, any positive scale):
 ``log_loss``  the mean negative log-likelihood (classification).
 ``accuracy``  weighted fraction of correct labels (greater is better).
 ``auc``       weighted area under the ROC curve (binary; greater is better).
+``class``     weighted misclassification error, ``1 - accuracy`` (glmnet's
+              ``type.measure = "class"``).
+
+scikit-learn's scorer names are understood too, with scikit-learn's sign (greater
+is better): ``neg_mean_squared_error``, ``neg_mean_absolute_error``,
+``neg_log_loss``, ``roc_auc`` and ``r2`` are computed here (vectorized, weighted);
+any other name of :func:`sklearn.metrics.get_scorer`, and any callable
+``scorer(estimator, X, y)``, is called once per fit on a fitted linear model
+(:class:`LinearSnapshot`) and the validation rows.
 """
 
 from __future__ import annotations
@@ -131,15 +140,37 @@ def _auc(datafit, y, Z, s):
     return out.reshape(Z.shape[1:]) if Z.ndim > 1 else float(out[0])
 
 
+def _misclassification(datafit, y, Z, s):
+    return 1.0 - _accuracy(datafit, y, Z, s)
+
+
+def _r2(datafit, y, Z, s):
+    """Weighted coefficient of determination (scikit-learn's ``r2_score``)."""
+    total = _weighted_mean((y - _weighted_mean(y, s)) ** 2, s)
+    return 1.0 - _squared_error(datafit, y, Z, s) / total
+
+
+def _negated(function):
+    def negative(datafit, y, Z, s):
+        return -function(datafit, y, Z, s)
+    return negative
+
+
 @dataclasses.dataclass(frozen=True)
 class Scorer:
-    """A named score: ``function(datafit, y, Z, sample_weight) -> scores``."""
+    """A named score: ``function(datafit, y, Z, sample_weight) -> scores``.
+
+    With ``uses_data`` (a scikit-learn scorer) ``function`` is instead
+    ``function(estimator, X, y_labels, sample_weight)`` for one fit, called by
+    :func:`score_fits`.
+    """
 
     name: str
     greater_is_better: bool
-    #: "any", "classification" or "binary"
+    #: "any", "classification", "binary" or "regression"
     requires: str
     function: Callable
+    uses_data: bool = False
 
     def __call__(self, datafit: Datafit, y, Z, sample_weight=None):
         y = np.asarray(y)
@@ -161,6 +192,18 @@ SCORERS: dict[str, Scorer] = {
         Scorer("log_loss", False, "classification", _negative_log_likelihood),
         Scorer("accuracy", True, "classification", _accuracy),
         Scorer("auc", True, "binary", _auc),
+        Scorer("class", False, "classification", _misclassification),
+    )
+}
+
+#: scikit-learn's names of the scores computed here, with scikit-learn's sign
+SKLEARN_SCORERS: dict[str, Scorer] = {
+    sc.name: sc for sc in (
+        Scorer("neg_mean_squared_error", True, "any", _negated(_squared_error)),
+        Scorer("neg_mean_absolute_error", True, "any", _negated(_absolute_error)),
+        Scorer("neg_log_loss", True, "classification", _negated(_negative_log_likelihood)),
+        Scorer("roc_auc", True, "binary", _auc),
+        Scorer("r2", True, "regression", _r2),
     )
 }
 
@@ -178,13 +221,98 @@ def get_scorer(scoring: str | Scorer | None, datafit: Datafit) -> Scorer:
         scorer = scoring
     elif isinstance(scoring, str) and scoring in SCORERS:
         scorer = SCORERS[scoring]
+    elif isinstance(scoring, str) and scoring in SKLEARN_SCORERS:
+        scorer = SKLEARN_SCORERS[scoring]
     else:
-        raise ValueError(f"unknown scoring {scoring!r}; choose from "
-                         + ", ".join(repr(k) for k in SCORERS))
-    if scorer.requires != "any" and datafit.task != "classification":
+        scorer = _sklearn_scorer(scoring)
+    if scorer.requires == "regression" and datafit.task != "regression":
+        raise ValueError(f"scoring={scorer.name!r} needs a regression datafit, "
+                         f"got {type(datafit).__name__}")
+    if scorer.requires in ("classification", "binary") and datafit.task != "classification":
         raise ValueError(f"scoring={scorer.name!r} needs a classification datafit, "
                          f"got {type(datafit).__name__}")
     if scorer.requires == "binary" and _n_outputs(datafit) > 1:
         raise ValueError(f"scoring={scorer.name!r} is for two classes; "
                          f"{type(datafit).__name__} is multiclass")
     return scorer
+
+
+def _sklearn_scorer(scoring) -> Scorer:
+    """Any other scikit-learn scorer name, or a callable ``scorer(estimator, X, y)``."""
+    from sklearn.metrics import get_scorer as sklearn_get_scorer
+
+    if callable(scoring):
+        name = getattr(scoring, "__name__", None) or repr(scoring)
+        function = scoring
+    elif isinstance(scoring, str):
+        try:
+            function = sklearn_get_scorer(scoring)
+        except ValueError:
+            raise ValueError(
+                f"unknown scoring {scoring!r}; choose from "
+                + ", ".join(repr(k) for k in (*SCORERS, *SKLEARN_SCORERS))
+                + ", another scikit-learn scorer name, or a callable "
+                "scorer(estimator, X, y)") from None
+        name = scoring
+    else:
+        raise ValueError(f"scoring must be a name or a callable, got {scoring!r}")
+    return Scorer(str(name), True, "any", function, uses_data=True)
+
+
+class LinearSnapshot:
+    """One fitted linear model, enough for a scikit-learn scorer to call
+    ``predict``, ``decision_function`` and ``predict_proba`` on it."""
+
+    def __init__(self, datafit: Datafit, coef, intercept, classes):
+        self.datafit, self.coef_, self.intercept_ = datafit, coef, intercept
+        self.classes_ = classes
+        self._estimator_type = "classifier" if classes is not None else "regressor"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        tags = Tags(estimator_type=self._estimator_type,
+                    target_tags=TargetTags(required=True))
+        if self.classes_ is None:
+            tags.regressor_tags = RegressorTags()
+        else:
+            tags.classifier_tags = ClassifierTags()
+        return tags
+
+    def decision_function(self, X):
+        z = np.asarray(X @ self.coef_) + self.intercept_
+        return z if z.ndim == 2 else z.ravel()
+
+    def predict_proba(self, X):
+        p = _probabilities(self.datafit, self.decision_function(X))
+        return p if p.ndim == 2 else np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        z = self.decision_function(X)
+        if self.classes_ is None:
+            return self.datafit.inverse_link(z)
+        return self.classes_[np.argmax(z, axis=1) if z.ndim == 2 else (z > 0).astype(int)]
+
+
+def labels(datafit: Datafit, y: np.ndarray, classes) -> np.ndarray:
+    """The user's labels of a target in the datafit's internal coding."""
+    if classes is None:
+        return y
+    if datafit.multiclass:
+        return np.asarray(classes)[y.astype(int)]
+    return np.asarray(classes)[(y > 0).astype(int)]
+
+
+def score_fits(scorer: Scorer, datafit: Datafit, X, y, sample_weight, coefs, intercepts,
+               classes) -> np.ndarray:
+    """A scikit-learn scorer (``scorer.uses_data``) on every fit of a path: ``X`` and
+    ``y`` (internal coding) are the validation rows; one score per fit. Weights reach
+    the scorer only when they are not all equal."""
+    y_labels = labels(datafit, np.asarray(y), classes)
+    s = np.asarray(sample_weight, dtype=float)
+    extra = {} if np.all(s == s[0]) else {"sample_weight": s}
+    out = np.empty(coefs.shape[0])
+    for k in range(coefs.shape[0]):
+        model = LinearSnapshot(datafit, coefs[k], intercepts[k], classes)
+        out[k] = scorer.function(model, X, y_labels, **extra)
+    return out
