@@ -31,60 +31,27 @@ from torch import nn
 
 from .penalties import penalty_value, resolve_penalty, select_parameters
 from .training import (
+    ACTIVATIONS,
     OPTIMIZERS,
     CollapsedNetworkWarning,
     Standardize,
+    build_network,
     check_finite,
     choose_threads,
     collapsed_layers,
     feature_moments,
     make_optimizer,
+    resolve_device,
     run_epoch,
     torch_threads,
     zero_fraction,
 )
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
 OPTIMIZER_NAMES = tuple(OPTIMIZERS)
 PENALTY_METHODS = ("auto", "proximal", "loss")
 #: Per-epoch entries of ``history_``.
 HISTORY_KEYS = ("epoch", "train_loss", "objective", "validation_loss", "validation_score",
                 "zero_fraction")
-
-
-def resolve_device(device) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` (CUDA when available) or a torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda', 'auto' or a torch.device: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available")
-    return device
-
-
-def build_network(n_inputs: int, hidden_layer_sizes, n_outputs: int, activation: str,
-                  generator: torch.Generator) -> nn.Sequential:
-    """Linear layers with ``activation`` in between, initialized from ``generator``.
-
-    The initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights,
-    uniform biases in ``+-1/sqrt(fan_in)``), drawn from ``generator`` so that a seed
-    reproduces it without touching the global RNG.
-    """
-    sizes = [n_inputs, *hidden_layer_sizes, n_outputs]
-    layers: list[nn.Module] = []
-    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        linear = nn.Linear(fan_in, fan_out)
-        with torch.no_grad():
-            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
-            bound = 1.0 / math.sqrt(fan_in)
-            nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
-        layers.append(linear)
-        if k < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
 
 
 class _BaseMLP(BaseEstimator):
@@ -343,10 +310,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``, their names, or None.
     alpha : float, default=1e-4
         Strength of the penalty (``alpha * ||W||^2 / 2`` for L2) on the mean loss.
-        scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / n_samples`` here.
+        scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / batch_size`` here.
     penalty_method : {"auto", "proximal", "loss"}, default="auto"
         "proximal": prox step after each optimizer step (exact zeros); "loss":
         differentiable term added to the loss; "auto": proximal unless the penalty is smooth.
+        L2 goes through the gradient as the optimizer's coupled ``weight_decay = alpha``
+        on the weight matrices (Adam, SGD), which is the loss term's gradient.
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         "adamw" runs with ``weight_decay=0`` (the penalty is the regularizer).
     learning_rate : float, default=1e-3
@@ -363,6 +332,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy
         and keep the best epoch's weights.
     validation_fraction : float, default=0.1
+    standardize : bool, default=True
+        Center and scale each input column (mean and standard deviation of the ``X`` given
+        to ``fit``; constant columns are only centered) inside the estimator: the penalty
+        then weighs every feature alike, and Adam's default step suits the inputs.
+        ``module_`` starts with this fixed :class:`~penalized.torch.training.Standardize`
+        layer, so it maps raw features to outputs; ``coefs_`` are the weights of the
+        standardized inputs.
     warm_start : bool, default=False
         Continue from the previous fit's weights (used along alpha paths).
     random_state : int, RandomState or None
@@ -371,10 +347,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         "cpu", "cuda" or "auto".
     verbose : bool, default=False
 
+    Training runs with one torch thread per 2^25 multiply-adds of a batch's forward pass
+    (at most the caller's ``torch.get_num_threads()``, which is restored afterwards): one
+    thread for small networks, where more threads only wait on each other.
+
+    Raises
+    ------
+    ValueError
+        When training diverges (the loss or a weight becomes infinite or NaN), naming the
+        epoch.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_epochs`` is reached without the stopping criterion being met.
+    CollapsedNetworkWarning
+        When the penalty set a whole weight matrix to zero (constant predictions).
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     module_ : torch.nn.Sequential
+        ``Sequential(input layer, network)``: the Standardize layer (Identity with
+        ``standardize=False``), then the linear layers and activations.
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,) or None
     coefs_ : list of ndarray, ``coefs_[k]`` of shape (n_inputs_k, n_outputs_k)
     intercepts_ : list of ndarray
     history_ : dict of lists
@@ -387,6 +383,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The same, per layer.
     n_iter_ : int
         Epochs run.
+    converged_ : bool
+        Whether training stopped on its criterion (False: ``max_epochs`` was reached).
+    loss_curve_ : list of float
+        scikit-learn's name for ``history_["objective"]`` (loss plus penalty per epoch).
+    best_loss_ : float or None
+        Smallest objective (None with early stopping).
+    validation_scores_ : list of float or None
+        ``history_["validation_score"]`` with early stopping, else None.
+    best_validation_score_ : float or None
 
     Examples
     --------
@@ -450,6 +455,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _classifier = False
     _multi_output = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n_samples, n_outputs) is fitted
+        return tags
 
     def _prepare_target(self, y):
         y = np.asarray(y, dtype=np.float64)

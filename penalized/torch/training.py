@@ -27,6 +27,9 @@ from .penalties import penalty_value
 MULTIPLY_ADDS_PER_THREAD = 2**25
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
+
+
 class CollapsedNetworkWarning(UserWarning):
     """A penalized layer ended entirely zero: the network predicts a constant."""
 
@@ -179,3 +182,38 @@ def feature_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     constant = np.ptp(X, axis=0) == 0
     scale[constant | (scale == 0)] = 1.0
     return mean, scale
+
+
+def resolve_device(device) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` (CUDA when available) or a torch.device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'auto' or a torch.device: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but CUDA is not available")
+    return device
+
+
+def build_network(n_inputs: int, hidden_layer_sizes, n_outputs: int, activation: str,
+                  generator: torch.Generator) -> nn.Sequential:
+    """Linear layers with ``activation`` in between, initialized from ``generator``.
+
+    The initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights,
+    uniform biases in ``+-1/sqrt(fan_in)``), drawn from ``generator`` so that a seed
+    reproduces it without touching the global RNG.
+    """
+    sizes = [n_inputs, *hidden_layer_sizes, n_outputs]
+    layers: list[nn.Module] = []
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        linear = nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
+            bound = 1.0 / math.sqrt(fan_in)
+            nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
+        layers.append(linear)
+        if k < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
