@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import (  # noqa: E402
     check_fit2d_1sample,
     check_regressor_multioutput,
     check_supervised_y_2d,
+    parametrize_with_checks,
 )
 
 import penalized as pz  # noqa: E402
@@ -236,3 +237,15 @@ def test_proximal_optimizer_refuses_a_bad_learning_rate_at_step(bad):
     with pytest.raises(ValueError, match="needs a finite lr >= 0"):
         opt.step()
     assert torch.equal(model.weight, before)  # refused before the wrapped step
+
+
+@pytest.mark.slow
+@parametrize_with_checks([MLPClassifier(random_state=0), MLPRegressor(random_state=0),
+                          MLPClassifierCV(max_epochs=30, random_state=0, alphas=[1e-2, 1e-4],
+                                          cv=2),
+                          MLPRegressorCV(max_epochs=30, random_state=0, alphas=[1e-2, 1e-4],
+                                         cv=2)])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_every_scikit_learn_check(estimator, check):
+    # no expected failures: every check of scikit-learn passes (about 90 s in all)
+    check(estimator)

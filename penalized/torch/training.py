@@ -92,7 +92,9 @@ def make_optimizer(name: str, network: nn.Module, weights: list, learning_rate: 
     spec = OPTIMIZERS[name]
     ids = {id(w) for w in weights}
     others = [p for p in network.parameters() if id(p) not in ids]
-    groups = [{"params": weights, "weight_decay": weight_decay}, {"params": others}]
+    # one group when nothing decays: each group is one more fused call per step
+    groups = ([{"params": weights, "weight_decay": weight_decay}, {"params": others}]
+              if weight_decay else [{"params": [*weights, *others]}])
     options = {"lr": learning_rate, "weight_decay": 0.0}
     if name == "sgd":
         options["momentum"] = momentum
