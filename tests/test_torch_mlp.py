@@ -142,6 +142,7 @@ def test_select_alpha_min_and_1se_rules():
         select_alpha(alphas, mean, se, "best")
 
 
+@pytest.mark.filterwarnings("ignore::penalized.workflows.cv.GridEdgeWarning")  # 1e-3 wins
 def test_classifier_cv_warm_started_path(iris):
     X, y = iris
     template = quick_classifier(penalty=pz.L1(), max_epochs=15)
