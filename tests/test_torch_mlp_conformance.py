@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_iris  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils import get_tags  # noqa: E402
@@ -55,12 +55,19 @@ def small(cls=MLPClassifier, **params):
 # ---- never silently wrong --------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_diverging_training_raises_naming_the_epoch(iris):
     X, y = iris
     clf = small(optimizer="sgd", learning_rate=1e6)
     with pytest.raises(ValueError, match=r"diverged at epoch \d+: .*learning_rate=1e\+06"):
         clf.fit(X, y)
-    assert not hasattr(clf, "coefs_")
+    with pytest.raises(NotFittedError):  # a failed fit leaves no NaN network to predict with
+        clf.predict(X)
+    warm = small(max_epochs=2, warm_start=True).fit(X, y)
+    before = warm.predict_proba(X)
+    with pytest.raises(ValueError, match="diverged"):
+        warm.set_params(optimizer="sgd", learning_rate=1e6).fit(X, y)
+    np.testing.assert_array_equal(warm.predict_proba(X), before)  # the last good weights
 
 
 def test_max_epochs_warns_as_scikit_learn_does(iris):

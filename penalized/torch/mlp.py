@@ -161,11 +161,14 @@ class _BaseMLP(BaseEstimator):
         generator = torch.Generator().manual_seed(int(seed))
         if continuing and (self.feature_mean_ is not None) != bool(self.standardize):
             raise ValueError("warm_start: standardize differs from the first fit's")
-        if not continuing:
-            self.feature_mean_, self.feature_scale_ = (
-                feature_moments(X) if self.standardize else (None, None))
-            self.module_ = self._build(X.shape[1], sizes, generator)
-        module = self.module_.to(device)
+        # Trained as a copy, stored only when training succeeded: a fit that raises (a
+        # divergence) leaves the estimator as it was, never with NaN weights.
+        if continuing:
+            moments, module = (self.feature_mean_, self.feature_scale_), copy.deepcopy(self.module_)
+        else:
+            moments = feature_moments(X) if self.standardize else (None, None)
+            module = self._build(X.shape[1], sizes, moments, generator)
+        module = module.to(device)
         input_layer, network = module[0], module[1]
         batch = min(int(self.batch_size), X.shape[0])
         threads = choose_threads([X.shape[1], *sizes, self._n_outputs], batch, device)
@@ -174,18 +177,19 @@ class _BaseMLP(BaseEstimator):
         data = self._split(x, torch.as_tensor(target, device=device), seed)
         with torch_threads(threads):
             self._train(network, penalty, data, batch, generator)
+        self.feature_mean_, self.feature_scale_ = moments
         self.module_ = module
         self.penalty_ = penalty
         self.device_ = device
         self._set_coefficients(network)
         return self
 
-    def _build(self, n_inputs, sizes, generator) -> nn.Sequential:
+    def _build(self, n_inputs, sizes, moments, generator) -> nn.Sequential:
         """``Sequential(input layer, network)``: Standardize (or Identity), then the MLP."""
         network = build_network(n_inputs, sizes, self._n_outputs, self.activation, generator)
-        if self.feature_mean_ is None:
+        if moments[0] is None:
             return nn.Sequential(nn.Identity(), network)
-        return nn.Sequential(Standardize(self.feature_mean_, self.feature_scale_), network)
+        return nn.Sequential(Standardize(*moments), network)
 
     def _split(self, x, t, seed):
         """``((x_train, t_train), validation or None)``: the early-stopping hold-out."""
