@@ -23,6 +23,8 @@ from penalized.torch import (  # noqa: E402
 )
 
 torch.set_num_threads(1)
+# Most fits here are deliberately short; the warning is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,8 @@ def test_linear_network_reaches_the_lasso_solution_of_pz_fit():
     reference = pz.fit(X, y, datafit=pz.LeastSquares(), penalty=pz.L1(), alpha=alpha, tol=1e-12)
     model = MLPRegressor(hidden_layer_sizes=(), penalty=pz.L1(), alpha=alpha, optimizer="sgd",
                          momentum=0.0, learning_rate=0.3, batch_size=80, max_epochs=600,
-                         tol=0.0, n_iter_no_change=600, random_state=0).fit(X, y)
+                         tol=0.0, n_iter_no_change=600, standardize=False,
+                         random_state=0).fit(X, y)
     np.testing.assert_allclose(model.coefs_[0][:, 0], reference.coef, atol=1e-4)
     np.testing.assert_allclose(model.intercepts_[0][0], reference.intercept, atol=1e-4)
     np.testing.assert_array_equal(model.coefs_[0][:, 0] == 0, reference.coef == 0)
@@ -139,6 +142,7 @@ def test_select_alpha_min_and_1se_rules():
         select_alpha(alphas, mean, se, "best")
 
 
+@pytest.mark.filterwarnings("ignore::penalized.workflows.cv.GridEdgeWarning")  # 1e-3 wins
 def test_classifier_cv_warm_started_path(iris):
     X, y = iris
     template = quick_classifier(penalty=pz.L1(), max_epochs=15)

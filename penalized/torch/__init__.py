@@ -13,9 +13,11 @@ from .cv import MLPClassifierCV, MLPRegressorCV, select_alpha
 from .mlp import MLPClassifier, MLPRegressor
 from .optim import ProximalOptimizer
 from .penalties import penalty_value, prox_, resolve_penalty, select_parameters, zero_fraction
+from .training import CollapsedNetworkWarning
 
 __all__ = [
-    "MLPClassifier", "MLPClassifierCV", "MLPRegressor", "MLPRegressorCV", "ProximalOptimizer",
+    "CollapsedNetworkWarning", "MLPClassifier", "MLPClassifierCV", "MLPRegressor",
+    "MLPRegressorCV", "ProximalOptimizer",
     "penalty_value", "prox_", "resolve_penalty", "select_alpha", "select_parameters",
     "zero_fraction",
 ]

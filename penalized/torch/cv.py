@@ -9,16 +9,19 @@ and the strength is picked by the ``min`` rule (best mean score) or the ``1se`` 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..workflows.cv import check_rule, choose_indices
+from ..workflows.cv import GridEdgeWarning, check_rule, choose_indices
 from ..workflows.paths import check_alphas
 from .mlp import MLPClassifier, MLPRegressor
+from .training import CollapsedNetworkWarning
 
 #: Default strengths (for standardized features), largest first.
 DEFAULT_ALPHA_RANGE = (1e-1, 1e-5)
@@ -55,32 +58,78 @@ def select_alpha(alphas, mean_scores, std_errors, rule: str = "min") -> float:
     return float(alphas[order][index_min if rule == "min" else index_1se])
 
 
-def _fit_path(estimator, alphas, X, y, warm_start):
+#: The estimator's parameters that the ``*CV`` classes accept as keywords (scikit-learn's
+#: ``*CV`` estimators take their estimator's options); ``alpha`` is what they choose and
+#: ``warm_start`` is their own (warm starts along the path).
+FORWARDED_PARAMETERS = (
+    "hidden_layer_sizes", "activation", "penalty", "penalty_method", "optimizer",
+    "learning_rate", "momentum", "batch_size", "max_epochs", "tol", "n_iter_no_change",
+    "early_stopping", "validation_fraction", "standardize", "random_state", "device", "verbose",
+)
+
+#: Warnings of a single fit that the cross-validation reports once, in aggregate.
+FIT_WARNINGS = (ConvergenceWarning, CollapsedNetworkWarning)
+
+
+def _fit_quietly(model, X, y):
+    with warnings.catch_warnings():
+        for category in FIT_WARNINGS:
+            warnings.simplefilter("ignore", category)
+        return model.fit(X, y)
+
+
+def _fit_path(estimator, alphas, X, y, warm_start, warn_last=False):
     """Fit along ``alphas`` (decreasing), yielding each fitted model.
 
     Each fit starts from the previous weights unless that network collapsed (a layer
     entirely zero, as a large L1 alpha does): all-zero layers are a saddle point of the
     loss where the gradients of the other layers vanish, so such a fit restarts cold.
+    The fits' own warnings are silenced (the caller summarizes them), except the last
+    one's when ``warn_last``.
     """
     model = None
-    for alpha in alphas:
+    for k, alpha in enumerate(alphas):
         if model is None or not warm_start or max(model.layer_sparsity_) == 1.0:
             model = clone(estimator).set_params(warm_start=warm_start)
-        model.set_params(alpha=float(alpha)).fit(X, y)
+        model.set_params(alpha=float(alpha))
+        if warn_last and k == len(alphas) - 1:
+            model.fit(X, y)
+        else:
+            _fit_quietly(model, X, y)
         yield model
 
 
 def _fold_path(estimator, alphas, X, y, train, test, warm_start):
-    scores, epochs = [], []
+    scores, epochs, converged = [], [], []
     for model in _fit_path(estimator, alphas, X[train], y[train], warm_start):
         scores.append(model.score(X[test], y[test]))
         epochs.append(model.n_iter_)
-    return scores, epochs
+        converged.append(model.converged_)
+    return scores, epochs, converged
+
+
+def _warn_about_folds(alphas, mean_scores, converged):
+    """One warning for fits that did not converge, one for a best alpha at the grid's edge."""
+    n_failed = int(np.size(converged) - np.count_nonzero(converged))
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} of {np.size(converged)} cross-validation fits reached max_epochs "
+            "without converging: increase max_epochs", ConvergenceWarning, stacklevel=3)
+    best = int(np.argmax(np.where(np.isfinite(mean_scores), mean_scores, -np.inf)))
+    if len(alphas) > 2 and best in (0, len(alphas) - 1):
+        where = "largest" if best == 0 else "smallest"
+        warnings.warn(
+            f"the best alpha ({alphas[best]:.4g}) is the {where} of the grid: the optimum "
+            "may lie outside it; widen the grid (alphas)", GridEdgeWarning, stacklevel=3)
 
 
 class _BaseMLPCV(BaseEstimator):
     def __init__(self, estimator=None, alphas=None, n_alphas=5, cv=5, rule="min",
-                 warm_start=True, n_jobs=None):
+                 warm_start=True, n_jobs=None, *, hidden_layer_sizes=None, activation=None,
+                 penalty=None, penalty_method=None, optimizer=None, learning_rate=None,
+                 momentum=None, batch_size=None, max_epochs=None, tol=None,
+                 n_iter_no_change=None, early_stopping=None, validation_fraction=None,
+                 standardize=None, random_state=None, device=None, verbose=None):
         self.estimator = estimator
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -88,6 +137,33 @@ class _BaseMLPCV(BaseEstimator):
         self.rule = rule
         self.warm_start = warm_start
         self.n_jobs = n_jobs
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.penalty = penalty
+        self.penalty_method = penalty_method
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.standardize = standardize
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _template(self):
+        """The estimator to cross-validate: ``estimator`` (or the default) with the keywords.
+
+        A keyword left at None keeps the template's value.
+        """
+        estimator = self._default_estimator() if self.estimator is None else self.estimator
+        overrides = {name: getattr(self, name) for name in FORWARDED_PARAMETERS
+                     if getattr(self, name) is not None}
+        return clone(estimator).set_params(**overrides)
 
     def _alphas(self) -> np.ndarray:
         if self.alphas is None:
@@ -109,7 +185,7 @@ class _BaseMLPCV(BaseEstimator):
         self
         """
         check_rule(self.rule)
-        estimator = self._default_estimator() if self.estimator is None else self.estimator
+        estimator = self._template()
         if estimator.get_params().get("penalty") is None:
             raise ValueError("the estimator has penalty=None: there is no alpha to choose")
         alphas = self._alphas()
@@ -122,8 +198,8 @@ class _BaseMLPCV(BaseEstimator):
             for train, test in folds
         )
         self.alphas_ = alphas
-        self.fold_scores_ = np.array([scores for scores, _ in results]).T  # (n_alphas, n_folds)
-        self.fold_epochs_ = np.array([epochs for _, epochs in results]).T
+        self.fold_scores_ = np.array([scores for scores, _, _ in results]).T  # (n_alphas, n_folds)
+        self.fold_epochs_ = np.array([epochs for _, epochs, _ in results]).T
         self.mean_score_ = self.fold_scores_.mean(axis=1)
         n_folds = len(folds)
         spread = self.fold_scores_.std(axis=1, ddof=1) if n_folds > 1 else np.zeros(len(alphas))
@@ -131,10 +207,11 @@ class _BaseMLPCV(BaseEstimator):
         self.alpha_min_ = select_alpha(alphas, self.mean_score_, self.std_error_, "min")
         self.alpha_1se_ = select_alpha(alphas, self.mean_score_, self.std_error_, "1se")
         self.alpha_ = self.alpha_min_ if self.rule == "min" else self.alpha_1se_
+        _warn_about_folds(alphas, self.mean_score_, [c for _, _, c in results])
         # Refit along the same warm-started path, down to the chosen alpha, so that the
         # final model is trained the way the validated ones were.
         path = alphas[alphas >= self.alpha_] if self.warm_start else [self.alpha_]
-        *_, model = _fit_path(estimator, path, X, y, self.warm_start)
+        *_, model = _fit_path(estimator, path, X, y, self.warm_start, warn_last=True)
         self.best_estimator_ = model.set_params(warm_start=estimator.get_params()["warm_start"])
         return self
 
@@ -175,6 +252,18 @@ class MLPClassifierCV(ClassifierMixin, _BaseMLPCV):
         (restarting cold after a fit whose network collapsed to an all-zero layer).
     n_jobs : int, optional
         Folds in parallel (joblib).
+    hidden_layer_sizes, activation, penalty, penalty_method, optimizer, learning_rate, \
+momentum, batch_size, max_epochs, tol, n_iter_no_change, early_stopping, \
+validation_fraction, standardize, random_state, device, verbose : optional, keyword-only
+        The estimator's parameters (see :class:`MLPClassifier`), as scikit-learn's ``*CV``
+        estimators take them: each one given (not None) replaces the template's.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Once, with the count of fold fits that reached ``max_epochs`` without converging.
+    GridEdgeWarning
+        When the best alpha is the largest or the smallest of three or more.
 
     Attributes
     ----------
@@ -199,6 +288,10 @@ class MLPClassifierCV(ClassifierMixin, _BaseMLPCV):
     >>> search = MLPClassifierCV(template, alphas=[1e-1, 1e-3], cv=3).fit(X, y)
     >>> search.alpha_ in (1e-1, 1e-3)
     True
+    >>> same = MLPClassifierCV(hidden_layer_sizes=(16,), penalty=pz.L2(), learning_rate=1e-2,
+    ...                        max_epochs=30, random_state=0, alphas=[1e-1, 1e-3], cv=3)
+    >>> same.fit(X, y).alpha_ == search.alpha_
+    True
     """
 
     def _default_estimator(self):
@@ -221,6 +314,11 @@ class MLPRegressorCV(RegressorMixin, _BaseMLPCV):
     Same parameters and attributes as :class:`MLPClassifierCV` (plain K-fold for an
     integer ``cv``; default estimator ``MLPRegressor()``).
     """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # as MLPRegressor
+        return tags
 
     def _default_estimator(self):
         return MLPRegressor()

@@ -12,10 +12,8 @@ stratified split, features standardized on the training part. Four models:
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import numpy as np
-import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -23,24 +21,14 @@ from sklearn.preprocessing import StandardScaler
 from ..penalties import L1, L2
 from .cv import MLPClassifierCV
 from .mlp import MLPClassifier
+from .training import torch_threads
 
 #: Strength of the L1 models (on the mean cross-entropy, standardized inputs).
 L1_ALPHA = 1e-3
 
 
-@contextmanager
-def _torch_threads(n_threads: int | None):
-    previous = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def digits_comparison(quick: bool = False, random_state: int = 0,
-                      n_threads: int | None = 1) -> list[dict]:
+                      n_threads: int | None = None) -> list[dict]:
     """Train the four models and measure them.
 
     Parameters
@@ -49,9 +37,9 @@ def digits_comparison(quick: bool = False, random_state: int = 0,
         Fewer epochs and a smaller alpha grid for L2 (a few tens of seconds on one core).
     random_state : int, default=0
         Seeds the split, the initializations and the shuffling.
-    n_threads : int or None, default=1
-        Torch CPU threads while training (restored afterwards); one thread is the fastest
-        for a network this small. None leaves torch's setting alone.
+    n_threads : int or None, default=None
+        Torch CPU threads while training (restored afterwards). None lets each estimator
+        choose by its network's size (one thread for these).
 
     Returns
     -------
@@ -80,7 +68,7 @@ def digits_comparison(quick: bool = False, random_state: int = 0,
                                           **base)),
     ]
     rows = []
-    with _torch_threads(n_threads):
+    with torch_threads(n_threads):
         for name, model in models:
             start = time.perf_counter()
             model.fit(X_train, y_train)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
@@ -27,47 +29,29 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from .optim import ProximalOptimizer
 from .penalties import penalty_value, resolve_penalty, select_parameters
+from .training import (
+    ACTIVATIONS,
+    OPTIMIZERS,
+    CollapsedNetworkWarning,
+    Standardize,
+    build_network,
+    check_finite,
+    choose_threads,
+    collapsed_layers,
+    feature_moments,
+    make_optimizer,
+    resolve_device,
+    run_epoch,
+    torch_threads,
+    zero_fraction,
+)
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
-OPTIMIZERS = ("adam", "adamw", "sgd")
+OPTIMIZER_NAMES = tuple(OPTIMIZERS)
 PENALTY_METHODS = ("auto", "proximal", "loss")
-
-
-def resolve_device(device) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` (CUDA when available) or a torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda', 'auto' or a torch.device: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available")
-    return device
-
-
-def build_network(n_inputs: int, hidden_layer_sizes, n_outputs: int, activation: str,
-                  generator: torch.Generator) -> nn.Sequential:
-    """Linear layers with ``activation`` in between, initialized from ``generator``.
-
-    The initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform weights,
-    uniform biases in ``+-1/sqrt(fan_in)``), drawn from ``generator`` so that a seed
-    reproduces it without touching the global RNG.
-    """
-    sizes = [n_inputs, *hidden_layer_sizes, n_outputs]
-    layers: list[nn.Module] = []
-    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        linear = nn.Linear(fan_in, fan_out)
-        with torch.no_grad():
-            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
-            bound = 1.0 / math.sqrt(fan_in)
-            nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
-        layers.append(linear)
-        if k < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
+#: Per-epoch entries of ``history_``.
+HISTORY_KEYS = ("epoch", "train_loss", "objective", "validation_loss", "validation_score",
+                "zero_fraction")
 
 
 class _BaseMLP(BaseEstimator):
@@ -76,8 +60,8 @@ class _BaseMLP(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", penalty="l2", alpha=1e-4,
                  penalty_method="auto", optimizer="adam", learning_rate=1e-3, momentum=0.9,
                  batch_size=200, max_epochs=200, tol=1e-4, n_iter_no_change=10,
-                 early_stopping=False, validation_fraction=0.1, warm_start=False,
-                 random_state=None, device="cpu", verbose=False):
+                 early_stopping=False, validation_fraction=0.1, standardize=True,
+                 warm_start=False, random_state=None, device="cpu", verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.penalty = penalty
@@ -92,6 +76,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.standardize = standardize
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
@@ -103,16 +88,10 @@ class _BaseMLP(BaseEstimator):
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         if any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.penalty_method not in PENALTY_METHODS:
-            raise ValueError(
-                f"penalty_method must be one of {PENALTY_METHODS}, got {self.penalty_method!r}"
-            )
+        for name, choices in (("activation", sorted(ACTIVATIONS)), ("optimizer", OPTIMIZER_NAMES),
+                              ("penalty_method", PENALTY_METHODS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         for name in ("learning_rate", "tol"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
@@ -127,28 +106,37 @@ class _BaseMLP(BaseEstimator):
             )
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not isinstance(self.standardize, bool | np.bool_):
+            raise ValueError(f"standardize must be True or False, got {self.standardize!r}")
         if self.penalty is None:
-            penalty = None
-        else:
-            if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real):
-                raise TypeError(f"alpha must be a number, got {type(self.alpha).__name__}")
-            penalty = resolve_penalty(self.penalty, float(self.alpha))
+            return sizes, None
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real):
+            raise TypeError(f"alpha must be a number, got {type(self.alpha).__name__}")
+        penalty = resolve_penalty(self.penalty, float(self.alpha))
+        if penalty.positive and self.penalty_method == "loss":
+            raise ValueError("positive=True needs the proximal step: penalty_method='loss' "
+                             "cannot keep weights non-negative")
         return sizes, penalty
 
-    # ---- training ------------------------------------------------------------
-    def _make_optimizer(self, params, module, penalty, use_prox):
-        lr = float(self.learning_rate)
-        if self.optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=lr)
-        elif self.optimizer == "adamw":
-            # weight_decay=0: the regularizer is the penalty (decoupled decay has no alpha)
-            opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-        else:
-            opt = torch.optim.SGD(params, lr=lr, momentum=float(self.momentum))
-        if use_prox:
-            opt = ProximalOptimizer(opt, penalty, params=module)
-        return opt
+    def _penalty_routes(self, penalty):
+        """``(prox, weight_decay, loss_penalty)``: where the penalty enters training.
 
+        The proximal step for a non-smooth or constrained penalty (or when asked); for
+        ``alpha ||W||^2 / 2`` the gradient ``alpha W``, as the optimizer's coupled
+        ``weight_decay`` on the penalized weights (the same update as the loss term,
+        without the term's forward and backward operations on every batch); otherwise a
+        differentiable loss term.
+        """
+        if penalty is None:
+            return None, 0.0, None
+        gradient = penalty.smooth and not penalty.positive
+        if self.penalty_method == "proximal" or (self.penalty_method == "auto" and not gradient):
+            return penalty, 0.0, None
+        if penalty.ratio == 0.0 and OPTIMIZERS[self.optimizer].couples_weight_decay:
+            return None, float(penalty.alpha), None
+        return None, 0.0, penalty
+
+    # ---- training ------------------------------------------------------------
     def fit(self, X, y):
         """Train the network.
 
@@ -162,134 +150,153 @@ class _BaseMLP(BaseEstimator):
         self
         """
         sizes, penalty = self._check_params()
+        continuing = self._continuing()
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=self._multi_output,
-                             y_numeric=not self._classifier, reset=not self._continuing())
+                             y_numeric=not self._classifier, reset=not continuing)
+        if X.shape[0] < 2:
+            raise ValueError(f"n_samples={X.shape[0]}: training needs at least 2 samples")
         target = self._prepare_target(y)
         device = resolve_device(self.device)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
-
-        if self._continuing():
-            module = self.module_
+        if continuing and (self.feature_mean_ is not None) != bool(self.standardize):
+            raise ValueError("warm_start: standardize differs from the first fit's")
+        # Trained as a copy, stored only when training succeeded: a fit that raises (a
+        # divergence) leaves the estimator as it was, never with NaN weights.
+        if continuing:
+            moments, module = (self.feature_mean_, self.feature_scale_), copy.deepcopy(self.module_)
         else:
-            module = build_network(X.shape[1], sizes, self._n_outputs, self.activation, generator)
+            moments = feature_moments(X) if self.standardize else (None, None)
+            module = self._build(X.shape[1], sizes, moments, generator)
         module = module.to(device)
-        use_prox = penalty is not None and (
-            self.penalty_method == "proximal"
-            or (self.penalty_method == "auto" and not penalty.smooth)
-        )
-        loss_penalty = penalty if penalty is not None and not use_prox else None
-        optimizer = self._make_optimizer(module.parameters(), module, penalty, use_prox)
-
-        if self.early_stopping:
-            stratify = target if self._classifier else None
-            X_train, X_val, t_train, t_val = train_test_split(
-                X, target, test_size=self.validation_fraction, random_state=seed % (2**31),
-                stratify=stratify,
-            )
-        else:
-            X_train, t_train, X_val, t_val = X, target, None, None
-        dtype = torch.float32
-        x_train = torch.as_tensor(X_train, dtype=dtype, device=device)
-        t_train = torch.as_tensor(t_train, device=device)
-        validation = None
-        if X_val is not None:
-            validation = (torch.as_tensor(X_val, dtype=dtype, device=device),
-                          torch.as_tensor(t_val, device=device))
-        self._train(module, optimizer, loss_penalty, penalty, x_train, t_train, validation,
-                    generator)
+        input_layer, network = module[0], module[1]
+        batch = min(int(self.batch_size), X.shape[0])
+        threads = choose_threads([X.shape[1], *sizes, self._n_outputs], batch, device)
+        with torch_threads(threads), torch.no_grad():
+            x = input_layer(torch.as_tensor(X, dtype=torch.float32, device=device))
+        data = self._split(x, torch.as_tensor(target, device=device), seed)
+        with torch_threads(threads):
+            self._train(network, penalty, data, batch, generator)
+        self.feature_mean_, self.feature_scale_ = moments
         self.module_ = module
         self.penalty_ = penalty
         self.device_ = device
-        self._set_coefficients()
+        self._set_coefficients(network)
         return self
+
+    def _build(self, n_inputs, sizes, moments, generator) -> nn.Sequential:
+        """``Sequential(input layer, network)``: Standardize (or Identity), then the MLP."""
+        network = build_network(n_inputs, sizes, self._n_outputs, self.activation, generator)
+        if moments[0] is None:
+            return nn.Sequential(nn.Identity(), network)
+        return nn.Sequential(Standardize(*moments), network)
+
+    def _split(self, x, t, seed):
+        """``((x_train, t_train), validation or None)``: the early-stopping hold-out."""
+        if not self.early_stopping:
+            return (x, t), None
+        index = np.arange(x.shape[0])
+        stratify = t.cpu().numpy() if self._classifier else None
+        train, val = train_test_split(index, test_size=self.validation_fraction,
+                                      random_state=seed % (2**31), stratify=stratify)
+        train, val = torch.as_tensor(train, device=x.device), torch.as_tensor(val, device=x.device)
+        return (x[train], t[train]), (x[val], t[val])
 
     def _continuing(self) -> bool:
         return bool(self.warm_start) and hasattr(self, "module_")
 
-    def _epoch(self, module, optimizer, loss_penalty, x, t, generator):
-        module.train()
-        n = x.shape[0]
-        batch = min(int(self.batch_size), n)
-        order = torch.randperm(n, generator=generator).to(x.device)
-        total = 0.0
-        for start in range(0, n, batch):
-            index = order[start:start + batch]
-            optimizer.zero_grad()
-            loss = self._loss(module(x[index]), t[index])
-            objective = loss if loss_penalty is None else loss + penalty_value(module, loss_penalty)
-            objective.backward()
-            optimizer.step()
-            total += float(loss.detach()) * index.shape[0]
-        return total / n
-
-    def _train(self, module, optimizer, loss_penalty, penalty, x, t, validation, generator):
-        history = {"epoch": [], "train_loss": [], "objective": [], "validation_loss": [],
-                   "validation_score": [], "zero_fraction": []}
-        best, best_epoch, best_state = -np.inf, 0, None
+    def _train(self, network, penalty, data, batch, generator):
+        prox, weight_decay, loss_penalty = self._penalty_routes(penalty)
+        weights = select_parameters(network)
+        optimizer = make_optimizer(self.optimizer, network, weights, float(self.learning_rate),
+                                   float(self.momentum), weight_decay, prox)
+        (x, t), validation = data
+        history = {key: [] for key in HISTORY_KEYS}
+        best, best_epoch, best_state, converged = -np.inf, 0, None, False
         for epoch in range(1, int(self.max_epochs) + 1):
-            train_loss = self._epoch(module, optimizer, loss_penalty, x, t, generator)
-            with torch.no_grad():
-                penalty_term = 0.0 if penalty is None else float(penalty_value(module, penalty))
-            history["epoch"].append(epoch)
-            history["train_loss"].append(train_loss)
-            history["objective"].append(train_loss + penalty_term)
-            history["zero_fraction"].append(_zero_fraction(module))
-            if validation is not None:
-                val_loss, val_score = self._evaluate(module, *validation)
-                criterion = val_score
-            else:
-                val_loss, val_score = math.nan, math.nan
-                criterion = -history["objective"][-1]
-            history["validation_loss"].append(val_loss)
-            history["validation_score"].append(val_score)
-            if self.verbose:
-                print(f"epoch {epoch}: train loss {train_loss:.5f}, "
-                      f"validation loss {val_loss:.5f}, validation score {val_score:.4f}, "
-                      f"zeros {history['zero_fraction'][-1]:.3f}")
+            train_loss = run_epoch(network, optimizer, self._loss, loss_penalty, weights, x, t,
+                                   batch, generator)
+            check_finite(train_loss, network, epoch,
+                         f"optimizer={self.optimizer!r}, learning_rate={self.learning_rate:g}")
+            self._record(history, epoch, train_loss, network, weights, penalty, validation)
             # Stop after n_iter_no_change epochs without an improvement larger than tol
             # (validation score with early stopping, training objective otherwise).
+            criterion = (history["validation_score"][-1] if validation is not None
+                         else -history["objective"][-1])
             if criterion > best + self.tol:
                 best, best_epoch = criterion, epoch
                 if validation is not None:
-                    best_state = copy.deepcopy(module.state_dict())
+                    best_state = copy.deepcopy(network.state_dict())
             elif epoch - best_epoch >= self.n_iter_no_change:
+                converged = True
                 break
         if best_state is not None:  # early stopping keeps the best validated weights
-            module.load_state_dict(best_state)
+            network.load_state_dict(best_state)
+        self._set_history(history, best_epoch, converged, validation is not None)
+        self._warn(converged, weights, penalty)
+
+    def _record(self, history, epoch, train_loss, network, weights, penalty, validation):
+        with torch.no_grad():
+            penalty_term = 0.0 if penalty is None else float(penalty_value(weights, penalty))
+        val_loss, val_score = (math.nan, math.nan) if validation is None else \
+            self._evaluate(network, *validation)
+        for key, value in zip(HISTORY_KEYS, (epoch, train_loss, train_loss + penalty_term,
+                                             val_loss, val_score, zero_fraction(weights)),
+                              strict=True):
+            history[key].append(value)
+        if self.verbose:
+            print(f"epoch {epoch}: train loss {train_loss:.5f}, validation loss {val_loss:.5f}, "
+                  f"validation score {val_score:.4f}, zeros {history['zero_fraction'][-1]:.3f}")
+
+    def _set_history(self, history, best_epoch, converged, validated):
         self.history_ = history
         self.n_iter_ = len(history["epoch"])
         self.best_epoch_ = best_epoch
+        self.converged_ = converged
+        # scikit-learn's names: the loss it reports includes the penalty (our "objective")
+        self.loss_curve_ = list(history["objective"])
+        self.validation_scores_ = list(history["validation_score"]) if validated else None
+        self.best_validation_score_ = max(history["validation_score"]) if validated else None
+        self.best_loss_ = None if validated else min(history["objective"])
 
-    def _evaluate(self, module, x, t):
-        module.eval()
+    def _warn(self, converged, weights, penalty):
+        if not converged:
+            criterion = "validation score" if self.early_stopping else "training objective"
+            warnings.warn(
+                f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the "
+                f"{criterion} was still improving by more than tol={self.tol:g} within "
+                f"n_iter_no_change={self.n_iter_no_change} epochs: the training has not "
+                "converged; increase max_epochs", ConvergenceWarning, stacklevel=4)
+        collapsed = collapsed_layers(weights)
+        if collapsed and penalty is not None:
+            warnings.warn(
+                f"{type(self).__name__}: {penalty.name} with alpha={penalty.alpha:g} set every "
+                f"weight of layer(s) {collapsed} to zero: the predictions no longer depend on "
+                "the input; lower alpha", CollapsedNetworkWarning, stacklevel=4)
+
+    def _evaluate(self, network, x, t):
+        network.eval()
         with torch.no_grad():
-            out = module(x)
+            out = network(x)
             loss = float(self._loss(out, t))
-        score = self._score_outputs(out, t)
-        return loss, score
+        return loss, self._score_outputs(out, t)
 
-    def _set_coefficients(self):
-        linears = [m for m in self.module_ if isinstance(m, nn.Linear)]
+    def _set_coefficients(self, network):
+        linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
         self.coefs_ = [m.weight.detach().cpu().numpy().T.copy() for m in linears]
         self.intercepts_ = [m.bias.detach().cpu().numpy().copy() for m in linears]
         self.layer_sparsity_ = [float(np.mean(c == 0)) for c in self.coefs_]
-        self.coef_sparsity_ = _zero_fraction(self.module_)
+        self.coef_sparsity_ = zero_fraction(select_parameters(network))
 
     # ---- prediction ----------------------------------------------------------
     def _forward(self, X) -> torch.Tensor:
         check_is_fitted(self, "module_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
+        sizes = [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
         self.module_.eval()
-        with torch.no_grad():
+        with torch_threads(choose_threads(sizes, X.shape[0], self.device_)), torch.no_grad():
             x = torch.as_tensor(X, dtype=torch.float32, device=self.device_)
             return self.module_(x).cpu()
-
-
-def _zero_fraction(module) -> float:
-    params = select_parameters(module)
-    zeros = sum(int((p == 0).sum()) for p in params)
-    return zeros / sum(p.numel() for p in params)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -307,10 +314,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``, their names, or None.
     alpha : float, default=1e-4
         Strength of the penalty (``alpha * ||W||^2 / 2`` for L2) on the mean loss.
-        scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / n_samples`` here.
+        scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / batch_size`` here.
     penalty_method : {"auto", "proximal", "loss"}, default="auto"
         "proximal": prox step after each optimizer step (exact zeros); "loss":
         differentiable term added to the loss; "auto": proximal unless the penalty is smooth.
+        L2 goes through the gradient as the optimizer's coupled ``weight_decay = alpha``
+        on the weight matrices (Adam, SGD), which is the loss term's gradient.
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         "adamw" runs with ``weight_decay=0`` (the penalty is the regularizer).
     learning_rate : float, default=1e-3
@@ -327,6 +336,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy
         and keep the best epoch's weights.
     validation_fraction : float, default=0.1
+    standardize : bool, default=True
+        Center and scale each input column (mean and standard deviation of the ``X`` given
+        to ``fit``; constant columns are only centered) inside the estimator: the penalty
+        then weighs every feature alike, and Adam's default step suits the inputs.
+        ``module_`` starts with this fixed :class:`~penalized.torch.training.Standardize`
+        layer, so it maps raw features to outputs; ``coefs_`` are the weights of the
+        standardized inputs.
     warm_start : bool, default=False
         Continue from the previous fit's weights (used along alpha paths).
     random_state : int, RandomState or None
@@ -335,10 +351,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         "cpu", "cuda" or "auto".
     verbose : bool, default=False
 
+    Training runs with one torch thread per 2^25 multiply-adds of a batch's forward pass
+    (at most the caller's ``torch.get_num_threads()``, which is restored afterwards): one
+    thread for small networks, where more threads only wait on each other.
+
+    Raises
+    ------
+    ValueError
+        When training diverges (the loss or a weight becomes infinite or NaN), naming the
+        epoch.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_epochs`` is reached without the stopping criterion being met.
+    CollapsedNetworkWarning
+        When the penalty set a whole weight matrix to zero (constant predictions).
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     module_ : torch.nn.Sequential
+        ``Sequential(input layer, network)``: the Standardize layer (Identity with
+        ``standardize=False``), then the linear layers and activations.
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,) or None
     coefs_ : list of ndarray, ``coefs_[k]`` of shape (n_inputs_k, n_outputs_k)
     intercepts_ : list of ndarray
     history_ : dict of lists
@@ -351,6 +387,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The same, per layer.
     n_iter_ : int
         Epochs run.
+    converged_ : bool
+        Whether training stopped on its criterion (False: ``max_epochs`` was reached).
+    loss_curve_ : list of float
+        scikit-learn's name for ``history_["objective"]`` (loss plus penalty per epoch).
+    best_loss_ : float or None
+        Smallest objective (None with early stopping).
+    validation_scores_ : list of float or None
+        ``history_["validation_score"]`` with early stopping, else None.
+    best_validation_score_ : float or None
 
     Examples
     --------
@@ -391,7 +436,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X):
         """Predicted class labels, shape (n_samples,)."""
-        return self.classes_[self._forward(X).argmax(1).numpy()]
+        out = self._forward(X)  # first: raises NotFittedError before classes_ is read
+        return self.classes_[out.argmax(1).numpy()]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -413,6 +459,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _classifier = False
     _multi_output = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n_samples, n_outputs) is fitted
+        return tags
 
     def _prepare_target(self, y):
         y = np.asarray(y, dtype=np.float64)

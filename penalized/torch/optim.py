@@ -92,6 +92,16 @@ STEP_RULES = (
 )
 
 
+def _check_learning_rates(param_groups) -> None:
+    for index, group in enumerate(param_groups):
+        lr = float(group["lr"])
+        if not (math.isfinite(lr) and lr >= 0.0):
+            raise ValueError(
+                f"learning rate of parameter group {index} is {lr}: ProximalOptimizer needs "
+                "a finite lr >= 0 (was it changed by a scheduler or by hand?)"
+            )
+
+
 def _all_params(optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
@@ -222,7 +232,15 @@ class ProximalOptimizer(torch.optim.Optimizer):
         Returns
         -------
         The closure's loss, when a closure is given.
+
+        Raises
+        ------
+        ValueError
+            When a group's learning rate is negative or not finite (set by the user or a
+            scheduler after construction): the prox of a negative step is not defined,
+            and the wrapped step would ascend. Checked before the wrapped step is taken.
         """
+        _check_learning_rates(self.optimizer.param_groups)
         loss = self.optimizer.step(closure)
         alpha = self.penalty.alpha
         if alpha == 0.0 and not self.penalty.positive:
