@@ -196,13 +196,23 @@ def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_
     """The path with how it was fitted (for refits) and the fraction of the null
     deviance each fit explains (glmnet's ``dev.ratio``)."""
     null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
-    fits = np.array([problem.datafit_value(problem.linear_predictor(c, b))
-                     for c, b in zip(res.coefs, res.intercepts, strict=True)])
+    fits = _datafit_values(problem, res.coefs, res.intercepts)
     ratio = 1.0 - fits / null if null > 0 else np.full(len(res), np.nan)
     return dataclasses.replace(res, fit_intercept=problem.fit_intercept,
                                standardize=bool(standardize), feature_names=feature_names,
                                deviance_ratio=ratio)
 
+
+
+def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray):
+    """The datafit at each fit of a path: one product ``X W^T`` for a one-column
+    predictor (a per-alpha loop cost 1 ms on a 100-alpha path of a small table)."""
+    if problem.datafit.multiclass:
+        return np.array([problem.datafit_value(problem.linear_predictor(c, b))
+                         for c, b in zip(coefs, intercepts, strict=True)])
+    Z = np.asarray(problem.X @ coefs.T) + intercepts  # (n_samples, n_alphas)
+    losses = problem.datafit.loss(problem.y[:, None], Z)
+    return problem.sample_weight @ losses / problem.n_samples
 
 ENGINES = ("auto", "compiled", "python")
 
