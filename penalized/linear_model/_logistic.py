@@ -200,6 +200,9 @@ class LogisticRegressionCV(_LogisticModel):
         Default: accuracy (scikit-learn's current default); "neg_log_loss" and
         "roc_auc" are understood.
     rule : {"min", "1se"}, default="min"
+    client : distributed.Client, optional
+        Every (fold, l1_ratio) path as a Dask future on this cluster (None: the active
+        client, if any); see :func:`penalized.cross_validate`.
     refit, dual, intercept_scaling, random_state, verbose, use_legacy_attributes :
         accepted (the model is always refitted on the full data).
 
@@ -222,7 +225,7 @@ class LogisticRegressionCV(_LogisticModel):
                  penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4,
                  max_iter=100, class_weight=None, n_jobs=None, verbose=0, refit=True,
                  intercept_scaling=1.0, random_state=None, use_legacy_attributes="warn",
-                 rule="min", standardize=False):
+                 rule="min", standardize=False, client=None):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept
@@ -242,6 +245,7 @@ class LogisticRegressionCV(_LogisticModel):
         self.use_legacy_attributes = use_legacy_attributes
         self.rule = rule
         self.standardize = standardize
+        self.client = client
 
     def _grid_Cs(self) -> np.ndarray:
         if isinstance(self.Cs, numbers.Integral) and not isinstance(self.Cs, bool):
@@ -282,7 +286,7 @@ class LogisticRegressionCV(_LogisticModel):
             standardize=self.standardize, solver=engine_solver(self.solver),
             tol=check_tol(self.tol),
             max_iter=None if max_iter is None else max(max_iter, 20_000),
-            n_jobs=self.n_jobs)
+            n_jobs=self.n_jobs, client=self.client)
         fit = set_cv_attributes(self, cv, rule)
         self._set_fit(fit)
         # scikit-learn repeats the multinomial C_, l1_ratio_ and scores once per class

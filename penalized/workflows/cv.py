@@ -27,15 +27,16 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
 
 from ..core.datafits import Datafit, LeastSquares
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
+from .checkpoint import fingerprint, open_checkpoint
 from .fitting import DEFAULT_TOL
 from .paths import alpha_grid, check_alphas, null_gradient, path_problem
 from .scoring import Scorer, get_scorer
+from .tasks import Task, run_tasks
 
 RULES = ("min", "1se")
 
@@ -294,7 +295,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    sample_weight=None, fit_intercept: bool = True, standardize: bool = False,
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
-                   callback=None) -> CVResult:
+                   callback=None, client=None, checkpoint=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -337,6 +338,15 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         times paths, the folds' and the full-data one(s)). Run in this process
         (``n_jobs`` None or 1) it is called after every alpha of every path; with
         parallel workers, once per finished path (``done`` jumps by ``n_alphas``).
+    client : distributed.Client, optional
+        Run every (fold, l1_ratio) path as a Dask future on this cluster (None: the
+        active client, if any, else ``n_jobs``): X and y are scattered once to every
+        worker, a task lost with its worker is retried on the others, and the result
+        equals the serial one bit for bit (:mod:`penalized.workflows.distributed`).
+    checkpoint : str or path, optional
+        Folder storing each finished path; a run with the same data and options
+        resumes from it (skipping finished paths, same result), a checkpoint of
+        another run is refused (:mod:`penalized.workflows.checkpoint`).
 
     Returns
     -------
@@ -363,13 +373,15 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
     problems = [problem.with_penalty(pen) for pen in candidates]
     grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
-
-    tasks = [(_fold_scores, (pb, tr, te, grid, scorer, standardize), grid.shape[0])
-             for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
-    if refit:
-        tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
-                  for pb, grid in zip(problems, grids, strict=True)]
-    outputs = _run_tasks(tasks, options, n_jobs, callback)
+    tasks = _make_tasks(candidates, grids, splits, scorer, standardize, refit,
+                        l1_ratios is not None)
+    store = None
+    if checkpoint is not None:
+        store = open_checkpoint(checkpoint, _fingerprint(
+            problem, candidates, splits, grids, scorer, standardize, options,
+            [task.key for task in tasks]))
+    outputs = run_tasks(tasks, problems, options, n_jobs=n_jobs, callback=callback,
+                        client=client, checkpoint=store)
     n_folds = len(splits)
     fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
         len(problems), n_folds, -1)
@@ -377,32 +389,34 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
 
 
-def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:
-    """``function(*arguments, options)`` for every task, in order, reporting progress.
+def _make_tasks(candidates, grids, splits, scorer: Scorer, standardize: bool, refit: bool,
+                is_grid: bool) -> list[Task]:
+    """The folds' paths (candidate-major), then the full-data paths when ``refit``."""
+    def name(c: int) -> str:
+        return f", l1_ratio {candidates[c].ratio:g}" if is_grid else ""
 
-    Each task is ``(function, arguments, n_alphas)``. In this process, the
-    callback follows every alpha (through :func:`path_problem`'s own callback);
-    across joblib workers, every finished task.
-    """
-    total = sum(size for _, _, size in tasks)
-    if callback is None:
-        return Parallel(n_jobs=n_jobs)(delayed(f)(*args, options) for f, args, _ in tasks)
-    done = 0
-    outputs = []
-    if effective_n_jobs(n_jobs) == 1:
-        for function, arguments, size in tasks:
-            offset = done
-            outputs.append(function(*arguments, {
-                **options, "callback": lambda k, _n, offset=offset: callback(offset + k, total)}))
-            done += size
-        return outputs
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(f)(*args, options) for f, args, _ in tasks)
-    for (_, _, size), output in zip(tasks, results, strict=True):
-        outputs.append(output)
-        done += size
-        callback(done, total)
-    return outputs
+    tasks = [Task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", _fold_scores, c,
+                  (train, test, grid, scorer, standardize), grid.shape[0])
+             for c, grid in enumerate(grids) for k, (train, test) in enumerate(splits)]
+    if refit:
+        tasks += [Task(f"full-ratio{c}", f"the full-data path{name(c)}", _full_path, c,
+                       (grid, standardize), grid.shape[0]) for c, grid in enumerate(grids)]
+    return tasks
+
+
+def _fingerprint(problem: Problem, candidates, splits, grids, scorer: Scorer,
+                 standardize: bool, options: dict, keys: list[str]) -> str:
+    """What a checkpoint of this run is bound to (:func:`.checkpoint.fingerprint`)."""
+    description = {
+        "datafit": repr(problem.datafit), "fit_intercept": problem.fit_intercept,
+        "penalties": [repr(dataclasses.replace(pen, weights=None)) for pen in candidates],
+        "options": {k: repr(v) for k, v in options.items()}, "scoring": scorer.name,
+        "standardize": standardize, "tasks": keys,
+    }
+    weights = [pen.feature_weights(problem.n_features) for pen in candidates]
+    folds = [part for pair in splits for part in pair]
+    return fingerprint(problem.X, problem.y, problem.sample_weight, description,
+                       arrays=folds + list(grids) + weights)
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
