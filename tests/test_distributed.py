@@ -122,6 +122,18 @@ def _start_workers(address: str, count: int) -> list[subprocess.Popen]:
             for _ in range(count)]
 
 
+def test_a_cluster_without_workers_is_a_clear_error_within_bounded_time():
+    X, y = _data(n=100, p=5)
+    with local_cluster(0) as cluster, distributed.Client(
+            cluster, set_as_default=False, timeout=60) as c:
+        start = time.monotonic()
+        with dask.config.set({"penalized.worker-timeout": 2}), \
+                pytest.raises(DaskRunError, match=r"no Dask worker .* 0 of 4 tasks finished"):
+            pz.cross_validate(X, y, cv=3, n_alphas=5, client=c)
+        assert time.monotonic() - start < 30
+
+
+@pytest.mark.slow  # starts its own worker processes (about 10 s)
 def test_every_worker_gone_is_a_clear_error_within_bounded_time():
     X, y = _data(n=3000, p=120, seed=2)
     with local_cluster(0) as cluster, distributed.Client(
@@ -190,13 +202,67 @@ def test_checkpoint_of_another_run_is_refused(tmp_path, change):
         pz.cross_validate(X, y, cv=3, checkpoint=tmp_path, **kwargs)
 
 
-def test_penalized_imports_and_cross_validates_without_dask():
+def test_penalized_imports_without_dask():
     code = ("import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
-            "import numpy as np, penalized as pz\n"
-            "X = np.random.default_rng(0).standard_normal((40, 3)); y = X[:, 0]\n"
-            "print(pz.cross_validate(X, y, cv=3, n_alphas=5).fold_scores.shape)")
+            "import penalized, penalized.workflows.distributed\n"
+            "from penalized.workflows.tasks import active_client\n"
+            "print(active_client())")
     root = os.path.dirname(os.path.dirname(os.path.abspath(pz.__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=root)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "(3, 5)"
+    assert out.stdout.strip() == "None"  # cross_validate takes its local path
+
+
+# ---- the command line ----------------------------------------------------------------
+@pytest.fixture()
+def table_csv(tmp_path):
+    import pandas as pd
+
+    X, y = _data(n=200, p=6, seed=3)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(6)]).assign(y=y)
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _fit(argv, capsys):
+    import json
+
+    from penalized.app.cli import main
+
+    code = main(["fit", *map(str, argv), "--json", "--no-report", "--quiet", "--cv", "3",
+                 "--n-alphas", "20"])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else None), captured.err
+
+
+def test_cli_dask_equals_the_local_run(tmp_path, table_csv, capsys, client):
+    code, local, err = _fit([table_csv, "--target", "y", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    code, remote, err = _fit([table_csv, "--target", "y", "--out", tmp_path / "b",
+                              "--dask", client.scheduler.address], capsys)
+    assert code == 0, err
+    assert remote["coefficients"] == local["coefficients"] and remote["alpha"] == local["alpha"]
+    code, _, err = _fit([table_csv, "--target", "y", "--dask", "local:x"], capsys)
+    assert code == 2 and "local:N" in err
+
+
+def test_cli_checkpoint_resume(tmp_path, table_csv, capsys):
+    folder = tmp_path / "checkpoint"
+    code, reference, err = _fit([table_csv, "--target", "y", "--out", tmp_path / "a"], capsys)
+    assert code == 0, err
+    code, first, err = _fit([table_csv, "--target", "y", "--out", tmp_path / "b",
+                             "--checkpoint", folder], capsys)
+    assert code == 0, err
+    for name in ("fold1-ratio0.npz", "full-ratio0.npz"):  # as if interrupted before them
+        os.remove(folder / name)
+    code, _, err = _fit([table_csv, "--target", "y", "--checkpoint", folder], capsys)
+    assert code == 2 and "holds 2 finished tasks: add --resume" in err
+    code, resumed, err = _fit([table_csv, "--target", "y", "--out", tmp_path / "c",
+                               "--checkpoint", folder, "--resume"], capsys)
+    assert code == 0, err
+    assert resumed["coefficients"] == reference["coefficients"] == first["coefficients"]
+    code, _, err = _fit([table_csv, "--target", "y", "--checkpoint", folder, "--resume",
+                         "--rule", "1se", "--seed", "4"], capsys)
+    assert code == 2 and "made for other data, options" in err

@@ -193,9 +193,15 @@ class _Runner:
 
     def _collect(self, future):
         """Hand a finished future's result on; the task's index when it must run again."""
+        from distributed.client import FutureCancelledError
+
         j = self.futures.pop(future)
         if future.status == "finished":
-            self.finished(j, future.result())
+            try:
+                result = future.result()
+            except FutureCancelledError:  # its worker died between "finished" and now
+                return j
+            self.finished(j, result)
             self.n_done += 1
             return None
         if future.status == "error":

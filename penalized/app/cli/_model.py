@@ -101,7 +101,7 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
                           feature_names=None, cv: int = 5, n_alphas: int = 100,
                           alpha_min_ratio: float = 1e-3, rule: str = "min",
                           standardize: bool = True, tol: float = DEFAULT_TOL, seed: int = 0,
-                          progress=None) -> ModelRun:
+                          progress=None, client=None, checkpoint=None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.
 
     :func:`penalized.cross_validate` with shuffled folds, its progress callback
@@ -120,6 +120,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
         full-data path); coefficients are reported in original units.
     progress : callable, optional
         ``progress(done, total, description)`` after every alpha of every fold.
+    client, checkpoint : as in :func:`penalized.cross_validate` (a Dask client; a
+        checkpoint folder).
 
     Returns
     -------
@@ -140,7 +142,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
         result = cross_validate(
             X, y, datafit, penalty, cv=splitter, n_alphas=n_alphas,
             alpha_min_ratio=alpha_min_ratio, standardize=standardize, tol=tol,
-            precompute="auto", callback=None if progress is None else tick)
+            precompute="auto", callback=None if progress is None else tick, client=client,
+            checkpoint=checkpoint)
     scale = feature_moments(X, np.ones(X.shape[0]))[1] if standardize \
         else np.ones(X.shape[1])
     k = result.index(rule)

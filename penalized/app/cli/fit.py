@@ -115,6 +115,14 @@ def fit(
     seed: Annotated[int, _option("--seed", help="Seed of the fold shuffling.")] = 0,
     as_json: Annotated[bool, _option("--json", help="Print the result as JSON.")] = False,
     quiet: Annotated[bool, _option("--quiet", "-q", help="No progress or logs.")] = False,
+    dask: Annotated[str | None, _option(
+        "--dask", help="Run the CV on a Dask cluster: tcp://host:8786, or local / local:N "
+                       "worker processes on this machine.")] = None,
+    checkpoint: Annotated[str | None, _option(
+        "--checkpoint", help="Folder storing every finished fold (see --resume).")] = None,
+    resume: Annotated[bool, _option(
+        "--resume", help="Continue the run stored in --checkpoint (same data and options): "
+                         "finished folds are not fitted again.")] = False,
 ) -> None:
     """Fit a penalized model on a table; alpha by K-fold CV; write the model and a report.
 
@@ -124,6 +132,7 @@ def fit(
     """
     from ..io import prepare_table, read_table
     from ..persistence import save_linear_model
+    from ._dask import cluster_run
     from ._model import cross_validated_model, edge_warning
 
     start = time.perf_counter()
@@ -140,13 +149,14 @@ def fit(
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {ratio}")
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {cv}-fold CV "
         f"over {n_alphas} alphas", quiet)
-    with warnings.catch_warnings(record=True) as caught, Progress(quiet) as progress:
+    with warnings.catch_warnings(record=True) as caught, \
+            cluster_run(dask, checkpoint, resume, quiet) as client, Progress(quiet) as progress:
         warnings.simplefilter("always")
         run = cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
             feature_names=table.feature_names, cv=cv, n_alphas=n_alphas,
             alpha_min_ratio=ratio, rule=rule, standardize=standardize, seed=seed,
-            progress=progress)
+            progress=progress, client=client, checkpoint=checkpoint)
     messages = sorted({str(w.message).splitlines()[0] for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
