@@ -80,6 +80,17 @@ def test_cv_estimators_take_a_client(client):
     np.testing.assert_array_equal(remote.coef_, local.coef_)
 
 
+def test_dask_array_cross_validated_on_the_cluster_equals_in_memory(client):
+    import dask.array as da
+
+    X, y = _data(n=500, p=10)
+    reference = pz.cross_validate(X, y, cv=4, n_alphas=15, tol=1e-12)
+    result = pz.cross_validate(da.from_array(X, chunks=(90, 10)), da.from_array(y, chunks=90),
+                               cv=4, n_alphas=15, tol=1e-12, client=client)
+    np.testing.assert_allclose(result.fold_scores, reference.fold_scores, rtol=1e-10)
+    np.testing.assert_allclose(result.path.coefs, reference.path.coefs, rtol=1e-8, atol=1e-10)
+
+
 def test_worker_killed_mid_run_gives_the_identical_result(client):
     X, y = _data(n=3000, p=120, seed=1)
     options = {"cv": 5, "n_alphas": 60, "l1_ratios": [0.3, 0.7, 1.0], "tol": 1e-10}
@@ -108,7 +119,7 @@ def test_poison_task_names_fold_and_l1_ratio_after_its_retries(client):
             pytest.raises(DaskRunError, match=r"fold 1, l1_ratio 0.5 failed .* after 1 "
                                               r"retries: ValueError: .*summing to zero"):
         pz.cross_validate(X, y, cv=folds, sample_weight=weights, l1_ratios=[0.5],
-                          n_alphas=5, client=client, refit=False)
+                          n_alphas=5, client=client, refit=False, precompute=False)
     assert time.monotonic() - start < 30
 
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..core.datafits import Datafit, LeastSquares
+from ..core.gram import gram_form_from, use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
@@ -36,6 +38,8 @@ from .checkpoint import fingerprint, open_checkpoint
 from .fitting import DEFAULT_TOL
 from .paths import alpha_grid, check_alphas, null_gradient, path_problem
 from .scoring import Scorer, get_scorer
+from .sufficient import check_width, fold_moments, gram_fold_scores, gram_grid, gram_path
+from .tall import dask_fold_moments, is_dask_collection
 from .tasks import Task, run_tasks
 
 RULES = ("min", "1se")
@@ -365,58 +369,113 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
-    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
     scorer = get_scorer(scoring, datafit)
-    splits = make_splits(cv, problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
     options = {"solver": solver, "tol": tol, "max_iter": max_iter, "precompute": precompute}
-    problems = [problem.with_penalty(pen) for pen in candidates]
-    grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
-    tasks = _make_tasks(candidates, grids, splits, scorer, standardize, refit,
-                        l1_ratios is not None)
+    grid_options = {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas}
+    if is_dask_collection(X):
+        total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
+                                                       client)
+        plan = _gram_plan(total, trains, tests, datafit, candidates, fit_intercept,
+                          standardize, grid_options, refit, l1_ratios is not None)
+    else:
+        problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                               sample_weight=sample_weight)
+        splits = make_splits(cv, problem, groups)
+        data = (problem.X, problem.y, problem.sample_weight,
+                [part for pair in splits for part in pair])
+        if scorer.name == "mse" and use_gram(problem, precompute):
+            moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
+            plan = _gram_plan(*moments, datafit, candidates, fit_intercept, standardize,
+                              grid_options, refit, l1_ratios is not None)
+        else:
+            plan = _fold_plan(problem, splits, candidates, scorer, standardize, grid_options,
+                              refit, l1_ratios is not None)
     store = None
     if checkpoint is not None:
         store = open_checkpoint(checkpoint, _fingerprint(
-            problem, candidates, splits, grids, scorer, standardize, options,
-            [task.key for task in tasks]))
-    outputs = run_tasks(tasks, problems, options, n_jobs=n_jobs, callback=callback,
+            data, datafit, fit_intercept, candidates, plan.grids, scorer, standardize,
+            options, [task.key for task in plan.tasks]))
+    outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
-    n_folds = len(splits)
-    fold_grid = np.array(outputs[: len(problems) * n_folds], dtype=float).reshape(
-        len(problems), n_folds, -1)
-    paths = tuple(outputs[len(problems) * n_folds:]) if refit else ()
-    return _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    n_cells = len(candidates) * plan.n_folds
+    fold_grid = np.array(outputs[:n_cells], dtype=float).reshape(len(candidates),
+                                                                 plan.n_folds, -1)
+    paths = tuple(outputs[n_cells:]) if refit else ()
+    return _summarize(np.array(plan.grids), fold_grid, scorer, paths, candidates, l1_ratios)
 
 
-def _make_tasks(candidates, grids, splits, scorer: Scorer, standardize: bool, refit: bool,
+class _Plan(NamedTuple):
+    """The tasks of a cross-validation and the problems (one per candidate) they run on."""
+
+    problems: list
+    grids: list
+    tasks: list
+    n_folds: int
+
+
+def _fold_plan(problem: Problem, splits, candidates, scorer: Scorer, standardize: bool,
+               grid_options: dict, refit: bool, is_grid: bool) -> _Plan:
+    """Each fold's path fitted on its rows of X."""
+    problems = [problem.with_penalty(pen) for pen in candidates]
+    grids = [_grid_for(pb, standardize, **grid_options) for pb in problems]
+    tasks = _make_tasks(
+        candidates, grids, len(splits),
+        lambda k, grid: (_fold_scores, (*splits[k], grid, scorer, standardize)),
+        lambda grid: (_full_path, (grid, standardize)), refit, is_grid)
+    return _Plan(problems, grids, tasks, len(splits))
+
+
+def _gram_plan(total, trains, tests, datafit, candidates, fit_intercept: bool,
+               standardize: bool, grid_options: dict, refit: bool, is_grid: bool) -> _Plan:
+    """Each fold's path on the Gram form of its moments (:mod:`.sufficient`): the
+    problems the tasks receive are the small full-data Gram forms (datafit, penalty)."""
+    check_width(total.mean.shape[0] - 1)
+    statistics = total.statistics(fit_intercept)
+    problems = [gram_form_from(statistics, datafit, pen, fit_intercept).problem
+                for pen in candidates]
+    grids = [gram_grid(pb, total, standardize, fit_intercept, **grid_options)
+             for pb in problems]
+    tasks = _make_tasks(
+        candidates, grids, len(tests),
+        lambda k, grid: (gram_fold_scores, (trains[k], tests[k], grid, standardize,
+                                            fit_intercept)),
+        lambda grid: (gram_path, (total, grid, standardize, fit_intercept)), refit, is_grid)
+    return _Plan(problems, grids, tasks, len(tests))
+
+
+def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, refit: bool,
                 is_grid: bool) -> list[Task]:
-    """The folds' paths (candidate-major), then the full-data paths when ``refit``."""
+    """The folds' paths (candidate-major), then the full-data paths when ``refit``;
+    ``fold_task(k, grid)`` and ``full_task(grid)`` give ``(function, arguments)``."""
     def name(c: int) -> str:
         return f", l1_ratio {candidates[c].ratio:g}" if is_grid else ""
 
-    tasks = [Task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", _fold_scores, c,
-                  (train, test, grid, scorer, standardize), grid.shape[0])
-             for c, grid in enumerate(grids) for k, (train, test) in enumerate(splits)]
+    def task(key: str, label: str, c: int, function_arguments) -> Task:
+        function, arguments = function_arguments
+        return Task(key, label, function, c, arguments, grids[c].shape[0])
+
+    tasks = [task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", c, fold_task(k, grid))
+             for c, grid in enumerate(grids) for k in range(n_folds)]
     if refit:
-        tasks += [Task(f"full-ratio{c}", f"the full-data path{name(c)}", _full_path, c,
-                       (grid, standardize), grid.shape[0]) for c, grid in enumerate(grids)]
+        tasks += [task(f"full-ratio{c}", f"the full-data path{name(c)}", c, full_task(grid))
+                  for c, grid in enumerate(grids)]
     return tasks
 
 
-def _fingerprint(problem: Problem, candidates, splits, grids, scorer: Scorer,
+def _fingerprint(data, datafit, fit_intercept: bool, candidates, grids, scorer: Scorer,
                  standardize: bool, options: dict, keys: list[str]) -> str:
-    """What a checkpoint of this run is bound to (:func:`.checkpoint.fingerprint`)."""
+    """What a checkpoint of this run is bound to (:func:`.checkpoint.fingerprint`);
+    ``data``: ``(X, y, sample_weight, arrays)`` (for Dask input, the moments)."""
+    X, y, s, arrays = data
     description = {
-        "datafit": repr(problem.datafit), "fit_intercept": problem.fit_intercept,
+        "datafit": repr(datafit), "fit_intercept": fit_intercept,
         "penalties": [repr(dataclasses.replace(pen, weights=None)) for pen in candidates],
         "options": {k: repr(v) for k, v in options.items()}, "scoring": scorer.name,
         "standardize": standardize, "tasks": keys,
     }
-    weights = [pen.feature_weights(problem.n_features) for pen in candidates]
-    folds = [part for pair in splits for part in pair]
-    return fingerprint(problem.X, problem.y, problem.sample_weight, description,
-                       arrays=folds + list(grids) + weights)
+    weights = [np.asarray(pen.weights) for pen in candidates if pen.weights is not None]
+    return fingerprint(X, y, s, description, arrays=list(arrays) + list(grids) + weights)
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:

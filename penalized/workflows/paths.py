@@ -15,6 +15,7 @@ from ..penalties import L1, Penalty
 from ..solvers import Iterate
 from ..solvers.cd import path_driver
 from .fitting import DEFAULT_TOL, check_tol, null_gradient, solve_from, stopping_scale
+from .tall import dask_moments, is_dask_collection
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -58,7 +59,10 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     Parameters
     ----------
     X, y, datafit, penalty, solver, tol, max_iter, fit_intercept, sample_weight :
-        As in :func:`penalized.fit` (the penalty's own alpha is ignored).
+        As in :func:`penalized.fit` (the penalty's own alpha is ignored). X may be a
+        ``dask.array.Array`` chunked by rows (or a Dask DataFrame), for least squares:
+        one distributed pass computes its sufficient statistics, and the path runs
+        here on the Gram form (:mod:`penalized.workflows.tall`).
     n_alphas : int, default=100
     alpha_min_ratio : float, default=1e-3
         The grid ends at ``alpha_min_ratio * alpha_max`` (glmnet's
@@ -101,6 +105,18 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
+    if is_dask_collection(X):  # one pass for the moments, then the Gram form here
+        from ..core.gram import gram_form_from
+        from .sufficient import gram_grid, gram_path
+
+        moments = dask_moments(X, y, sample_weight, datafit)
+        small = gram_form_from(moments.statistics(fit_intercept), datafit, penalty,
+                               fit_intercept).problem
+        grid = gram_grid(small, moments, False, fit_intercept, n_alphas, alpha_min_ratio,
+                         alphas)
+        return gram_path(small, moments, grid, False, fit_intercept,
+                         {"solver": solver, "tol": tol, "max_iter": max_iter,
+                          "callback": callback, "engine": engine})
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     return path_problem(problem, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
