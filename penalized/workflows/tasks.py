@@ -96,12 +96,32 @@ def run_tasks(tasks: list[Task], problems: list[Problem], options: dict, *, n_jo
         for i in todo:
             _run_here(tasks[i], problems, options, progress["done"], total, callback,
                       lambda result, i=i: finished(i, result, report=False))
+    elif kernels_release_gil():  # threads share X: no copy, no worker start-up
+        from ..core.threads import single_blas_thread
+
+        with single_blas_thread():  # process-wide: n_jobs threads share the cores
+            outputs = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                delayed(tasks[i].run)(problems[tasks[i].candidate].with_data(), options)
+                for i in todo)
+            for i, result in zip(todo, outputs, strict=True):
+                finished(i, result)
     else:
         outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(tasks[i].run)(problems[tasks[i].candidate], options) for i in todo)
         for i, result in zip(todo, outputs, strict=True):
             finished(i, result)
     return results
+
+
+def kernels_release_gil() -> bool:
+    """Whether the compiled entry points of the coordinate-descent engine release the GIL
+    (numba's ``nogil``): then ``n_jobs`` runs tasks in threads sharing X, each task on its
+    own copy of the problem's memo (``with_data()``: same arrays); otherwise in processes
+    (threads would take turns holding the GIL)."""
+    from ..solvers.cd import kernels, path_kernel
+
+    return all(dispatcher.targetoptions.get("nogil", False)
+               for dispatcher in (kernels.cd_epochs, path_kernel.cd_path))
 
 
 def _run_here(task: Task, problems, options: dict, offset: int, total: int, callback,
