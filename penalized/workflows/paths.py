@@ -130,8 +130,12 @@ ENGINES = ("auto", "compiled", "python")
 def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: float = 1e-3,
                  alphas=None, solver: str = "auto", tol: float = DEFAULT_TOL,
                  max_iter: int | None = None, callback=None,
-                 precompute="auto", engine: str = "auto") -> PathResult:
-    """:func:`path` on an already validated problem (cross-validation calls this)."""
+                 precompute="auto", engine: str = "auto",
+                 n_samples: int | None = None) -> PathResult:
+    """:func:`path` on an already validated problem (cross-validation calls this).
+
+    ``n_samples``: the rows of the original data when ``problem`` is already its Gram
+    form (:mod:`.sufficient`): the choice of the engine depends on them."""
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
     grad0, b0, coef0 = null_gradient(problem)
@@ -141,7 +145,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100, alpha_min_ratio: floa
     k_alphas = grid.shape[0]
     tol = check_tol(tol)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
-    if _compiled_engine(problem, solver, grid, tol, original.n_samples, engine):
+    n_samples = original.n_samples if n_samples is None else int(n_samples)
+    if _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
         if callback is not None:

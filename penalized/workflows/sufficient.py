@@ -191,7 +191,8 @@ def gram_path(problem, moments: Moments, grid, standardize: bool, fit_intercept:
     scale = moments.column_scale() if standardize else np.ones(moments.mean.shape[0] - 1)
     gram = gram_form_from(moments.scaled(scale).statistics(fit_intercept), problem.datafit,
                           problem.penalty, fit_intercept)
-    res = path_problem(gram.problem, alphas=grid, **{**options, "precompute": False})
+    res = path_problem(gram.problem, alphas=grid, n_samples=moments.count,
+                       **{**options, "precompute": False})
     res = dataclasses.replace(res, intercepts=gram.intercepts(res.coefs))
     return unscale_path(res, np.zeros_like(scale), scale)
 
