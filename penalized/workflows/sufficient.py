@@ -72,6 +72,8 @@ class Moments:
         if self.count == 0:
             return other
         weight = self.weight + other.weight
+        if weight <= 0:  # rows of zero weight only: nothing to average
+            return Moments(0.0, self.count + other.count, self.mean, self.comoment)
         delta = other.mean - self.mean
         return Moments(weight, self.count + other.count,
                        self.mean + delta * (other.weight / weight),
