@@ -74,6 +74,21 @@ def fingerprint(X, y, sample_weight, description: dict, arrays=()) -> str:
     return digest.hexdigest()
 
 
+def run_fingerprint(data, datafit, fit_intercept: bool, candidates, grids, scoring: str,
+                    standardize: bool, options: dict, keys: list[str]) -> str:
+    """The fingerprint of a cross-validation; ``data``: ``(X, y, sample_weight, arrays)``
+    (the folds; for Dask input, the moments stand for the data)."""
+    X, y, s, arrays = data
+    description = {
+        "datafit": repr(datafit), "fit_intercept": fit_intercept,
+        "penalties": [repr(dataclasses.replace(pen, weights=None)) for pen in candidates],
+        "options": {k: repr(v) for k, v in options.items()}, "scoring": scoring,
+        "standardize": standardize, "tasks": keys,
+    }
+    weights = [np.asarray(pen.weights) for pen in candidates if pen.weights is not None]
+    return fingerprint(X, y, s, description, arrays=list(arrays) + list(grids) + weights)
+
+
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
     """A checkpoint folder bound to one run's fingerprint (see :func:`open_checkpoint`)."""

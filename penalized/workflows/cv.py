@@ -34,7 +34,7 @@ from ..core.gram import gram_form_from, use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
-from .checkpoint import fingerprint, open_checkpoint
+from .checkpoint import open_checkpoint, run_fingerprint
 from .fitting import DEFAULT_TOL
 from .paths import alpha_grid, check_alphas, null_gradient, path_problem
 from .scoring import Scorer, get_scorer
@@ -305,6 +305,12 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     Parameters
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
+        Or a ``dask.array.Array`` chunked by rows (or a Dask DataFrame) for least
+        squares with mean squared error: one distributed pass computes every fold's
+        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`).
+        Tall dense least squares in memory takes the same route
+        (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
+        rows instead).
     y : array-like of shape (n_samples,)
     datafit : Datafit, default=LeastSquares()
     penalty : Penalty, default=L1()
@@ -393,8 +399,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                               refit, l1_ratios is not None)
     store = None
     if checkpoint is not None:
-        store = open_checkpoint(checkpoint, _fingerprint(
-            data, datafit, fit_intercept, candidates, plan.grids, scorer, standardize,
+        store = open_checkpoint(checkpoint, run_fingerprint(
+            data, datafit, fit_intercept, candidates, plan.grids, scorer.name, standardize,
             options, [task.key for task in plan.tasks]))
     outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
@@ -461,21 +467,6 @@ def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, refit: bo
         tasks += [task(f"full-ratio{c}", f"the full-data path{name(c)}", c, full_task(grid))
                   for c, grid in enumerate(grids)]
     return tasks
-
-
-def _fingerprint(data, datafit, fit_intercept: bool, candidates, grids, scorer: Scorer,
-                 standardize: bool, options: dict, keys: list[str]) -> str:
-    """What a checkpoint of this run is bound to (:func:`.checkpoint.fingerprint`);
-    ``data``: ``(X, y, sample_weight, arrays)`` (for Dask input, the moments)."""
-    X, y, s, arrays = data
-    description = {
-        "datafit": repr(datafit), "fit_intercept": fit_intercept,
-        "penalties": [repr(dataclasses.replace(pen, weights=None)) for pen in candidates],
-        "options": {k: repr(v) for k, v in options.items()}, "scoring": scorer.name,
-        "standardize": standardize, "tasks": keys,
-    }
-    weights = [np.asarray(pen.weights) for pen in candidates if pen.weights is not None]
-    return fingerprint(X, y, s, description, arrays=list(arrays) + list(grids) + weights)
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
