@@ -34,6 +34,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
 def timed(make, X, y):
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -95,8 +101,10 @@ def main() -> None:
         if not args.no_sklearn:
             line += f"; scikit-learn serial / ours {seconds['scikit-learn serial'] / base:.1f}x"
         print(line)
-    workers = client.run(peak_rss_mb)
-    print(f"peak RSS: this process {peak_rss_mb():.0f} MiB, workers "
+    # a worker's ru_maxrss starts at this process's size when it was forked (then exec'd):
+    # its RSS now is the honest figure
+    workers = client.run(current_rss_mb)
+    print(f"peak RSS of this process {peak_rss_mb():.0f} MiB; RSS of the workers now "
           + ", ".join(f"{v:.0f}" for v in workers.values()) + " MiB")
     client.close()
     cluster.close()
