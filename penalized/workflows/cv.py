@@ -24,15 +24,18 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
 
 from ..core.datafits import Datafit, LeastSquares
+from ..core.gram import gram_form_from, use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
+from .checkpoint import open_checkpoint, run_fingerprint
 from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
 from .paths import (
     check_alphas,
@@ -42,6 +45,16 @@ from .paths import (
 )
 from .scoring import Scorer, get_scorer, score_fits
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
+from .sufficient import (
+    check_width,
+    describe_moments_path,
+    fold_moments,
+    gram_fold_scores,
+    gram_grid,
+    gram_path,
+)
+from .tall import dask_fold_moments, is_dask_collection
+from .tasks import Task, run_tasks
 
 RULES = ("min", "1se")
 
@@ -266,14 +279,14 @@ def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardiz
 FOLD_ALPHAS = ("shared", "by_weight")
 
 
-def _fold_grid(problem: Problem, train, grid, fold_alphas: str) -> np.ndarray:
+def _fold_grid(grid, fold_alphas: str, total_weight: float, train_weight: float
+               ) -> np.ndarray:
     """The alphas a training fold is fitted at: the full data's (``"shared"``), or
     those times ``sum(weights) / sum(training weights)`` (``"by_weight"``: the product
     ``alpha * sum(weights)``, scikit-learn's ``1 / C``, is what the folds share)."""
     if fold_alphas == "shared":
         return grid
-    s = problem.sample_weight
-    return grid * (s.sum() / s[train].sum())
+    return grid * (total_weight / train_weight)
 
 
 def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -318,12 +331,19 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
                    callback=None, foldid=None, fold_alphas: str = "shared",
-                   keep_fold_paths: bool = False) -> CVResult:
+                   keep_fold_paths: bool = False, client=None, checkpoint=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
+        Or a ``dask.array.Array`` chunked by rows (or a Dask DataFrame) for least
+        squares with mean squared error: one distributed pass computes every fold's
+        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`).
+        Tall dense least squares in memory takes the same route
+        (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
+        rows instead). Both routes give the same grid and serve ``foldid``,
+        ``fold_alphas`` and ``keep_fold_paths``.
     y : array-like of shape (n_samples,)
     datafit : Datafit, default=LeastSquares()
     penalty : Penalty, default=L1()
@@ -379,6 +399,15 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         times paths, the folds' and the full-data one(s)). Run in this process
         (``n_jobs`` None or 1) it is called after every alpha of every path; with
         parallel workers, once per finished path (``done`` jumps by ``n_alphas``).
+    client : distributed.Client, optional
+        Run every (fold, l1_ratio) path as a Dask future on this cluster (None: the
+        active client, if any, else ``n_jobs``): X and y are scattered once to every
+        worker, a task lost with its worker is retried on the others, and the result
+        equals the serial one bit for bit (:mod:`penalized.workflows.distributed`).
+    checkpoint : str or path, optional
+        Folder storing each finished path; a run with the same data and options
+        resumes from it (skipping finished paths, same result), a checkpoint of
+        another run is refused (:mod:`penalized.workflows.checkpoint`).
 
     Returns
     -------
@@ -397,71 +426,145 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
-    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
     scorer = get_scorer(scoring, datafit)
     if fold_alphas not in FOLD_ALPHAS:
         raise ValueError(f"fold_alphas must be one of {FOLD_ALPHAS}, got {fold_alphas!r}")
-    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
-                         problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
     options = {"solver": solver, "tol": check_tol(tol), "max_iter": check_max_iter(max_iter),
                "precompute": precompute}
-    problems = [problem.with_penalty(pen) for pen in candidates]
-    grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
+    how = _How(standardize, fit_intercept, refit, l1_ratios is not None, fold_alphas,
+               keep_fold_paths, column_names(X),
+               {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas})
+    if is_dask_collection(X):
+        total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
+                                                       client, foldid)
+        plan = _gram_plan(total, trains, tests, datafit, candidates, how)
+    else:
+        problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                               sample_weight=sample_weight)
+        splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
+                             problem, groups)
+        data = (problem.X, problem.y, problem.sample_weight,
+                [part for pair in splits for part in pair])
+        if scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
+            moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
+            plan = _gram_plan(*moments, datafit, candidates, how)
+        else:
+            plan = _fold_plan(problem, splits, candidates, scorer, how)
+    store = None
+    if checkpoint is not None:  # the options that change a task's result are in its print
+        store = open_checkpoint(checkpoint, run_fingerprint(
+            data, datafit, fit_intercept, candidates, plan.grids, scorer.name, standardize,
+            {**options, "fold_alphas": fold_alphas, "keep_fold_paths": keep_fold_paths},
+            [task.key for task in plan.tasks]))
+    outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
+                        client=client, checkpoint=store)
+    return _collect(outputs, plan, scorer, candidates, l1_ratios, keep_fold_paths)
 
-    tasks = [(_fold_scores, (pb, tr, te, _fold_grid(pb, tr, grid, fold_alphas), scorer,
-                             standardize, keep_fold_paths), grid.shape[0])
-             for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
-    if refit:
-        tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
-                  for pb, grid in zip(problems, grids, strict=True)]
-    outputs = _run_tasks(tasks, options, n_jobs, callback)
-    n_folds = len(splits)
-    folds = outputs[: len(problems) * n_folds]
+
+class _How(NamedTuple):
+    """The options of a cross-validation that shape its tasks (one place for the plans)."""
+
+    standardize: bool
+    fit_intercept: bool
+    refit: bool
+    is_grid: bool
+    fold_alphas: str
+    keep_fold_paths: bool
+    feature_names: tuple | None
+    grid: dict  # n_alphas, alpha_min_ratio, alphas
+
+
+class _Plan(NamedTuple):
+    """The tasks of a cross-validation, the problems (one per candidate) they run on, and
+    ``describe(path, candidate)``: a full-data path with how it was fitted."""
+
+    problems: list
+    grids: list
+    tasks: list
+    n_folds: int
+    describe: Callable
+
+
+def _fold_plan(problem: Problem, splits, candidates, scorer: Scorer, how: _How) -> _Plan:
+    """Each fold's path fitted on its rows of X."""
+    problems = [problem.with_penalty(pen) for pen in candidates]
+    grids = [_grid_for(pb, how.standardize, **how.grid) for pb in problems]
+    s = problem.sample_weight
+    tasks = _make_tasks(
+        candidates, grids, len(splits),
+        lambda k, c: (_fold_scores, (
+            *splits[k], _fold_grid(grids[c], how.fold_alphas, s.sum(), s[splits[k][0]].sum()),
+            scorer, how.standardize, how.keep_fold_paths)),
+        lambda c: (_full_path, (grids[c], how.standardize)), how)
+
+    def describe(res: PathResult, c: int) -> PathResult:
+        return describe_path(res, problems[c], how.standardize, how.feature_names)
+
+    return _Plan(problems, grids, tasks, len(splits), describe)
+
+
+def _gram_plan(total, trains, tests, datafit, candidates, how: _How) -> _Plan:
+    """Each fold's path on the Gram form of its moments (:mod:`.sufficient`): the
+    problems the tasks receive are the small full-data Gram forms (datafit, penalty)."""
+    check_width(total.mean.shape[0] - 1)
+    statistics = total.statistics(how.fit_intercept)
+    problems = [gram_form_from(statistics, datafit, pen, how.fit_intercept).problem
+                for pen in candidates]
+    grids = [gram_grid(pb, total, how.standardize, how.fit_intercept, **how.grid)
+             for pb in problems]
+    tasks = _make_tasks(
+        candidates, grids, len(tests),
+        lambda k, c: (gram_fold_scores, (
+            trains[k], tests[k], _fold_grid(grids[c], how.fold_alphas, total.weight,
+                                            trains[k].weight),
+            how.standardize, how.fit_intercept, how.keep_fold_paths)),
+        lambda c: (gram_path, (total, grids[c], how.standardize, how.fit_intercept)), how)
+
+    def describe(res: PathResult, c: int) -> PathResult:
+        return describe_moments_path(res, total, how.fit_intercept, how.standardize,
+                                     how.feature_names)
+
+    return _Plan(problems, grids, tasks, len(tests), describe)
+
+
+def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, how: _How
+                ) -> list[Task]:
+    """The folds' paths (candidate-major), then the full-data paths when ``how.refit``;
+    ``fold_task(k, c)`` and ``full_task(c)`` give ``(function, arguments)``."""
+    def name(c: int) -> str:
+        return f", l1_ratio {candidates[c].ratio:g}" if how.is_grid else ""
+
+    def task(key: str, label: str, c: int, function_arguments) -> Task:
+        function, arguments = function_arguments
+        return Task(key, label, function, c, arguments, grids[c].shape[0])
+
+    tasks = [task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", c, fold_task(k, c))
+             for c in range(len(grids)) for k in range(n_folds)]
+    if how.refit:
+        tasks += [task(f"full-ratio{c}", f"the full-data path{name(c)}", c, full_task(c))
+                  for c in range(len(grids))]
+    return tasks
+
+
+def _collect(outputs: list, plan: _Plan, scorer: Scorer, candidates, l1_ratios,
+             keep_fold_paths: bool) -> CVResult:
+    """The tasks' results as a :class:`CVResult` (fold paths stacked when kept)."""
+    n_cells = len(candidates) * plan.n_folds
+    folds = outputs[:n_cells]
     fold_paths = None
     if keep_fold_paths:
-        shape = (len(problems), n_folds)
-        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + f0.shape)
-                           for i, f0 in ((1, folds[0][1]), (2, folds[0][2])))
+        shape = (len(candidates), plan.n_folds)
+        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + folds[0][i].shape)
+                           for i in (1, 2))
         folds = [f[0] for f in folds]
-    fold_grid = np.array(folds, dtype=float).reshape(len(problems), n_folds, -1)
-    paths = tuple(describe_path(res, pb, standardize, column_names(X)) for res, pb
-                  in zip(outputs[len(problems) * n_folds:], problems, strict=True)) \
-        if refit else ()
-    res = _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    fold_grid = np.array(folds, dtype=float).reshape(len(candidates), plan.n_folds, -1)
+    paths = tuple(plan.describe(res, c) for c, res in enumerate(outputs[n_cells:]))
+    res = _summarize(np.array(plan.grids), fold_grid, scorer, paths, candidates, l1_ratios)
     if fold_paths is None:
         return res
     return dataclasses.replace(res, fold_coefs_grid=fold_paths[0],
                                fold_intercepts_grid=fold_paths[1])
-
-
-def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:
-    """``function(*arguments, options)`` for every task, in order, reporting progress.
-
-    Each task is ``(function, arguments, n_alphas)``. In this process, the
-    callback follows every alpha (through :func:`path_problem`'s own callback);
-    across joblib workers, every finished task.
-    """
-    total = sum(size for _, _, size in tasks)
-    if callback is None:
-        return Parallel(n_jobs=n_jobs)(delayed(f)(*args, options) for f, args, _ in tasks)
-    done = 0
-    outputs = []
-    if effective_n_jobs(n_jobs) == 1:
-        for function, arguments, size in tasks:
-            offset = done
-            outputs.append(function(*arguments, {
-                **options, "callback": lambda k, _n, offset=offset: callback(offset + k, total)}))
-            done += size
-        return outputs
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(f)(*args, options) for f, args, _ in tasks)
-    for (_, _, size), output in zip(tasks, results, strict=True):
-        outputs.append(output)
-        done += size
-        callback(done, total)
-    return outputs
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
@@ -479,7 +582,7 @@ def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -
         warnings.warn(
             f"the best alpha ({grids[row, i_min]:.4g}) is the {where} of the grid: the "
             f"optimum may lie outside it; widen the grid"
-            + (" (lower alpha_min_ratio)" if i_min else ""), GridEdgeWarning, stacklevel=3)
+            + (" (lower alpha_min_ratio)" if i_min else ""), GridEdgeWarning, stacklevel=4)
     ratio = float(candidates[row].ratio) if l1_ratios is not None else None
     return CVResult(
         alphas=grids[row], mean=mean_grid[row], std_error=se_grid[row],
