@@ -277,3 +277,42 @@ def test_cli_checkpoint_resume(tmp_path, table_csv, capsys):
     code, _, err = _fit([table_csv, "--target", "y", "--checkpoint", folder, "--resume",
                          "--rule", "1se", "--seed", "4"], capsys)
     assert code == 2 and "made for other data, options" in err
+
+
+def test_dask_cv_with_foldid_alphas_by_weight_fold_paths_and_a_scorer(client):
+    from sklearn.metrics import make_scorer, mean_absolute_error
+
+    X, y = _data(n=200, p=8)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, X.shape[0])
+    options = {"foldid": np.arange(X.shape[0]) % 3, "n_alphas": 12, "sample_weight": weights,
+               "fold_alphas": "by_weight", "keep_fold_paths": True,
+               "scoring": make_scorer(mean_absolute_error, greater_is_better=False)}
+    reference = pz.cross_validate(X, y, **options)
+    result = pz.cross_validate(X, y, client=client, **options)
+    _assert_same(result, reference)
+    np.testing.assert_array_equal(result.fold_coefs_grid, reference.fold_coefs_grid)
+    np.testing.assert_array_equal(result.fold_intercepts_grid, reference.fold_intercepts_grid)
+    np.testing.assert_array_equal(result.path.deviance_ratio, reference.path.deviance_ratio)
+
+
+def test_checkpoint_resumes_fold_paths_and_refuses_other_fold_options(tmp_path):
+    X, y = _data(n=150, p=6)
+    labels = (y > 0).astype(int)
+    options = {"cv": 3, "n_alphas": 10, "keep_fold_paths": True, "fold_alphas": "by_weight"}
+    reference = pz.cross_validate(X, labels, pz.Logistic(), **options)
+
+    def interrupt(done, total):  # in the middle of the third path
+        if done >= 2 * 10 + 5:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        pz.cross_validate(X, labels, pz.Logistic(), checkpoint=tmp_path, callback=interrupt,
+                          **options)
+    resumed = pz.cross_validate(X, labels, pz.Logistic(), checkpoint=tmp_path, **options)
+    _assert_same(resumed, reference)
+    np.testing.assert_array_equal(resumed.fold_coefs_grid, reference.fold_coefs_grid)
+    np.testing.assert_array_equal(resumed.fold_intercepts_grid, reference.fold_intercepts_grid)
+    for change in ({"keep_fold_paths": False}, {"fold_alphas": "shared"}):
+        with pytest.raises(CheckpointMismatchError, match="other data, options"):
+            pz.cross_validate(X, labels, pz.Logistic(), checkpoint=tmp_path,
+                              **{**options, **change})

@@ -94,3 +94,64 @@ def test_dask_input_errors_are_clear():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         pz.path(da.from_array(bad, chunks=20), yd)
+
+
+@pytest.mark.parametrize("penalty", [pz.L2(), pz.L1()], ids=["ridge", "lasso"])
+@pytest.mark.parametrize("standardize", [False, True])
+def test_moments_route_has_the_grid_of_the_per_fold_route(penalty, standardize):
+    from penalized.workflows.paths import L1_MIN_RATIO, RIDGE_BOTTOM, RIDGE_TOP
+
+    X, y, s = _data()
+    options = {"sample_weight": s, "cv": 3, "n_alphas": 8, "standardize": standardize}
+    per_fold = pz.cross_validate(X, y, pz.LeastSquares(), penalty, precompute=False, **options)
+    in_memory = pz.cross_validate(X, y, pz.LeastSquares(), penalty, **options)
+    on_dask = pz.cross_validate(da.from_array(X, chunks=(170, 12)), da.from_array(y),
+                                pz.LeastSquares(), penalty, **options)
+    for result in (in_memory, on_dask):
+        np.testing.assert_allclose(result.alphas, per_fold.alphas, rtol=1e-10)
+    # the default rule of each penalty (ridge: curvature, down to a bottom set by n)
+    expected = RIDGE_BOTTOM / (RIDGE_TOP * X.shape[0]) if penalty.ratio == 0 else L1_MIN_RATIO
+    assert per_fold.alphas[-1] / per_fold.alphas[0] == pytest.approx(expected, rel=1e-12)
+    path = pz.path(da.from_array(X, chunks=(170, 12)), da.from_array(y), pz.LeastSquares(),
+                   penalty, sample_weight=da.from_array(s), n_alphas=8, standardize=standardize)
+    np.testing.assert_allclose(path.alphas, per_fold.alphas, rtol=1e-10)
+
+
+def test_moments_route_keeps_fold_paths_with_foldid_and_alphas_by_weight():
+    import pandas as pd
+
+    X, y, s = _data(n=400, p=6)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(6)])
+    foldid = np.random.default_rng(1).integers(0, 4, X.shape[0])
+    options = {"sample_weight": s, "foldid": foldid, "n_alphas": 10, "tol": 1e-12,
+               "fold_alphas": "by_weight", "keep_fold_paths": True, "standardize": True}
+    per_fold = pz.cross_validate(frame, y, precompute=False, **options)
+    in_memory = pz.cross_validate(frame, y, **options)
+    on_dask = pz.cross_validate(da.from_array(X, chunks=(150, 6)), da.from_array(y),
+                                **{**options, "sample_weight": da.from_array(s)})
+    shared = pz.cross_validate(frame, y, **{**options, "fold_alphas": "shared"})
+    assert not np.allclose(shared.fold_coefs_grid, per_fold.fold_coefs_grid, rtol=1e-6)
+    assert per_fold.fold_coefs_grid.shape == (1, 4, 10, 6)
+    for result in (in_memory, on_dask):
+        np.testing.assert_allclose(result.fold_scores_grid, per_fold.fold_scores_grid,
+                                   rtol=1e-9)
+        np.testing.assert_allclose(result.fold_coefs_grid, per_fold.fold_coefs_grid,
+                                   rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(result.fold_intercepts_grid,
+                                   per_fold.fold_intercepts_grid, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(result.path.deviance_ratio, per_fold.path.deviance_ratio,
+                                   rtol=1e-9, atol=1e-12)
+        assert result.path.standardize and result.path.fit_intercept
+    assert in_memory.path.feature_names == per_fold.path.feature_names == tuple(frame.columns)
+
+
+def test_dask_path_standardized_equals_the_in_memory_path():
+    X, y, s = _data()
+    reference = pz.path(X, y, sample_weight=s, n_alphas=12, tol=1e-12, standardize=True,
+                        precompute=False)
+    result = pz.path(da.from_array(X, chunks=(250, 12)), da.from_array(y), n_alphas=12,
+                     sample_weight=da.from_array(s), tol=1e-12, standardize=True)
+    np.testing.assert_allclose(result.alphas, reference.alphas, rtol=1e-10)
+    np.testing.assert_allclose(result.coefs, reference.coefs, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(result.deviance_ratio, reference.deviance_ratio, rtol=1e-9)
+    assert result.standardize
