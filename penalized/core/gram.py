@@ -125,17 +125,41 @@ def gram_form(problem: Problem) -> GramForm:
     if not np.all(s == 1.0):
         root_s = np.sqrt(s)
         X_tilde, y_tilde = X_tilde * root_s[:, None], y_tilde * root_s
-    G, c = X_tilde.T @ X_tilde, X_tilde.T @ y_tilde
-    R, y_t = _cholesky_factor(G, c)
+    statistics = GramStatistics(X_tilde.T @ X_tilde, X_tilde.T @ y_tilde,
+                                float(y_tilde @ y_tilde), n, x_mean, y_mean)
+    return gram_form_from(statistics, problem.datafit, problem.penalty, problem.fit_intercept)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GramStatistics:
+    r"""What the Gram form needs of the data (weights summing to ``n_samples``):
+    :math:`\tilde X^\top \tilde X`, :math:`\tilde X^\top \tilde y`,
+    :math:`\tilde y^\top \tilde y` (centered when there is an intercept) and the
+    weighted means. Sums over rows: computed in one pass, by blocks of rows anywhere
+    (:mod:`penalized.workflows.sufficient`)."""
+
+    gram: np.ndarray
+    xty: np.ndarray
+    yty: float
+    n_samples: int
+    x_mean: np.ndarray
+    y_mean: float
+
+
+def gram_form_from(statistics: GramStatistics, datafit, penalty,
+                   fit_intercept: bool) -> GramForm:
+    """The Gram form of a least-squares problem known only by its statistics."""
+    p = statistics.gram.shape[0]
+    R, y_t = _cholesky_factor(statistics.gram, statistics.xty)
     if R is None:
-        R, y_t = _eigen_factor(G, c)
-    residual = np.sqrt(max(float(y_tilde @ y_tilde - y_t @ y_t), 0.0))
+        R, y_t = _eigen_factor(statistics.gram, statistics.xty)
+    residual = np.sqrt(max(float(statistics.yty - y_t @ y_t), 0.0))
     m = R.shape[0] + 1
-    factor = np.sqrt(m / n)
+    factor = np.sqrt(m / statistics.n_samples)
     rows = np.vstack([R, np.zeros((1, p))]) * factor
     target = np.append(y_t, residual) * factor
-    small = make_problem(rows, target, problem.datafit, problem.penalty, fit_intercept=False)
-    return GramForm(small, x_mean, y_mean, problem.fit_intercept)
+    small = make_problem(rows, target, datafit, penalty, fit_intercept=False)
+    return GramForm(small, statistics.x_mean, statistics.y_mean, fit_intercept)
 
 
 def _cholesky_factor(G: np.ndarray, c: np.ndarray):

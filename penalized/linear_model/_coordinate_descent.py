@@ -200,7 +200,7 @@ class _ElasticNetCVModel(RegressorMixin, LinearModelMixin):
             sample_weight=sample_weight, fit_intercept=self.fit_intercept,
             standardize=self.standardize, solver=engine_solver(self.solver),
             tol=sklearn_engine_tol(self.tol), max_iter=check_max_iter(self.max_iter),
-            n_jobs=self.n_jobs)
+            n_jobs=self.n_jobs, client=self.client)
         res = set_cv_attributes(self, cv, self.rule)
         set_fit_attributes(self, res)
         self.coef_path_ = self.coef_path_.T.copy()
@@ -237,6 +237,9 @@ class ElasticNetCV(_ElasticNetCVModel):
         ``"1se"``: the largest alpha within one standard error of the best score.
     n_jobs : int, optional
         Folds in parallel.
+    client : distributed.Client, optional
+        Every (fold, l1_ratio) path as a Dask future on this cluster (None: the active
+        client, if any); see :func:`penalized.cross_validate`.
     fit_intercept, max_iter, tol, positive, solver, standardize : as in :class:`ElasticNet`.
     precompute, copy_X, verbose, random_state, selection : accepted; no effect.
 
@@ -258,7 +261,8 @@ class ElasticNetCV(_ElasticNetCVModel):
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True,
                  precompute="auto", max_iter=1000, tol=1e-4, cv=None, copy_X=True,
                  verbose=0, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic", rule="min", solver="auto", standardize=False):
+                 selection="cyclic", rule="min", solver="auto", standardize=False,
+                 client=None):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.alphas = alphas
@@ -276,6 +280,7 @@ class ElasticNetCV(_ElasticNetCVModel):
         self.rule = rule
         self.solver = solver
         self.standardize = standardize
+        self.client = client
 
 
 class LassoCV(_ElasticNetCVModel):
@@ -298,7 +303,7 @@ class LassoCV(_ElasticNetCVModel):
     def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, precompute="auto",
                  max_iter=1000, tol=1e-4, copy_X=True, cv=None, verbose=False, n_jobs=None,
                  positive=False, random_state=None, selection="cyclic", rule="min",
-                 solver="auto", standardize=False):
+                 solver="auto", standardize=False, client=None):
         self.eps = eps
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -315,6 +320,7 @@ class LassoCV(_ElasticNetCVModel):
         self.rule = rule
         self.solver = solver
         self.standardize = standardize
+        self.client = client
 
     def _ratios(self):
         return [1.0], False

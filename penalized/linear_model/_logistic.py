@@ -202,6 +202,9 @@ class LogisticRegressionCV(_LogisticModel):
         ``scores_`` hold the scores with scikit-learn's sign (greater is better: a
         loss such as ``"deviance"`` is reported negated).
     rule : {"min", "1se"}, default="min"
+    client : distributed.Client, optional
+        Every (fold, l1_ratio) path as a Dask future on this cluster (None: the active
+        client, if any); see :func:`penalized.cross_validate`.
     refit, dual, intercept_scaling, random_state, verbose, use_legacy_attributes :
         accepted (the model is always refitted on the full data).
 
@@ -230,7 +233,7 @@ class LogisticRegressionCV(_LogisticModel):
                  penalty="deprecated", scoring="warn", solver="lbfgs", tol=1e-4,
                  max_iter=100, class_weight=None, n_jobs=None, verbose=0, refit=True,
                  intercept_scaling=1.0, random_state=None, use_legacy_attributes="warn",
-                 rule="min", standardize=False):
+                 rule="min", standardize=False, client=None):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept
@@ -250,6 +253,7 @@ class LogisticRegressionCV(_LogisticModel):
         self.use_legacy_attributes = use_legacy_attributes
         self.rule = rule
         self.standardize = standardize
+        self.client = client
 
     def _grid_Cs(self) -> np.ndarray:
         if isinstance(self.Cs, numbers.Integral) and not isinstance(self.Cs, bool):
@@ -291,7 +295,7 @@ class LogisticRegressionCV(_LogisticModel):
             standardize=self.standardize, solver=engine_solver(self.solver),
             tol=check_tol(self.tol),
             max_iter=None if max_iter is None else max(max_iter, 20_000),
-            n_jobs=self.n_jobs, keep_fold_paths=True)
+            n_jobs=self.n_jobs, keep_fold_paths=True, client=self.client)
         fit = set_cv_attributes(self, cv, rule)
         self._set_fit(fit)
         self.Cs_ = Cs

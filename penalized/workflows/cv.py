@@ -26,22 +26,29 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
 
 from ..core.datafits import Datafit, LeastSquares
+from ..core.gram import use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
-from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
-from .paths import (
-    check_alphas,
-    default_grid,
-    describe_path,
-    path_problem,
+from .checkpoint import open_checkpoint, run_fingerprint
+from .cv_tasks import (  # noqa: F401 (replace_data, subset_problem, linear_predictors re-exported)
+    FOLD_ALPHAS,
+    Plan,
+    RouteOptions,
+    fold_plan,
+    gram_plan,
+    linear_predictors,
+    replace_data,
+    subset_problem,
 )
-from .scoring import Scorer, get_scorer, score_fits
+from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
+from .scoring import Scorer, get_scorer
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
+from .sufficient import fold_moments
+from .tall import dask_fold_moments, is_dask_collection
+from .tasks import run_tasks
 
 RULES = ("min", "1se")
 
@@ -170,36 +177,6 @@ def choose_indices(mean: np.ndarray, std_error: np.ndarray,
 
 
 # ---- data handling ---------------------------------------------------------------
-def replace_data(problem: Problem, **changes) -> Problem:
-    """A copy with other data (X, y or weights); memos derived from the old X are dropped."""
-    return problem.with_data(**changes)
-
-
-def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
-    """The problem restricted to some samples (weights renormalized to sum to n)."""
-    if sp.issparse(problem.X):
-        X = problem.X[rows].tocsc()
-        X.sort_indices()
-    else:  # rows of a Fortran X taken as columns of its (C-ordered) transpose: one
-        # copy, already Fortran-ordered (36 -> 21 ms on 800 of 1000 x 5000 rows)
-        X = np.asfortranarray(problem.X.T[:, rows].T)
-    s = problem.sample_weight[rows]
-    total = s.sum()
-    if total <= 0:
-        raise ValueError("a training fold has sample weights summing to zero")
-    return replace_data(problem, X=X, y=problem.y[rows],
-                        sample_weight=s * (rows.shape[0] / total))
-
-
-def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
-    """``X @ coef + intercept`` for every fit: (n, n_fits) or (n, n_fits, n_classes)."""
-    n_fits, p = coefs.shape[0], coefs.shape[1]
-    if coefs.ndim == 2:
-        return np.asarray(X @ coefs.T) + intercepts[None, :]
-    k = coefs.shape[2]
-    flat = np.asarray(X @ coefs.transpose(1, 0, 2).reshape(p, n_fits * k))
-    return flat.reshape(-1, n_fits, k) + intercepts.reshape(1, n_fits, k)
-
 
 def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test indices from an int (K-fold; stratified for classification) or a splitter."""
@@ -246,36 +223,6 @@ def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.
     return out
 
 
-# ---- the work ----------------------------------------------------------------------
-def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardize: bool,
-                 keep_path: bool, options: dict):
-    """Fit a path on ``train`` over ``grid`` and score every alpha on ``test``; with
-    ``keep_path``, ``(scores, coefs, intercepts)``."""
-    sub, shift, scale = standardized(subset_problem(problem, train), standardize)
-    res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
-    if scorer.uses_data:
-        scores = score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
-                            problem.sample_weight[test], res.coefs, res.intercepts,
-                            problem.classes)
-    else:
-        Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
-        scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
-    return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
-
-
-FOLD_ALPHAS = ("shared", "by_weight")
-
-
-def _fold_grid(problem: Problem, train, grid, fold_alphas: str) -> np.ndarray:
-    """The alphas a training fold is fitted at: the full data's (``"shared"``), or
-    those times ``sum(weights) / sum(training weights)`` (``"by_weight"``: the product
-    ``alpha * sum(weights)``, scikit-learn's ``1 / C``, is what the folds share)."""
-    if fold_alphas == "shared":
-        return grid
-    s = problem.sample_weight
-    return grid * (s.sum() / s[train].sum())
-
-
 def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """glmnet's ``foldid``: one fold label per sample; fold ``k`` is validated on the
     samples labelled ``k`` and trained on the others."""
@@ -289,17 +236,7 @@ def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarr
     return [(np.flatnonzero(labels != v), np.flatnonzero(labels == v)) for v in values]
 
 
-def _full_path(problem: Problem, grid, standardize: bool, options: dict) -> PathResult:
-    sub, shift, scale = standardized(problem, standardize)
-    return unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
-
-
-def _grid_for(problem: Problem, standardize: bool, n_alphas, alpha_min_ratio, alphas):
-    if alphas is not None:
-        return check_alphas(alphas)
-    return default_grid(standardized(problem, standardize)[0], n_alphas, alpha_min_ratio)[0]
-
-
+# ---- the work ----------------------------------------------------------------------
 def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
     if l1_ratios is None:
         return None
@@ -318,12 +255,19 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
                    callback=None, foldid=None, fold_alphas: str = "shared",
-                   keep_fold_paths: bool = False) -> CVResult:
+                   keep_fold_paths: bool = False, client=None, checkpoint=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
+        Or a ``dask.array.Array`` chunked by rows (or a Dask DataFrame) for least
+        squares with mean squared error: one distributed pass computes every fold's
+        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`).
+        Tall dense least squares in memory takes the same route
+        (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
+        rows instead). Both routes give the same grid and serve ``foldid``,
+        ``fold_alphas`` and ``keep_fold_paths``.
     y : array-like of shape (n_samples,)
     datafit : Datafit, default=LeastSquares()
     penalty : Penalty, default=L1()
@@ -379,6 +323,15 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         times paths, the folds' and the full-data one(s)). Run in this process
         (``n_jobs`` None or 1) it is called after every alpha of every path; with
         parallel workers, once per finished path (``done`` jumps by ``n_alphas``).
+    client : distributed.Client, optional
+        Run every (fold, l1_ratio) path as a Dask future on this cluster (None: the
+        active client, if any, else ``n_jobs``): X and y are scattered once to every
+        worker, a task lost with its worker is retried on the others, and the result
+        equals the serial one bit for bit (:mod:`penalized.workflows.distributed`).
+    checkpoint : str or path, optional
+        Folder storing each finished path; a run with the same data and options
+        resumes from it (skipping finished paths, same result), a checkpoint of
+        another run is refused (:mod:`penalized.workflows.checkpoint`).
 
     Returns
     -------
@@ -397,71 +350,60 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
-    problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
     scorer = get_scorer(scoring, datafit)
     if fold_alphas not in FOLD_ALPHAS:
         raise ValueError(f"fold_alphas must be one of {FOLD_ALPHAS}, got {fold_alphas!r}")
-    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
-                         problem, groups)
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
     options = {"solver": solver, "tol": check_tol(tol), "max_iter": check_max_iter(max_iter),
                "precompute": precompute}
-    problems = [problem.with_penalty(pen) for pen in candidates]
-    grids = [_grid_for(pb, standardize, n_alphas, alpha_min_ratio, alphas) for pb in problems]
+    how = RouteOptions(standardize, fit_intercept, refit, l1_ratios is not None, fold_alphas,
+               keep_fold_paths, column_names(X),
+               {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas})
+    if is_dask_collection(X):
+        total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
+                                                       client, foldid)
+        plan = gram_plan(total, trains, tests, datafit, candidates, how)
+    else:
+        problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
+                               sample_weight=sample_weight)
+        splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
+                             problem, groups)
+        data = (problem.X, problem.y, problem.sample_weight,
+                [part for pair in splits for part in pair])
+        if scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
+            moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
+            plan = gram_plan(*moments, datafit, candidates, how)
+        else:
+            plan = fold_plan(problem, splits, candidates, scorer, how)
+    store = None
+    if checkpoint is not None:  # the options that change a task's result are in its print
+        store = open_checkpoint(checkpoint, run_fingerprint(
+            data, datafit, fit_intercept, candidates, plan.grids, scorer.name, standardize,
+            {**options, "fold_alphas": fold_alphas, "keep_fold_paths": keep_fold_paths},
+            [task.key for task in plan.tasks]))
+    outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
+                        client=client, checkpoint=store)
+    return _collect(outputs, plan, scorer, candidates, l1_ratios, keep_fold_paths)
 
-    tasks = [(_fold_scores, (pb, tr, te, _fold_grid(pb, tr, grid, fold_alphas), scorer,
-                             standardize, keep_fold_paths), grid.shape[0])
-             for pb, grid in zip(problems, grids, strict=True) for tr, te in splits]
-    if refit:
-        tasks += [(_full_path, (pb, grid, standardize), grid.shape[0])
-                  for pb, grid in zip(problems, grids, strict=True)]
-    outputs = _run_tasks(tasks, options, n_jobs, callback)
-    n_folds = len(splits)
-    folds = outputs[: len(problems) * n_folds]
+
+def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,
+             keep_fold_paths: bool) -> CVResult:
+    """The tasks' results as a :class:`CVResult` (fold paths stacked when kept)."""
+    n_cells = len(candidates) * plan.n_folds
+    folds = outputs[:n_cells]
     fold_paths = None
     if keep_fold_paths:
-        shape = (len(problems), n_folds)
-        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + f0.shape)
-                           for i, f0 in ((1, folds[0][1]), (2, folds[0][2])))
+        shape = (len(candidates), plan.n_folds)
+        fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + folds[0][i].shape)
+                           for i in (1, 2))
         folds = [f[0] for f in folds]
-    fold_grid = np.array(folds, dtype=float).reshape(len(problems), n_folds, -1)
-    paths = tuple(describe_path(res, pb, standardize, column_names(X)) for res, pb
-                  in zip(outputs[len(problems) * n_folds:], problems, strict=True)) \
-        if refit else ()
-    res = _summarize(np.array(grids), fold_grid, scorer, paths, candidates, l1_ratios)
+    fold_grid = np.array(folds, dtype=float).reshape(len(candidates), plan.n_folds, -1)
+    paths = tuple(plan.describe(res, c) for c, res in enumerate(outputs[n_cells:]))
+    res = _summarize(np.array(plan.grids), fold_grid, scorer, paths, candidates, l1_ratios)
     if fold_paths is None:
         return res
     return dataclasses.replace(res, fold_coefs_grid=fold_paths[0],
                                fold_intercepts_grid=fold_paths[1])
-
-
-def _run_tasks(tasks: list, options: dict, n_jobs, callback) -> list:
-    """``function(*arguments, options)`` for every task, in order, reporting progress.
-
-    Each task is ``(function, arguments, n_alphas)``. In this process, the
-    callback follows every alpha (through :func:`path_problem`'s own callback);
-    across joblib workers, every finished task.
-    """
-    total = sum(size for _, _, size in tasks)
-    if callback is None:
-        return Parallel(n_jobs=n_jobs)(delayed(f)(*args, options) for f, args, _ in tasks)
-    done = 0
-    outputs = []
-    if effective_n_jobs(n_jobs) == 1:
-        for function, arguments, size in tasks:
-            offset = done
-            outputs.append(function(*arguments, {
-                **options, "callback": lambda k, _n, offset=offset: callback(offset + k, total)}))
-            done += size
-        return outputs
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(f)(*args, options) for f, args, _ in tasks)
-    for (_, _, size), output in zip(tasks, results, strict=True):
-        outputs.append(output)
-        done += size
-        callback(done, total)
-    return outputs
 
 
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
@@ -479,7 +421,7 @@ def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -
         warnings.warn(
             f"the best alpha ({grids[row, i_min]:.4g}) is the {where} of the grid: the "
             f"optimum may lie outside it; widen the grid"
-            + (" (lower alpha_min_ratio)" if i_min else ""), GridEdgeWarning, stacklevel=3)
+            + (" (lower alpha_min_ratio)" if i_min else ""), GridEdgeWarning, stacklevel=4)
     ratio = float(candidates[row].ratio) if l1_ratios is not None else None
     return CVResult(
         alphas=grids[row], mean=mean_grid[row], std_error=se_grid[row],

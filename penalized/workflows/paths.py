@@ -25,6 +25,7 @@ from .fitting import (
     solve_from,
     stopping_scale,
 )
+from .tall import dask_moments, is_dask_collection
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -50,14 +51,17 @@ L1_MIN_RATIO = 1e-3
 
 
 def default_grid(problem: Problem, n_alphas: int = 100, alpha_min_ratio: float | None = None,
-                 grad0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                 grad0: np.ndarray | None = None, n_samples: int | None = None
+                 ) -> tuple[np.ndarray, float]:
     """The default alpha grid of ``problem``: ``(grid, alpha_max)``.
 
     The one rule behind :func:`path` and :func:`penalized.cross_validate` (and so the
     estimators and the command line). With an L1 part, ``alpha_max`` zeroes every
     penalized coefficient and the grid ends at ``alpha_min_ratio`` (default
     ``L1_MIN_RATIO``) times it. A pure ridge uses the curvature rule above
-    (``alpha_min_ratio``, when given, still sets the bottom).
+    (``alpha_min_ratio``, when given, still sets the bottom). ``n_samples``: the rows
+    of the original data when ``problem`` is its Gram form (same gradient and
+    curvature, ``p + 1`` rows), so that both give the same grid.
     """
     penalty = problem.penalty
     ridge = penalty.elastic_net_family and penalty.ratio == 0
@@ -69,8 +73,8 @@ def default_grid(problem: Problem, n_alphas: int = 100, alpha_min_ratio: float |
         return alpha_grid(a_max, n_alphas, ratio), a_max
     t = curvature_trace(problem)
     a_max = RIDGE_TOP * t
-    ratio = RIDGE_BOTTOM / (RIDGE_TOP * problem.n_samples) if alpha_min_ratio is None \
-        else alpha_min_ratio
+    n = problem.n_samples if n_samples is None else int(n_samples)
+    ratio = RIDGE_BOTTOM / (RIDGE_TOP * n) if alpha_min_ratio is None else alpha_min_ratio
     return alpha_grid(a_max, n_alphas, ratio), a_max
 
 
@@ -125,7 +129,10 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     Parameters
     ----------
     X, y, datafit, penalty, solver, tol, max_iter, fit_intercept, sample_weight :
-        As in :func:`penalized.fit` (the penalty's own alpha is ignored).
+        As in :func:`penalized.fit` (the penalty's own alpha is ignored). X may be a
+        ``dask.array.Array`` chunked by rows (or a Dask DataFrame), for least squares:
+        one distributed pass computes its sufficient statistics, and the path runs
+        here on the Gram form (:mod:`penalized.workflows.tall`).
     n_alphas : int, default=100
     alpha_min_ratio : float, optional
         The grid ends at ``alpha_min_ratio * alpha_max`` (glmnet's
@@ -172,6 +179,20 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
+    if is_dask_collection(X):  # one pass for the moments, then the Gram form here
+        from ..core.gram import gram_form_from
+        from .sufficient import describe_moments_path, gram_grid, gram_path
+
+        moments = dask_moments(X, y, sample_weight, datafit)
+        small = gram_form_from(moments.statistics(fit_intercept), datafit, penalty,
+                               fit_intercept).problem
+        grid = gram_grid(small, moments, standardize, fit_intercept, n_alphas,
+                         alpha_min_ratio, alphas)
+        res = gram_path(small, moments, grid, standardize, fit_intercept,
+                        {"solver": solver, "tol": tol, "max_iter": max_iter,
+                         "callback": callback, "engine": engine})
+        return describe_moments_path(res, moments, fit_intercept, standardize,
+                                     column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
@@ -221,17 +242,22 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
                  alpha_min_ratio: float | None = None,
                  alphas=None, solver: str = "auto", tol: float = DEFAULT_TOL,
                  max_iter: int | None = None, callback=None,
-                 precompute="auto", engine: str = "auto") -> PathResult:
-    """:func:`path` on an already validated problem (cross-validation calls this)."""
+                 precompute="auto", engine: str = "auto",
+                 n_samples: int | None = None) -> PathResult:
+    """:func:`path` on an already validated problem (cross-validation calls this).
+
+    ``n_samples``: the rows of the original data when ``problem`` is already its Gram
+    form (:mod:`.sufficient`): the choice of the engine depends on them."""
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
     grad0, b0, coef0 = null_gradient(problem)
-    grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0)
+    n_samples = original.n_samples if n_samples is None else int(n_samples)
+    grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0, n_samples)
     grid = grid if alphas is None else check_alphas(alphas)
     k_alphas = grid.shape[0]
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
-    if _compiled_engine(problem, solver, grid, tol, original.n_samples, engine):
+    if _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
         if callback is not None:

@@ -151,7 +151,7 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
                           alpha_min_ratio: float | None = None, rule: str = "min",
                           standardize: bool = True, tol: float = DEFAULT_TOL,
                           max_iter: int | None = None, stratify: bool = True, seed: int = 0,
-                          progress=None) -> ModelRun:
+                          progress=None, client=None, checkpoint=None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.
 
     :func:`penalized.cross_validate` with shuffled folds, its progress callback
@@ -170,6 +170,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
         full-data path); coefficients are reported in original units.
     progress : callable, optional
         ``progress(done, total, description)`` after every alpha of every fold.
+    client, checkpoint : as in :func:`penalized.cross_validate` (a Dask client; a
+        checkpoint folder).
 
     Returns
     -------
@@ -191,7 +193,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
             X, y, datafit, penalty, cv=splitter, n_alphas=n_alphas,
             alpha_min_ratio=alpha_min_ratio, standardize=standardize, tol=tol,
             max_iter=max_iter,
-            precompute="auto", callback=None if progress is None else tick)
+            precompute="auto", callback=None if progress is None else tick, client=client,
+            checkpoint=checkpoint)
     scale = feature_moments(X, np.ones(X.shape[0]))[1] if standardize \
         else np.ones(X.shape[1])
     k = result.index(rule)

@@ -137,6 +137,14 @@ def fit(
     seed: Annotated[int, _option("--seed", help="Seed of the fold shuffling.")] = 0,
     as_json: Annotated[bool, _option("--json", help="Print the result as JSON.")] = False,
     quiet: Annotated[bool, _option("--quiet", "-q", help="No progress or logs.")] = False,
+    dask: Annotated[str | None, _option(
+        "--dask", help="Run the CV on a Dask cluster: tcp://host:8786, or local / local:N "
+                       "worker processes on this machine.")] = None,
+    checkpoint: Annotated[str | None, _option(
+        "--checkpoint", help="Folder storing every finished fold (see --resume).")] = None,
+    resume: Annotated[bool, _option(
+        "--resume", help="Continue the run stored in --checkpoint (same data and options): "
+                         "finished folds are not fitted again.")] = False,
 ) -> None:
     """Fit a penalized model on a table; alpha by K-fold CV; write the model and a report.
 
@@ -151,7 +159,7 @@ def fit(
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
-        as_json=as_json, quiet=quiet)
+        as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume)
     _fit_job(settings)
 
 
@@ -184,6 +192,9 @@ class FitSettings:
     seed: int
     as_json: bool
     quiet: bool
+    dask: str | None = None
+    checkpoint: str | None = None
+    resume: bool = False
 
     @property
     def folder(self) -> str:
@@ -205,12 +216,14 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     error is the only line on stderr."""
     from ..io import prepare_table, read_table
     from ..persistence import check_new_folder
+    from ._dask import check_resume
 
     if s.alpha_min_ratio is not None and not 0 < s.alpha_min_ratio < 1:
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {s.alpha_min_ratio:g}")
     if not 0 < s.tol < 1:
         raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
     pen = make_penalty(s.penalty, s.l1_ratio)
+    check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
@@ -225,6 +238,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
 
 
 def _fit_job(s: FitSettings) -> None:
+    from ._dask import cluster_run
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
 
     start = time.perf_counter()
@@ -236,13 +250,16 @@ def _fit_job(s: FitSettings) -> None:
     ratio = default_ratio(n, p, pen) if s.alpha_min_ratio is None else s.alpha_min_ratio
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {s.cv}-fold "
         f"CV over {s.n_alphas} alphas", s.quiet)
-    with warnings.catch_warnings(record=True) as caught, Progress(s.quiet) as progress:
+    with warnings.catch_warnings(record=True) as caught, \
+            cluster_run(s.dask, s.checkpoint, s.resume, s.quiet) as client, \
+            Progress(s.quiet) as progress:
         warnings.simplefilter("always")
         run = cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
             feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
             alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
-            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress)
+            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
+            client=client, checkpoint=s.checkpoint)
     messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)

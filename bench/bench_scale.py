@@ -1,0 +1,114 @@
+"""Scale-out benchmark (issue 17), part (a): 5-fold LassoCV and ElasticNetCV (3
+l1_ratios) on a tall dense table: serial, ``n_jobs=2`` and a 2-worker LocalCluster,
+against scikit-learn serial and ``n_jobs=2``; accuracy as the largest relative
+difference of the mean CV curve from scikit-learn's, and the peak RSS of every
+process.
+
+Run: ``python bench/bench_scale.py [--n 100000 --p 1000]`` (default 40,000 x 400: the
+issue's 100,000 x 1,000 takes minutes per scikit-learn fit on a shared 2-core machine).
+Part (b) (20,000,000 x 100 Parquet through ``penalized fit --dask``) is not here yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import warnings
+
+import numpy as np
+from sklearn import linear_model as sk
+
+from penalized import linear_model as pl
+
+
+def tall_dense(n: int, p: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[rng.choice(p, 20, replace=False)] = rng.standard_normal(20)
+    return X, X @ beta + rng.standard_normal(n)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def timed(make, X, y):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make().fit(X, y)
+    return model, time.perf_counter() - start
+
+
+def curve(model) -> np.ndarray:
+    """Mean CV error per alpha at the chosen l1_ratio, alphas decreasing."""
+    path = np.asarray(model.mse_path_)
+    if path.ndim == 3:
+        ratios = np.atleast_1d(model.l1_ratio)
+        path = path[int(np.flatnonzero(np.isclose(ratios, model.l1_ratio_))[0])]
+    return path.mean(axis=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=40_000)
+    parser.add_argument("--p", type=int, default=400)
+    parser.add_argument("--no-sklearn", action="store_true")
+    args = parser.parse_args()
+    X, y = tall_dense(args.n, args.p)
+    print(f"X: {args.n} x {args.p} dense, {X.nbytes / 2**20:.0f} MiB; 5 folds, 100 alphas, "
+          f"tol 1e-4; peak RSS before fitting {peak_rss_mb():.0f} MiB")
+    from distributed import Client
+
+    from penalized.workflows.distributed import local_cluster
+
+    cluster = local_cluster(2)
+    client = Client(cluster, set_as_default=False)
+    models = {
+        "LassoCV": ({}, {}),
+        "ElasticNetCV": ({"l1_ratio": [0.3, 0.6, 0.9]}, {"l1_ratio": [0.3, 0.6, 0.9]}),
+    }
+    for name, (ours_kw, sk_kw) in models.items():
+        ours_cls, sk_cls = getattr(pl, name), getattr(sk, name)
+        timed(lambda ours_cls=ours_cls, kw=ours_kw: ours_cls(cv=5, **kw), X[:2000], y[:2000])
+        runs = {
+            "penalized serial": lambda c=ours_cls, kw=ours_kw: c(cv=5, **kw),
+            "penalized n_jobs=2": lambda c=ours_cls, kw=ours_kw: c(cv=5, n_jobs=2, **kw),
+            "penalized 2-worker cluster": lambda c=ours_cls, kw=ours_kw: c(cv=5, client=client,
+                                                                           **kw),
+        }
+        if not args.no_sklearn:
+            runs["scikit-learn serial"] = lambda c=sk_cls, kw=sk_kw: c(cv=5, **kw)
+            runs["scikit-learn n_jobs=2"] = lambda c=sk_cls, kw=sk_kw: c(cv=5, n_jobs=2, **kw)
+        results = {label: timed(make, X, y) for label, make in runs.items()}
+        reference = results.get("scikit-learn serial", results["penalized serial"])[0]
+        for label, (model, seconds) in results.items():
+            deviation = np.max(np.abs(curve(model) - curve(reference)) / curve(reference))
+            print(f"{name:13s} {label:27s} {seconds:7.2f} s  alpha_ {model.alpha_:.4g}  "
+                  f"CV curve vs scikit-learn {deviation:.1e}")
+        seconds = {label: t for label, (_, t) in results.items()}
+        base, jobs = seconds["penalized serial"], seconds["penalized n_jobs=2"]
+        line = (f"{name}: n_jobs=2 {base / jobs:.2f}x serial, cluster "
+                f"{seconds['penalized 2-worker cluster'] / jobs:.2f}x the n_jobs=2 time")
+        if not args.no_sklearn:
+            line += f"; scikit-learn serial / ours {seconds['scikit-learn serial'] / base:.1f}x"
+        print(line)
+    # a worker's ru_maxrss starts at this process's size when it was forked (then exec'd):
+    # its RSS now is the honest figure
+    workers = client.run(current_rss_mb)
+    print(f"peak RSS of this process {peak_rss_mb():.0f} MiB; RSS of the workers now "
+          + ", ".join(f"{v:.0f}" for v in workers.values()) + " MiB")
+    client.close()
+    cluster.close()
+
+
+if __name__ == "__main__":
+    main()
