@@ -70,7 +70,7 @@ _TINY = 2.0**-150
 _U64 = 2.0**-53
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _dense_dot(col, g):
     acc = 0.0
     for i in range(col.shape[0]):
@@ -78,7 +78,7 @@ def _dense_dot(col, g):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _columns_dot(data, indices, indptr, n, cols, g, out):
     """``out[j] = x_j . g`` for ``j`` in ``cols``: CSC arrays, or a Fortran X raveled
     with ``indices = indptr = None`` (as the CD kernels take X)."""

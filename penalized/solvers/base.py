@@ -81,7 +81,8 @@ class Solver(ABC):
     def finish(self, problem: Problem, w: np.ndarray, b: float, n_iter: int,
                history: list[float], scale: float, cert=None,
                stop_reason: str | None = None) -> FitResult:
-        """Certify the final point, warn if not converged, build the result.
+        """Certify the final point and build the result (the caller warns when it did not
+        converge: :func:`warn_not_converged`; a path summarizes its alphas instead).
 
         ``history`` already ends with ``cert``'s objective when ``cert`` is given;
         otherwise the final certificate is computed and recorded here. ``stop_reason``
@@ -94,14 +95,6 @@ class Solver(ABC):
         if stop_reason is None:
             stop_reason = cert.kind if is_converged(cert, self.tol, scale) else "max_iter"
         converged = stop_reason != "max_iter"
-        if not converged:
-            warnings.warn(
-                f"solver {self.name!r} did not converge in {n_iter} iterations at "
-                f"alpha={problem.penalty.alpha:.4g}: {cert.kind} = {cert.value:.3e} "
-                f"(objective {cert.objective:.6g}, tol {self.tol:g}); "
-                "increase max_iter or tol",
-                ConvergenceWarning, stacklevel=4,
-            )
         return FitResult(
             coef=w, intercept=cert.intercept, objective=cert.objective,
             certificate=cert.value, certificate_kind=cert.kind, n_iter=n_iter,
@@ -109,3 +102,18 @@ class Solver(ABC):
             solver=self.name,
             penalty=problem.penalty, datafit=problem.datafit, classes=problem.classes,
         )
+
+
+def warn_not_converged(res: FitResult, stacklevel: int = 2) -> None:
+    """The :class:`ConvergenceWarning` of a single fit that stopped at ``max_iter``.
+
+    Solvers do not warn themselves: a path or a cross-validation reports its alphas in
+    one summary, and catching per-fit warnings there (``warnings.catch_warnings``) is
+    not thread-safe when folds run in threads."""
+    if res.converged:
+        return
+    warnings.warn(
+        f"solver {res.solver!r} did not converge in {res.n_iter} iterations at "
+        f"alpha={res.penalty.alpha:.4g}: {res.certificate_kind} = {res.certificate:.3e} "
+        f"(objective {res.objective:.6g}); increase max_iter or tol",
+        ConvergenceWarning, stacklevel=stacklevel + 1)

@@ -14,6 +14,7 @@ from ..core.problem import Problem, make_problem
 from ..core.results import FitResult
 from ..penalties import L1, Penalty
 from ..solvers import Iterate, make_solver
+from ..solvers.base import warn_not_converged
 
 #: the default ``tol`` of ``fit``, ``path``, ``cross_validate`` and the CLI: a relative
 #: excess of the objective (see ``tol`` in :func:`fit`). The scikit-learn estimators
@@ -92,6 +93,7 @@ def solve_problem(problem: Problem, solver: str = "auto", tol: float = DEFAULT_T
     """Solve an already validated :class:`Problem` (estimators and workflows call this)."""
     coef, b = _initial_point(problem, init)
     res = solve_from(problem, solver, tol, max_iter, Iterate(coef, b), scale)[0]
+    warn_not_converged(res, stacklevel=2)
     warn_if_unbounded(problem, res)
     return res
 

@@ -305,28 +305,23 @@ def _compiled_engine(problem, solver, grid, tol, n_samples, engine) -> bool:
 def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback) -> dict:
     """Each alpha of ``grid`` solved by the solver, warm-started from the last; the
     results as :func:`.path_driver.solve_path` returns them, plus the certificate
-    ``kind`` and the ``solver`` name. The solvers' per-alpha convergence warnings are
-    left to the caller's summary; any other warning is passed on."""
+    ``kind`` and the ``solver`` name. (Solvers do not warn: the caller summarizes the
+    alphas that did not converge.)"""
     k_alphas = grid.shape[0]
     out = {"coefs": np.zeros((k_alphas,) + problem.coef_shape),
            "intercepts": np.zeros((k_alphas,) + problem.intercept_shape),
            "objectives": np.zeros(k_alphas), "certificates": np.zeros(k_alphas),
            "n_iters": np.zeros(k_alphas, dtype=int),
            "stop_reasons": np.empty(k_alphas, dtype=object)}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        for k, a in enumerate(grid):
-            sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
-            res, start = solve_from(sub, solver, tol, max_iter, start, scale)
-            out["coefs"][k] = res.coef
-            out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
-            out["certificates"][k], out["n_iters"][k] = res.certificate, res.n_iter
-            out["stop_reasons"][k], out["kind"] = res.stop_reason, res.certificate_kind
-            if callback is not None:
-                callback(k + 1, k_alphas)
+    for k, a in enumerate(grid):
+        sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
+        res, start = solve_from(sub, solver, tol, max_iter, start, scale)
+        out["coefs"][k] = res.coef
+        out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
+        out["certificates"][k], out["n_iters"][k] = res.certificate, res.n_iter
+        out["stop_reasons"][k], out["kind"] = res.stop_reason, res.certificate_kind
+        if callback is not None:
+            callback(k + 1, k_alphas)
     out["solver"] = res.solver
     out["stop_reasons"] = out["stop_reasons"].astype(str)
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out

@@ -78,7 +78,7 @@ class InnerTarget(NamedTuple):
 FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def _dense_dot(col, h, v):
     """sum_i col_i h_i v_i."""
     acc = 0.0
@@ -87,7 +87,7 @@ def _dense_dot(col, h, v):
     return acc
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def _dense_stats(col, h):
     """``(sum_i h_i col_i^2, sum_i h_i col_i)``."""
     acc = 0.0
@@ -99,7 +99,7 @@ def _dense_stats(col, h):
     return acc, acc_h
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _col_dot(data, indices, indptr, n, j, v, h):
     """sum_i h_i x_ij v_i for column j."""
     if indices is None:
@@ -115,7 +115,7 @@ def _col_dot(data, indices, indptr, n, j, v, h):
     return acc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _col_axpy(data, indices, indptr, n, j, a, v):
     """v -= a * x_j."""
     if indices is None:
@@ -131,7 +131,7 @@ def _col_axpy(data, indices, indptr, n, j, a, v):
             v[np.uint64(rows[t])] -= a * vals[t]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def center_residual(h, r, sum_h):
     """Make the intercept optimal: subtract the weighted mean ``sum h r / sum h`` from
     the residual ``r`` (in place) and return it (what the intercept gains)."""
@@ -144,7 +144,7 @@ def center_residual(h, r, sum_h):
     return delta
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def weighted_col_stats(data, indices, indptr, n, h, cols, center):
     """Per column j in ``cols``: ``(sum_i h_i x_ij^2 - center * xh_j^2 / sum_h) / n`` and
     ``xh_j = sum_i h_i x_ij``.
@@ -176,7 +176,7 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _solve_spd(G, rhs):
     """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky);
     an empty array if a pivot is not positive.
@@ -209,7 +209,7 @@ def _solve_spd(G, rhs):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def anderson_point(hist):
     """Anderson extrapolation of the K+1 iterates in the rows of ``hist``: the combination
     of the last K with weights summing to one whose combined differences are smallest.
@@ -254,7 +254,7 @@ def anderson_point(hist):
     return point
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
     """Move to the Anderson extrapolation of the last iterates (rows of ``hist``:
     ``w[ws], b``) if it lowers the quadratic objective, so acceleration can never slow
@@ -295,7 +295,7 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
     return b, 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tail_estimate(dec, ratios, n_ratios, max_inflation):
     """Objective decrease still to come after a sweep that decreased it by ``dec``.
 
@@ -323,7 +323,7 @@ def tail_estimate(dec, ratios, n_ratios, max_inflation):
     return dec * (q_last - 1.0) / (1.0 - slope)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_stats,
               alphas_j, pen, target, cfg):
     """Coordinate descent epochs on the working set ``ws``; updates ``w``, ``r`` in place.

@@ -52,7 +52,7 @@ def _run_kernel(data, h, r, sum_h, fit_intercept, w, b, ws, stats_ws, alphas_j, 
     return float(b), int(n_epochs), float(estimate)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _predictor(data, w, xw):
     """``xw = X w`` from scratch (no drift from the kernel's updates)."""
     n = xw.shape[0]
@@ -63,7 +63,7 @@ def _predictor(data, w, xw):
             _col_axpy(data, None, None, n, j, -w[j], xw)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _optimal_intercept(kind, quadratic, y, s, xw, b):
     """The intercept minimizing the datafit for fixed ``X w``: Newton's method, one step
     (exact) for a quadratic datafit (as
@@ -84,7 +84,7 @@ def _optimal_intercept(kind, quadratic, y, s, xw, b):
     return b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
     """``(primal, dual)`` at ``(w, b)``; fills ``grad`` with the datafit gradient
     ``X^T (s dloss) / n``. The dual point is ``u = -s dloss / n`` rescaled to be
@@ -113,7 +113,7 @@ def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
     return primal, dual
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _model(kind, y, s, xw, b, weight_floor, h, r):
     """The datafit's quadratic model at ``z = X w + b``: curvature weights ``h`` and
     working residual ``r`` (least squares: the sample weights and the residual; as
@@ -128,7 +128,7 @@ def _model(kind, y, s, xw, b, weight_floor, h, r):
     return sum_h
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, xw, w, b, z_new):
     """Backtracking on the true objective from ``(w_old, b_old)`` (with ``xw = X w_old``)
     towards ``(w, b)`` (with predictor ``z_new``), as
@@ -161,7 +161,7 @@ def _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, xw, w, b, z_new):
     return b_old
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _stats(data, quadratic, h, ws, stats, fit_intercept):
     """The kernel's column statistics of ``ws`` under the weights ``h``: those of the
     whole X computed once (``stats``) for a quadratic datafit, whose weights are fixed."""
@@ -175,7 +175,7 @@ def _stats(data, quadratic, h, ws, stats, fit_intercept):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
     """:func:`.rules.outside_gain` of the violators outside ``ws`` under the weights
     ``h`` (the curvatures priced at every feature: as much as one gradient pass)."""
@@ -186,7 +186,7 @@ def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
     return rules.outside_gain(scores, every[0], ws)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws, stats_ws,
            tol_in, obj_in, budget, h, r, sum_h, kcfg):
     """One working-set round from ``(w, b)``: kernel epochs on the model ``(h, r)``, then
@@ -214,7 +214,7 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
     return b, n_epochs, np.inf
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, tol, scale,
                max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, xw):
     """One alpha from ``(w, b)`` (``w`` updated in place): returns
@@ -277,7 +277,7 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
     return b, primal, gap, epochs, reason
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, tol, scale,
             max_epochs, progress, ridge, cfg, kcfg, coefs, out):
     """Fit every alpha of ``alphas`` (largest first), each warm-started from the last.

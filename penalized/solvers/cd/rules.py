@@ -36,7 +36,7 @@ GO_ON, GAP, PROGRESS, KKT, MAX_ITER = 0, 1, 2, 3, 4
 STOP_REASONS = {GAP: "gap", PROGRESS: "progress", KKT: "kkt", MAX_ITER: "max_iter"}
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_above(w, scores, level):
     """Features at zero whose score is above ``level``."""
     count = 0
@@ -46,7 +46,7 @@ def _count_above(w, scores, level):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def working_set(w, scores, forced, ws_min, ws_growth):
     """Support, ``forced`` features (unpenalized) and the largest violators at zero:
     ``ws_growth`` times the support in all (at least ``ws_min``), sorted.
@@ -100,7 +100,7 @@ def working_set(w, scores, forced, ws_min, ws_growth):
     return ws
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tail_trusted(n_support, n_free, ridge):
     """Whether the model restricted to a support of ``n_support`` features can be
     strongly convex: fewer features than ``n_free`` (the samples, less one for a fitted
@@ -109,7 +109,7 @@ def tail_trusted(n_support, n_free, ridge):
     return ridge or n_support < n_free
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def outside_gain(scores, curvatures, ws):
     """``sum_j v_j^2 / (2 L_j)`` over the violators ``j`` not in ``ws`` (sorted): the
     objective decrease one coordinate step on each would give. ``curvatures`` is read
@@ -126,7 +126,7 @@ def outside_gain(scores, curvatures, ws):
     return gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def inner_targets(top_score, left_out, obj_tol, progress, inner_fraction, settled,
                   tail_safety):
     """``(violation tol, objective tol)`` of the next kernel call.
@@ -145,7 +145,7 @@ def inner_targets(top_score, left_out, obj_tol, progress, inner_fraction, settle
     return inner_fraction * top_score, inner_fraction * obj_tol / tail_safety
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stop_reason(certificate_ok, uses_gap, progress, remaining, left_out, obj_tol,
                 outside_safety, epochs, max_epochs, outer, max_outer):
     """One of the codes above: the certificate first (``GAP`` or ``KKT``), then the
@@ -161,7 +161,7 @@ def stop_reason(certificate_ok, uses_gap, progress, remaining, left_out, obj_tol
     return GO_ON
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def outer_tail(history, count, window, max_inflation, tail_safety):
     """Decrease still to come, extrapolated from the decreases of the objectives
     ``history[:count]`` of the last outer rounds (:func:`.kernels.tail_estimate`, the
