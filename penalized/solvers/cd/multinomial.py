@@ -405,7 +405,7 @@ def _support_columns(data, indices, indptr, n, ws, mu, W, D, fit_intercept):
     return ent_row, ent_cls, n_w, Xe
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _support_hessian(Xe, ent_cls, s, P):
     """The datafit's Hessian on the support's entries (columns in the rows of ``Xe``,
     classes ``ent_cls``), lower triangle: ``H_ab = (1/n) (delta_{k_a k_b} S_a.x_b -
@@ -440,7 +440,7 @@ def _support_hessian(Xe, ent_cls, s, P):
     return A
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _orthant_model(A, ent_row, ent_cls, W, D, r_rows, r_b, alphas_ws, pen):
     """Complete the datafit's Hessian ``A`` (lower triangle, from :func:`_support_hessian`)
     into the model on the orthant of ``W + D`` in the step ``delta`` on the support's
@@ -470,7 +470,7 @@ def _orthant_model(A, ent_row, ent_cls, W, D, r_rows, r_b, alphas_ws, pen):
     return rhs, top
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _solve_free(A, rhs, top, w0, dropped, trial):
     """The orthant model's minimizer with the ``dropped`` entries held at zero (their
     step ``-w0``), into ``trial``; False when the free system is not positive definite.
@@ -508,14 +508,14 @@ def _solve_free(A, rhs, top, w0, dropped, trial):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _flips(w0, trial, a):
     """Whether entry ``a`` leaves its orthant (changes sign or reaches zero) at ``trial``."""
     new = w0[a] + trial[a]
     return (new > 0.0) != (w0[a] > 0.0) or new == 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _first_crossing(w0, delta, trial, dropped, n_w):
     """The first zero crossing of a free coefficient on the segment from ``delta`` to
     ``trial``: ``(fraction of the segment, entry)``, ``(1, -1)`` when none flips."""
@@ -532,7 +532,7 @@ def _first_crossing(w0, delta, trial, dropped, n_w):
     return step, first
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _drop_flipped(A, rhs, w0, delta, trial, other, dropped, n_w, step, first):
     """Where signs would flip on the way to ``trial``: ``delta`` becomes the better (on
     the model) of the step to the first zero crossing (``step``, entry ``first``) and
@@ -560,7 +560,7 @@ def _drop_flipped(A, rhs, w0, delta, trial, other, dropped, n_w, step, first):
     return newly
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _orthant_step(A, rhs, top, w0, n_w, max_drops):
     """The active-set loop (as :mod:`.newton`): solve with the dropped entries held at
     zero; where signs would flip, :func:`_drop_flipped`, and solve again, at most
@@ -668,7 +668,7 @@ class _Trial(NamedTuple):
     work: np.ndarray
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _new_step(m, K, n):
     """An uninitialized :class:`_Step` of ``m`` rows."""
     return _Step(np.empty((m, K)), np.empty(K), np.empty((K, n)), np.empty(n))
@@ -776,7 +776,7 @@ def _col_gradient(data, indices, indptr, n, j, mu, s, e):
     return acc, acc_abs
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gradient(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_intercept, l1_rest,
               model):
     """The datafit's gradient at the model's point (from ``model.E``) into ``model.G``,
@@ -840,7 +840,7 @@ def _col_weighted_square(data, indices, indptr, n, j, mu, s, p):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hessian_rows(data, indices, indptr, s, ws, mu, P, H):
     """The rows' ``K x K`` Hessian blocks ``(1/n) sum_i s_i x_ij^2 (diag(p_i) - p_i
     p_i^T)`` into ``H``. A diagonal entry is floored at ``1e-12`` of its ``diag(p)``
@@ -862,7 +862,7 @@ def _hessian_rows(data, indices, indptr, s, ws, mu, P, H):
                 Hc[k, k] = 1e-12 * acc * inv_n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hessian_intercepts(s, P, B):
     """The intercepts' block ``(1/n) sum_i s_i (diag(p_i) - p_i p_i^T)`` into ``B``
     (floored as :func:`_hessian_rows`)."""
@@ -885,7 +885,7 @@ def _hessian_intercepts(s, P, B):
             B[k, k] = 1e-12 * acc * inv_n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row_sweep(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, model, step, r, d,
                w_row, cfg):
     """One sweep of block coordinate descent on the model over the rows: each row's
@@ -907,8 +907,8 @@ def _row_sweep(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, model, step,
                                pen.positive)
             if v > model_violation:
                 model_violation = v
-        _small_cd(model.H[c], r, d, w_row, alphas_ws[c], pen, True, cfg.row_sweeps,
-                  cfg.row_settled)
+        _small_cd(model.H[c], r, d, w_row, alphas_ws[c], pen, np.bool_(True),
+                  cfg.row_sweeps, cfg.row_settled)
         for k in range(K):
             if d[k] == 0.0:
                 continue
@@ -917,7 +917,7 @@ def _row_sweep(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, model, step,
     return model_violation
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _intercept_sweep(s, pen, model, step, r, d, model_violation, cfg):
     """The intercepts' block step of the model's coordinate descent; returns
     ``model_violation`` raised to the intercepts' violation before the step."""
@@ -929,7 +929,8 @@ def _intercept_sweep(s, pen, model, step, r, d, model_violation, cfg):
         d[k] = 0.0
         if abs(r[k]) > model_violation:
             model_violation = abs(r[k])
-    _small_cd(model.B, r, d, db, 0.0, pen, False, cfg.row_sweeps, cfg.row_settled)
+    # np.bool_, not a literal: one specialization of _small_cd for rows and intercepts
+    _small_cd(model.B, r, d, db, 0.0, pen, np.bool_(False), cfg.row_sweeps, cfg.row_settled)
     for k in range(K):
         if d[k] == 0.0:
             continue
@@ -942,7 +943,7 @@ def _intercept_sweep(s, pen, model, step, r, d, model_violation, cfg):
     return model_violation
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _support_due(W, D, n, K, model_epochs, next_support, eager, epoch_cost, cfg):
     """Whether CD's tail on the model is cut by a support solve now: once CD has spent
     what the solve costs (``support_cost`` times its flops against ``epoch_cost`` per
@@ -961,7 +962,7 @@ def _support_due(W, D, n, K, model_epochs, next_support, eager, epoch_cost, cfg)
     return False, budget
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _record_iterate(hist, row, step):
     """The model's point (``D`` raveled, then ``db``) into row ``row`` of ``hist``."""
     D, db = step.D, step.db
@@ -974,7 +975,7 @@ def _record_iterate(hist, row, step):
         hist[row, a + k] = db[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _zero_step(step):
     """``step`` at the model's origin: ``D, db, dz, mm`` zero."""
     D, db, dz, mm = step
@@ -1053,7 +1054,7 @@ def _minimize_model(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_int
     return epochs, solved
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _direction(mu, W, model, step, W_new):
     """Complete the model's minimizer into the Newton direction: ``step.db`` becomes the
     intercepts' total change (the centering of the columns included) and ``W_new = W +
@@ -1080,7 +1081,7 @@ def _direction(mu, W, model, step, W_new):
     return moved, slope
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _line_search(y, s, Z, W, step, alphas_ws, pen, penalty_rest, objective, decrement,
                  trial, cfg):
     """Backtracking on the true objective along ``step`` from ``(Z, W)``: the first of
@@ -1110,7 +1111,7 @@ def _line_search(y, s, Z, W, step, alphas_ws, pen, penalty_rest, objective, decr
     return False, t, value, pen_t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _take_step(W, b, Z, model, step, trial, t):
     """Move to the line search's point: ``W``, ``Z``, ``P`` and ``E`` from ``trial``,
     ``b += t db``."""
@@ -1127,7 +1128,7 @@ def _take_step(W, b, Z, model, step, trial, t):
             model.E[k, i] = trial.E[k, i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _epoch_cost(indices, indptr, ws, n, K):
     """Flops of one epoch of the model's CD (row gradients and moves), against which a
     support solve is paid."""
@@ -1171,7 +1172,7 @@ def _newton_rounds(data, indices, indptr, y, s, Z, W, b, ws, alphas_ws, mu, pen,
     violation = np.inf
     it = 0  # Newton steps started
     taken = 0  # ... and taken
-    solved = False
+    solved = np.bool_(False)  # not a literal: one specialization of _minimize_model
     while True:
         epochs += 1
         violation, size, l1 = _gradient(data, indices, indptr, s, ws, mu, W, alphas_ws, pen,
