@@ -287,11 +287,15 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     the same argument types: a new combination (a Fortran-ordered or read-only array, an
     int where a float was) silently compiles the whole kernel again, about 3 s at the
     first call of every new process (the cold budget is 15 s)."""
+    import inspect
+
     import scipy.sparse as sp
+    from numba.core.dispatcher import Dispatcher
 
     from penalized.core import gradient as _gradient
     from penalized.penalties import elastic_net_compiled as _enet_kernels
     from penalized.solvers.cd import kernels as _kernels
+    from penalized.solvers.cd import multinomial as _multinomial
     from penalized.solvers.cd import path_kernel as _path_kernel
     from penalized.solvers.cd import rules
 
@@ -302,13 +306,16 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     X = rng.standard_normal((60, 30))
     y = X[:, 0] + rng.standard_normal(60)
     labels = (y > 0).astype(int)
+    classes = rng.integers(0, 3, 60)
     weights = np.r_[0.0, np.ones(29)]
     for data in (X, sp.csc_matrix(X)):
         pz.path(data, y, pz.LeastSquares(), pz.L1(), n_alphas=5)
         pz.path(data, y, pz.LeastSquares(), pz.ElasticNet(weights=weights, positive=True),
                 n_alphas=5, sample_weight=rng.random(60), fit_intercept=False)
         pz.path(data, labels, pz.Logistic(), pz.L1(), n_alphas=5)
-        pz.fit(data, rng.integers(0, 3, 60), pz.Multinomial(), pz.L2(), alpha=0.01)
+        pz.fit(data, classes, pz.Multinomial(), pz.L2(), alpha=0.01)
+        # (an L1 path: its solver's support solves and Anderson moves both run)
+        pz.path(data, classes, pz.Multinomial(), pz.L1(), n_alphas=5)
     pz.path(np.vstack([X] * 5), np.tile(y, 5), pz.LeastSquares(), pz.L1(), n_alphas=5,
             precompute=True)
     for kernel in (_kernels.cd_epochs, _kernels.weighted_col_stats,
@@ -320,3 +327,17 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
                    rules.working_set, rules.outside_gain, rules.inner_targets,
                    rules.stop_reason, rules.tail_trusted):
         assert len(kernel.signatures) == 1, kernel.signatures
+    # the multinomial solver's entry points (its Python moves call compiled pieces too)...
+    for kernel in (_multinomial._newton_rounds, _multinomial._model_predictor,
+                   _multinomial._support_columns, _multinomial._model_gradient):
+        assert len(kernel.signatures) == 2, kernel.signatures
+    for kernel in (_multinomial._support_step, _multinomial._model_value):
+        assert len(kernel.signatures) == 1, kernel.signatures
+    # ... and every function it compiles (those loaded from the cache with their caller
+    # show none): X only as (data, indices, indptr), nothing else typed two ways (a
+    # literal True or False is a type of its own)
+    for kernel in vars(_multinomial).values():
+        if isinstance(kernel, Dispatcher) and kernel.py_func.__module__ == _multinomial.__name__:
+            formats = 2 if "indices" in inspect.signature(kernel.py_func).parameters else 1
+            assert len(kernel.signatures) <= formats, (kernel.py_func.__name__,
+                                                       kernel.signatures)

@@ -508,7 +508,7 @@ def _solve_free(A, rhs, top, w0, dropped, trial):
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _flips(w0, trial, a):
     """Whether entry ``a`` leaves its orthant (changes sign or reaches zero) at ``trial``."""
     new = w0[a] + trial[a]
@@ -560,7 +560,7 @@ def _drop_flipped(A, rhs, w0, delta, trial, other, dropped, n_w, step, first):
     return newly
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _orthant_step(A, rhs, top, w0, n_w, max_drops):
     """The active-set loop (as :mod:`.newton`): solve with the dropped entries held at
     zero; where signs would flip, :func:`_drop_flipped`, and solve again, at most
