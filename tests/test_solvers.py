@@ -287,15 +287,11 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     the same argument types: a new combination (a Fortran-ordered or read-only array, an
     int where a float was) silently compiles the whole kernel again, about 3 s at the
     first call of every new process (the cold budget is 15 s)."""
-    import inspect
-
     import scipy.sparse as sp
-    from numba.core.dispatcher import Dispatcher
 
     from penalized.core import gradient as _gradient
     from penalized.penalties import elastic_net_compiled as _enet_kernels
     from penalized.solvers.cd import kernels as _kernels
-    from penalized.solvers.cd import multinomial as _multinomial
     from penalized.solvers.cd import path_kernel as _path_kernel
     from penalized.solvers.cd import rules
 
@@ -306,16 +302,13 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
     X = rng.standard_normal((60, 30))
     y = X[:, 0] + rng.standard_normal(60)
     labels = (y > 0).astype(int)
-    classes = rng.integers(0, 3, 60)
     weights = np.r_[0.0, np.ones(29)]
     for data in (X, sp.csc_matrix(X)):
         pz.path(data, y, pz.LeastSquares(), pz.L1(), n_alphas=5)
         pz.path(data, y, pz.LeastSquares(), pz.ElasticNet(weights=weights, positive=True),
                 n_alphas=5, sample_weight=rng.random(60), fit_intercept=False)
         pz.path(data, labels, pz.Logistic(), pz.L1(), n_alphas=5)
-        pz.fit(data, classes, pz.Multinomial(), pz.L2(), alpha=0.01)
-        # (an L1 path: its solver's support solves and Anderson moves both run)
-        pz.path(data, classes, pz.Multinomial(), pz.L1(), n_alphas=5)
+        pz.fit(data, rng.integers(0, 3, 60), pz.Multinomial(), pz.L2(), alpha=0.01)
     pz.path(np.vstack([X] * 5), np.tile(y, 5), pz.LeastSquares(), pz.L1(), n_alphas=5,
             precompute=True)
     for kernel in (_kernels.cd_epochs, _kernels.weighted_col_stats,
@@ -327,15 +320,32 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
                    rules.working_set, rules.outside_gain, rules.inner_targets,
                    rules.stop_reason, rules.tail_trusted):
         assert len(kernel.signatures) == 1, kernel.signatures
-    # the multinomial solver's entry points (its Python moves call compiled pieces too)...
+
+
+def test_multinomial_solver_has_one_specialization_per_storage_format():
+    """The multinomial solver's compiled functions take X only as ``(data, indices,
+    indptr)`` and every other argument typed one way (a literal True or False is a type
+    of its own: each second specialization costs seconds at a cold first call). Its
+    Python moves (support solve, Anderson extrapolation) call compiled pieces too."""
+    import inspect
+
+    import scipy.sparse as sp
+    from numba.core.dispatcher import Dispatcher
+
+    from penalized.solvers.cd import multinomial as _multinomial
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 30))
+    classes = rng.integers(0, 3, 60)
+    for data in (X, sp.csc_matrix(X)):
+        pz.fit(data, classes, pz.Multinomial(), pz.L2(), alpha=0.01)
+        pz.path(data, classes, pz.Multinomial(), pz.L1(), n_alphas=5)  # support solves
     for kernel in (_multinomial._newton_rounds, _multinomial._model_predictor,
                    _multinomial._support_columns, _multinomial._model_gradient):
-        assert len(kernel.signatures) == 2, kernel.signatures
+        assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
     for kernel in (_multinomial._support_step, _multinomial._model_value):
         assert len(kernel.signatures) == 1, kernel.signatures
-    # ... and every function it compiles (those loaded from the cache with their caller
-    # show none): X only as (data, indices, indptr), nothing else typed two ways (a
-    # literal True or False is a type of its own)
+    # every function it compiled (those loaded from the cache with their caller show none)
     for kernel in vars(_multinomial).values():
         if isinstance(kernel, Dispatcher) and kernel.py_func.__module__ == _multinomial.__name__:
             formats = 2 if "indices" in inspect.signature(kernel.py_func).parameters else 1
