@@ -70,10 +70,9 @@ from numba import njit, objmode
 
 from ...core.certificates import certify_with_gradient, is_converged
 from ...penalties.compiled import prox_scalar, subdiff_scalar, value_scalar
-from ..base import Iterate, Solver
+from ..base import Iterate
 from . import kernels, rules
-from .driver import kernel_arrays
-from .settings import DEFAULT, CDSettings
+from .driver import CDSolver, kernel_arrays
 
 # ---- dense column loops (fastmath reductions, as the kernels' dense dots) -----------
 FAST = kernels.FAST
@@ -1223,18 +1222,10 @@ def _column_means(problem) -> np.ndarray:
     return memo["multinomial_means"]
 
 
-class MultinomialCoordinateDescent(Solver):
+class MultinomialCoordinateDescent(CDSolver):
     """Working-set prox-Newton with row blocks; ``max_iter`` bounds epochs."""
 
-    name = "cd"
-    requires_separable = True
     supports_multiclass = True
-    default_max_iter = DEFAULT.max_epochs
-
-    def __init__(self, tol: float = 1e-6, max_iter: int | None = None, verbose: bool = False,
-                 settings: CDSettings = DEFAULT):
-        super().__init__(tol, max_iter, verbose)
-        self.settings = settings
 
     def check(self, problem) -> None:
         super().check(problem)
