@@ -702,8 +702,7 @@ def _model_gradient(data, indices, indptr, s, ws, mu, model, step, R, rb, fit_in
 # The model's rarely taken, costly moves (a support solve, an Anderson extrapolation) are
 # called from the compiled loop through one object-mode block (a Python call, a few us),
 # and are Python functions calling compiled pieces: a compiled caller links the code of
-# what it calls and optimizes it all again (measured: 17 s at the first dense call with a
-# cold cache when these were compiled, 10 s when not).
+# what it calls and optimizes it all again, seconds at a cold first call.
 def _try_support(data, indices, indptr, s, ws, mu, model, W, step, cand, alphas_ws, pen,
                  fit_intercept, R, rb, max_drops):
     """:func:`_support_step` from the model's point ``step``, taken (in place) if it
@@ -759,6 +758,11 @@ def _model_move(move, hist, data, indices, indptr, s, ws, mu, model, W, step, ca
 
 
 # ---- one Newton step: gradient, model, its minimization, line search ----------------
+# The step's pieces are inlined into their one caller (inline="always"; the FAST column
+# loops stay calls, so that they keep their flags): a separately compiled function costs
+# its own compilation pipeline and CPython wrapper at a cold first call. _minimize_model
+# is not (numba cannot inline its object-mode block); nor are _orthant_step and _flips
+# (their nested inlining cost more compilation than the calls).
 @njit(cache=True, inline="always")
 def _col_gradient(data, indices, indptr, n, j, mu, s, e):
     """``sum_i s_i x_ij e_i`` and ``sum_i |s_i x_ij e_i|`` for column ``j`` (centered by
