@@ -967,16 +967,16 @@ def _support_due(W, D, n, K, model_epochs, next_support, eager, epoch_cost, cfg)
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _record_iterate(hist, row, step):
-    """The model's point (``D`` raveled, then ``db``) into row ``row`` of ``hist``."""
+def _record_iterate(row, step):
+    """The model's point (``D`` raveled, then ``db``) into ``row``."""
     D, db = step.D, step.db
     a = 0
     for c in range(D.shape[0]):
         for k in range(D.shape[1]):
-            hist[row, a] = D[c, k]
+            row[a] = D[c, k]
             a += 1
     for k in range(db.shape[0]):
-        hist[row, a + k] = db[k]
+        row[a + k] = db[k]
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -1033,7 +1033,7 @@ def _minimize_model(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_int
                                          eager, epoch_cost, cfg)
         move = 1 if due else 2  # a support solve or an Anderson extrapolation
         if not due:
-            _record_iterate(hist, n_hist, step)
+            _record_iterate(hist[n_hist], step)
             n_hist += 1
             if n_hist < hist.shape[0]:
                 continue
