@@ -340,3 +340,31 @@ def test_logistic_regression_cv_multinomial():
     assert model.score(X, y) > 0.85
     scaled = LogisticRegressionCV(Cs=3, cv=3, standardize=True).fit(X * 10.0, y)
     assert scaled.coef_.shape == (3, 4) and scaled.score(X * 10.0, y) > 0.85
+
+
+def test_solver_reads_its_settings():
+    """The solver's constants come from its CDSettings (a typed record into the compiled
+    code): changing one changes the work done, never the optimum reached."""
+    import dataclasses
+
+    from penalized.solvers import Iterate, MultinomialCoordinateDescent
+    from penalized.solvers.cd.settings import DEFAULT
+    from penalized.workflows.fitting import null_point, stopping_scale
+
+    X, y = standardized(load_wine)
+    alpha = 0.01 * pz.alpha_max(X, y, DATAFIT, pz.L1())
+    problem = pz.make_problem(X, y, DATAFIT, pz.L1(alpha=alpha))
+
+    def solve(**changes):
+        settings = dataclasses.replace(DEFAULT, **changes)
+        result, _ = MultinomialCoordinateDescent(tol=1e-10, settings=settings).solve(
+            problem, Iterate(*null_point(problem)), stopping_scale(problem))
+        assert result.converged and result.stop_reason == "gap"
+        return result
+
+    reference = solve()
+    for changes in ({"row_sweeps": 1}, {"support_max_size": 0}, {"max_model_epochs": 1},
+                    {"newton_forcing": 0.9}, {"max_newton": 1}):
+        result = solve(**changes)
+        assert result.objective == pytest.approx(reference.objective, rel=1e-9)
+        assert result.n_iter != reference.n_iter, changes

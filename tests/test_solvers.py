@@ -322,3 +322,34 @@ def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch
                    rules.working_set, rules.outside_gain, rules.inner_targets,
                    rules.stop_reason, rules.tail_trusted, rules.outer_tail):
         assert len(kernel.signatures) == 1, kernel.signatures
+
+
+def test_multinomial_solver_has_one_specialization_per_storage_format():
+    """The multinomial solver's compiled functions take X only as ``(data, indices,
+    indptr)`` and every other argument typed one way (a literal True or False is a type
+    of its own: each second specialization costs seconds at a cold first call). Its
+    Python moves (support solve, Anderson extrapolation) call compiled pieces too."""
+    import inspect
+
+    import scipy.sparse as sp
+    from numba.core.dispatcher import Dispatcher
+
+    from penalized.solvers.cd import multinomial as _multinomial
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 30))
+    classes = rng.integers(0, 3, 60)
+    for data in (X, sp.csc_matrix(X)):
+        pz.fit(data, classes, pz.Multinomial(), pz.L2(), alpha=0.01)
+        pz.path(data, classes, pz.Multinomial(), pz.L1(), n_alphas=5)  # support solves
+    for kernel in (_multinomial._newton_rounds, _multinomial._model_predictor,
+                   _multinomial._support_columns, _multinomial._model_gradient):
+        assert len(kernel.signatures) == 2, kernel.signatures  # dense and CSC
+    for kernel in (_multinomial._support_step, _multinomial._model_value):
+        assert len(kernel.signatures) == 1, kernel.signatures
+    # every function it compiled (those loaded from the cache with their caller show none)
+    for kernel in vars(_multinomial).values():
+        if isinstance(kernel, Dispatcher) and kernel.py_func.__module__ == _multinomial.__name__:
+            formats = 2 if "indices" in inspect.signature(kernel.py_func).parameters else 1
+            assert len(kernel.signatures) <= formats, (kernel.py_func.__name__,
+                                                       kernel.signatures)

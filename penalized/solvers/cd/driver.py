@@ -71,8 +71,9 @@ class _Fit:
     n_free: int               # samples less one for a fitted intercept (rules.tail_trusted)
 
 
-class CoordinateDescent(Solver):
-    """Working-set coordinate descent; ``max_iter`` bounds the total number of epochs."""
+class CDSolver(Solver):
+    """A coordinate-descent solver (:class:`CoordinateDescent`, and the multinomial one):
+    its tuning constants come from ``settings``; ``max_iter`` bounds its epochs."""
 
     name = "cd"
     requires_separable = True
@@ -82,6 +83,10 @@ class CoordinateDescent(Solver):
                  settings: CDSettings = DEFAULT):
         super().__init__(tol, max_iter, verbose)
         self.settings = settings
+
+
+class CoordinateDescent(CDSolver):
+    """Working-set coordinate descent; ``max_iter`` bounds the total number of epochs."""
 
     def _setup(self, problem, scale) -> _Fit:
         cfg, pen = self.settings, problem.penalty

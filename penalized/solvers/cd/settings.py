@@ -112,5 +112,78 @@ class CDSettings:
                              float(self.tail_safety), float(self.outside_safety),
                              float(self.weight_floor))
 
+    # ---- the multinomial prox-Newton solver (:mod:`.multinomial`); it also reads
+    # ``anderson_k`` (extrapolation of its model's CD iterates), ``max_epochs``,
+    # ``ws_min``, ``ws_growth``, ``inner_fraction`` and ``max_outer_multiclass``
+    #: sweeps of CD on one row's ``K``-dimensional model (and on the intercepts'): a row
+    #: sweep costs ``K^2`` flops against ``n K`` for the pass over the column
+    row_sweeps: int = 30
+    #: a row's sweeps stop once their largest step (times the square root of the
+    #: coordinate's curvature) is below this fraction of the first sweep's
+    row_settled: float = 1e-3
+    #: Newton steps per compiled call (per working-set round)
+    max_newton: int = 100
+    #: each Newton step's model is minimized until its largest KKT violation on the
+    #: working set is below this fraction of the true one at the step's start (an
+    #: inexact Newton step with a forcing term: the outer rate is linear with this
+    #: ratio, superlinear when the model's own convergence drops the violation faster)
+    newton_forcing: float = 0.1
+    #: at most this many epochs of CD on one model (then the step is taken as it is:
+    #: inexact, the line search keeps it a descent step)
+    max_model_epochs: int = 2000
+    #: after a rejected Anderson extrapolation the next 1, 2, 4... are skipped, at most
+    #: this many (a model where extrapolation fails keeps failing)
+    anderson_max_skip: int = 16
+    #: the model's minimizer on the orthant of CD's point (one linear solve) is tried
+    #: once CD has spent at least ``support_min_epochs`` epochs on the model and what
+    #: the solve costs, its flop count weighed by ``support_cost`` against the epochs'
+    #: (the solve's dot products run faster per flop than an epoch's scattered
+    #: updates); only on supports of at most ``support_max_size`` entries x samples
+    #: (the solve forms the support's columns densely), with at most
+    #: ``support_drops`` active-set rounds (entries dropped where signs flip)
+    support_min_epochs: int = 5
+    support_cost: float = 0.5
+    support_max_size: int = 4_000_000
+    support_drops: int = 10
+    #: the line search: Armijo constant on the prox-Newton decrement, the relative
+    #: increase of the objective accepted as rounding (near the solution the decrement
+    #: is below the objective's rounding), and the most halvings of the step
+    armijo: float = 1e-4
+    rounding: float = 1e-14
+    line_search_steps: int = 40
+    #: a working set is not solved below this many units of rounding of its gradient
+    #: entries (times the sum of the magnitudes of their terms): below, steps are noise
+    rounding_ulps: float = 16.0
+
+    def multinomial(self) -> MultinomialSettings:
+        """The constants the compiled multinomial solver reads."""
+        return MultinomialSettings(
+            int(self.row_sweeps), float(self.row_settled), int(self.max_newton),
+            float(self.newton_forcing), int(self.max_model_epochs), int(self.anderson_k),
+            int(self.anderson_max_skip), int(self.support_min_epochs),
+            float(self.support_cost), int(self.support_max_size), int(self.support_drops),
+            float(self.armijo), float(self.rounding), int(self.line_search_steps),
+            float(self.rounding_ulps))
+
+
+class MultinomialSettings(NamedTuple):
+    """The constants the compiled multinomial solver reads (see :class:`CDSettings`)."""
+
+    row_sweeps: int
+    row_settled: float
+    max_newton: int
+    newton_forcing: float
+    max_model_epochs: int
+    anderson_k: int
+    anderson_max_skip: int
+    support_min_epochs: int
+    support_cost: float
+    support_max_size: int
+    support_drops: int
+    armijo: float
+    rounding: float
+    line_search_steps: int
+    rounding_ulps: float
+
 
 DEFAULT = CDSettings()
