@@ -78,7 +78,7 @@ from .driver import CDSolver, kernel_arrays
 FAST = kernels.FAST
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_grad(col, mu, s, e):
     """``sum_i s_i (x_i - mu) e_i`` and ``sum_i |s_i (x_i - mu) e_i|``."""
     acc = 0.0
@@ -90,7 +90,7 @@ def _dense_grad(col, mu, s, e):
     return acc, size
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_model(col, mu, s, p, dz, mm):
     """``sum_i s_i (x_i - mu) p_i (dz_i - mm_i)``: a row's model gradient, one class."""
     acc = 0.0
@@ -99,7 +99,7 @@ def _dense_model(col, mu, s, p, dz, mm):
     return acc
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_curvature(col, mu, s, p, q):
     """``sum_i s_i (x_i - mu)^2 p_i q_i``."""
     acc = 0.0
@@ -109,7 +109,7 @@ def _dense_curvature(col, mu, s, p, q):
     return acc
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_weighted_square(col, mu, s, p):
     """``sum_i s_i (x_i - mu)^2 p_i``."""
     acc = 0.0
@@ -119,7 +119,7 @@ def _dense_weighted_square(col, mu, s, p):
     return acc
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_move(col, mu, step, p, dz, mm):
     """``dz += step (x - mu)``, ``mm += step (x - mu) p``."""
     for i in range(col.shape[0]):
@@ -128,7 +128,7 @@ def _dense_move(col, mu, step, p, dz, mm):
         mm[i] += t * p[i]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _model_term(data, indices, indptr, n, j, mu, s, p, dz, mm):
     """``sum_i s_i x_ij p_i (dz_i - mm_i)`` for column ``j`` (:func:`_dense_model`, centered
     by ``mu`` when dense; sparse columns uncentered)."""
@@ -141,7 +141,7 @@ def _model_term(data, indices, indptr, n, j, mu, s, p, dz, mm):
     return acc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _move(data, indices, indptr, n, j, mu, step, p, dz, mm):
     """Column ``j`` of X (centered by ``mu`` when dense) moved by ``step``: ``dz += step
     x_j``, ``mm += step x_j p`` (:func:`_dense_move`; sparse columns uncentered)."""
@@ -155,7 +155,7 @@ def _move(data, indices, indptr, n, j, mu, step, p, dz, mm):
             mm[i] += a * p[i]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _softmax_loss(Z, y, s, P, E, work):
     """``P = softmax(Z)`` per sample and ``E = P - onehot(y)`` (the true class's entry
     as ``-sum_{k != y} p_k``, exact for small errors), all (K, n); returns
@@ -209,7 +209,7 @@ def _softmax_loss(Z, y, s, P, E, work):
     return total / n
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _row_penalty(W, alphas_ws, pen):
     """``sum_{c, k} alpha_c P(W[c, k])`` over the working-set rows ``W`` (m, K)."""
     acc = 0.0
@@ -219,7 +219,7 @@ def _row_penalty(W, alphas_ws, pen):
     return acc
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _small_cd(Hc, r, d, W_row, alpha, pen, penalized, sweeps, settled):
     """Coordinate descent on ``r.d + d.Hc.d / 2 + sum_k alpha P(W_row[k] + d[k])`` in
     ``d`` (updated in place; unpenalized when ``penalized`` is False)."""
@@ -252,7 +252,7 @@ def _small_cd(Hc, r, d, W_row, alpha, pen, penalized, sweeps, settled):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _model_predictor(data, indices, indptr, ws, mu, P, step):
     """The predictor of ``step`` (a :class:`_Step`) from its ``D, db``: ``dz = X~ D + db``
     (centered dense columns) and ``mm_i = sum_k p_ik dz_ik``."""
@@ -276,7 +276,7 @@ def _model_predictor(data, indices, indptr, ws, mu, P, step):
             _move(data, indices, indptr, n, j, mu[c], step, P[k], dz[k], mm)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _model_value(model, step, W, alphas_ws, pen, s):
     """The model's value at ``step``, up to its constant: ``Gc.D + gb.db + (1/2n) sum_i
     s_i (sum_k p_ik dz_ik^2 - mm_i^2) + penalty(W + D)``."""
@@ -302,7 +302,7 @@ def _model_value(model, step, W, alphas_ws, pen, s):
     return value
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dot2(a, b):
     """``sum_i a_i b_i``."""
     acc = 0.0
@@ -311,7 +311,7 @@ def _dot2(a, b):
     return acc
 
 
-@njit(cache=True, fastmath=FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dot4(a0, a1, a2, a3, b):
     """``(a0.b, a1.b, a2.b, a3.b)`` in one pass over ``b``."""
     s0 = 0.0
@@ -327,7 +327,7 @@ def _dot4(a0, a1, a2, a3, b):
     return s0, s1, s2, s3
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _cholesky_solve(A, rhs):
     """Solve ``A x = rhs`` for a symmetric positive definite ``A`` (overwritten by its
     Cholesky factor); False when a pivot is not positive (``rhs`` then undefined)."""
@@ -352,7 +352,7 @@ def _cholesky_solve(A, rhs):
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _support_dim(W, D):
     """Nonzero entries of ``W + D``."""
     count = 0
@@ -363,7 +363,7 @@ def _support_dim(W, D):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _support_columns(data, indices, indptr, n, ws, mu, W, D, fit_intercept):
     """The entries the support step frees, ``(row, class)`` pairs (row -1: an intercept),
     and their columns as dense rows (centered; ones for the intercepts): the storage-
@@ -404,7 +404,7 @@ def _support_columns(data, indices, indptr, n, ws, mu, W, D, fit_intercept):
     return ent_row, ent_cls, n_w, Xe
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _support_hessian(Xe, ent_cls, s, P):
     """The datafit's Hessian on the support's entries (columns in the rows of ``Xe``,
     classes ``ent_cls``), lower triangle: ``H_ab = (1/n) (delta_{k_a k_b} S_a.x_b -
@@ -439,7 +439,7 @@ def _support_hessian(Xe, ent_cls, s, P):
     return A
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _orthant_model(A, ent_row, ent_cls, W, D, r_rows, r_b, alphas_ws, pen):
     """Complete the datafit's Hessian ``A`` (lower triangle, from :func:`_support_hessian`)
     into the model on the orthant of ``W + D`` in the step ``delta`` on the support's
@@ -469,7 +469,7 @@ def _orthant_model(A, ent_row, ent_cls, W, D, r_rows, r_b, alphas_ws, pen):
     return rhs, top
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _solve_free(A, rhs, top, w0, dropped, trial):
     """The orthant model's minimizer with the ``dropped`` entries held at zero (their
     step ``-w0``), into ``trial``; False when the free system is not positive definite.
@@ -507,14 +507,14 @@ def _solve_free(A, rhs, top, w0, dropped, trial):
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _flips(w0, trial, a):
     """Whether entry ``a`` leaves its orthant (changes sign or reaches zero) at ``trial``."""
     new = w0[a] + trial[a]
     return (new > 0.0) != (w0[a] > 0.0) or new == 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _first_crossing(w0, delta, trial, dropped, n_w):
     """The first zero crossing of a free coefficient on the segment from ``delta`` to
     ``trial``: ``(fraction of the segment, entry)``, ``(1, -1)`` when none flips."""
@@ -531,7 +531,7 @@ def _first_crossing(w0, delta, trial, dropped, n_w):
     return step, first
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _drop_flipped(A, rhs, w0, delta, trial, other, dropped, n_w, step, first):
     """Where signs would flip on the way to ``trial``: ``delta`` becomes the better (on
     the model) of the step to the first zero crossing (``step``, entry ``first``) and
@@ -559,7 +559,7 @@ def _drop_flipped(A, rhs, w0, delta, trial, other, dropped, n_w, step, first):
     return newly
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _orthant_step(A, rhs, top, w0, n_w, max_drops):
     """The active-set loop (as :mod:`.newton`): solve with the dropped entries held at
     zero; where signs would flip, :func:`_drop_flipped`, and solve again, at most
@@ -583,7 +583,7 @@ def _orthant_step(A, rhs, top, w0, n_w, max_drops):
     return True, delta, dropped
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _support_step(Xe, ent_row, ent_cls, n_w, s, P, W, D, db, r_rows, r_b, alphas_ws, pen,
                   max_drops):
     """The model's minimizer on the orthant of ``W + D``: the entries ``ent_row, ent_cls``
@@ -618,7 +618,7 @@ def _support_step(Xe, ent_row, ent_cls, n_w, s, P, W, D, db, r_rows, r_b, alphas
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _quadratic(A, rhs, delta):
     """``-rhs.delta + delta.A.delta / 2``."""
     value = 0.0
@@ -667,13 +667,13 @@ class _Trial(NamedTuple):
     work: np.ndarray
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _new_step(m, K, n):
     """An uninitialized :class:`_Step` of ``m`` rows."""
     return _Step(np.empty((m, K)), np.empty(K), np.empty((K, n)), np.empty(n))
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _intercept_term(s, pk, dzk, mm):
     """``sum_i s_i p_ik (dz_ik - mm_i)``: the model gradient's intercept term, class k."""
     acc = 0.0
@@ -682,7 +682,7 @@ def _intercept_term(s, pk, dzk, mm):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _model_gradient(data, indices, indptr, s, ws, mu, model, step, R, rb, fit_intercept):
     """The model's datafit gradient at ``step``: ``R`` (m, K), ``rb`` (K,)."""
     K, n = model.P.shape
@@ -764,7 +764,7 @@ def _model_move(move, hist, data, indices, indptr, s, ws, mu, model, W, step, ca
 # is paid again in every storage format's specialization of the caller, a call only
 # once for the storage-independent ones. The column loops that branch on the storage
 # are inline (the branch is then pruned in the caller, as in :mod:`.kernels`).
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _col_gradient(data, indices, indptr, n, j, mu, s, e):
     """``sum_i s_i x_ij e_i`` and ``sum_i |s_i x_ij e_i|`` for column ``j`` (centered by
     ``mu`` when dense, :func:`_dense_grad`; sparse columns uncentered)."""
@@ -780,7 +780,7 @@ def _col_gradient(data, indices, indptr, n, j, mu, s, e):
     return acc, acc_abs
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _gradient(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_intercept, l1_rest,
               model):
     """The datafit's gradient at the model's point (from ``model.E``) into ``model.G``,
@@ -820,7 +820,7 @@ def _gradient(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_intercept
     return violation, size, l1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _col_curvature(data, indices, indptr, n, j, mu, s, p, q):
     """``sum_i s_i x_ij^2 p_i q_i`` for column ``j`` (:func:`_dense_curvature`)."""
     if indices is None:
@@ -832,7 +832,7 @@ def _col_curvature(data, indices, indptr, n, j, mu, s, p, q):
     return acc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _col_weighted_square(data, indices, indptr, n, j, mu, s, p):
     """``sum_i s_i x_ij^2 p_i`` for column ``j`` (:func:`_dense_weighted_square`)."""
     if indices is None:
@@ -844,7 +844,7 @@ def _col_weighted_square(data, indices, indptr, n, j, mu, s, p):
     return acc
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _hessian_rows(data, indices, indptr, s, ws, mu, P, H):
     """The rows' ``K x K`` Hessian blocks ``(1/n) sum_i s_i x_ij^2 (diag(p_i) - p_i
     p_i^T)`` into ``H``. A diagonal entry is floored at ``1e-12`` of its ``diag(p)``
@@ -866,7 +866,7 @@ def _hessian_rows(data, indices, indptr, s, ws, mu, P, H):
                 Hc[k, k] = 1e-12 * acc * inv_n
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _hessian_intercepts(s, P, B):
     """The intercepts' block ``(1/n) sum_i s_i (diag(p_i) - p_i p_i^T)`` into ``B``
     (floored as :func:`_hessian_rows`)."""
@@ -889,7 +889,7 @@ def _hessian_intercepts(s, P, B):
             B[k, k] = 1e-12 * acc * inv_n
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _row_sweep(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, model, step, r, d,
                w_row, cfg):
     """One sweep of block coordinate descent on the model over the rows: each row's
@@ -921,7 +921,7 @@ def _row_sweep(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, model, step,
     return model_violation
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _intercept_sweep(s, pen, model, step, r, d, model_violation, cfg):
     """The intercepts' block step of the model's coordinate descent; returns
     ``model_violation`` raised to the intercepts' violation before the step."""
@@ -947,7 +947,7 @@ def _intercept_sweep(s, pen, model, step, r, d, model_violation, cfg):
     return model_violation
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _support_due(W, D, n, K, model_epochs, next_support, eager, epoch_cost, cfg):
     """Whether CD's tail on the model is cut by a support solve now: once CD has spent
     what the solve costs (``support_cost`` times its flops against ``epoch_cost`` per
@@ -966,7 +966,7 @@ def _support_due(W, D, n, K, model_epochs, next_support, eager, epoch_cost, cfg)
     return False, budget
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _record_iterate(row, step):
     """The model's point (``D`` raveled, then ``db``) into ``row``."""
     D, db = step.D, step.db
@@ -979,7 +979,7 @@ def _record_iterate(row, step):
         row[a + k] = db[k]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _zero_step(step):
     """``step`` at the model's origin: ``D, db, dz, mm`` zero."""
     D, db, dz, mm = step
@@ -994,7 +994,7 @@ def _zero_step(step):
         mm[i] = 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _minimize_model(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_intercept,
                     model, step, inner_tol, epoch_cost, eager, epochs, max_epochs, cfg):
     """Minimize the model with the penalty from a zero ``step`` by block coordinate
@@ -1058,7 +1058,7 @@ def _minimize_model(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_int
     return epochs, solved
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _direction(mu, W, model, step, W_new):
     """Complete the model's minimizer into the Newton direction: ``step.db`` becomes the
     intercepts' total change (the centering of the columns included) and ``W_new = W +
@@ -1085,7 +1085,7 @@ def _direction(mu, W, model, step, W_new):
     return moved, slope
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _line_search(y, s, Z, W, step, alphas_ws, pen, penalty_rest, objective, decrement,
                  trial, cfg):
     """Backtracking on the true objective along ``step`` from ``(Z, W)``: the first of
@@ -1115,7 +1115,7 @@ def _line_search(y, s, Z, W, step, alphas_ws, pen, penalty_rest, objective, decr
     return False, t, value, pen_t
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _take_step(W, b, Z, model, step, trial, t):
     """Move to the line search's point: ``W``, ``Z``, ``P`` and ``E`` from ``trial``,
     ``b += t db``."""
@@ -1132,7 +1132,7 @@ def _take_step(W, b, Z, model, step, trial, t):
             model.E[k, i] = trial.E[k, i]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _epoch_cost(indices, indptr, ws, n, K):
     """Flops of one epoch of the model's CD (row gradients and moves), against which a
     support solve is paid."""
@@ -1142,7 +1142,7 @@ def _epoch_cost(indices, indptr, ws, n, K):
     return 5.0 * K * (nnz + n)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _newton_rounds(data, indices, indptr, y, s, Z, W, b, ws, alphas_ws, mu, pen,
                    fit_intercept, penalty_rest, l1_rest, tol, gap_target, max_epochs, cfg):
     """Prox-Newton on the rows ``ws`` of ``W`` and the intercepts ``b``; updates
