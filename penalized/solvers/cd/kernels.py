@@ -78,7 +78,7 @@ class InnerTarget(NamedTuple):
 FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_dot(col, h, v):
     """sum_i col_i h_i v_i."""
     acc = 0.0
@@ -87,7 +87,7 @@ def _dense_dot(col, h, v):
     return acc
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dense_stats(col, h):
     """``(sum_i h_i col_i^2, sum_i h_i col_i)``."""
     acc = 0.0
@@ -254,7 +254,7 @@ def anderson_point(hist):
     return point
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
     """Move to the Anderson extrapolation of the last iterates (rows of ``hist``:
     ``w[ws], b``) if it lowers the quadratic objective, so acceleration can never slow

@@ -994,7 +994,7 @@ def _zero_step(step):
         mm[i] = 0.0
 
 
-@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True)  # (objmode inside: nogil is the caller's)
 def _minimize_model(data, indices, indptr, s, ws, mu, W, alphas_ws, pen, fit_intercept,
                     model, step, inner_tol, epoch_cost, eager, epochs, max_epochs, cfg):
     """Minimize the model with the penalty from a zero ``step`` by block coordinate

@@ -186,7 +186,7 @@ def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
     return rules.outside_gain(scores, every[0], ws)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, no_cpython_wrapper=True)  # (objmode inside: nogil is the caller's)
 def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws, stats_ws,
            tol_in, obj_in, budget, h, r, sum_h, kcfg):
     """One working-set round from ``(w, b)``: kernel epochs on the model ``(h, r)``, then
