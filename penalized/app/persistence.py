@@ -33,6 +33,7 @@ import zipfile
 import numpy as np
 
 from .._version import __version__
+from ..core.files import atomic_write_bytes
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "SavedModel", "atomic_write_bytes",
            "atomic_write_text", "load", "save_linear_model"]
@@ -56,24 +57,6 @@ CONVENTION = ("(1/n) sum_i loss(y_i, x_i.w + b) + alpha * P(w); loss = (y - z)^2
 
 class ModelFileError(ValueError):
     """A model folder is missing, tampered with, truncated or from an unknown format."""
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

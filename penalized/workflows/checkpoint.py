@@ -17,12 +17,12 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._version import __version__
+from ..core.files import atomic_write_bytes
 from ..core.results import PathResult
 
 MANIFEST = "manifest.json"
@@ -37,21 +37,6 @@ _FOLD_PATH_ARRAYS = ("scores", "fold_coefs", "fold_intercepts")
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint folder was written by a run with other data, options or version."""
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _feed_array(digest, array) -> None:
@@ -120,7 +105,7 @@ class Checkpoint:
             arrays = {"scores": np.asarray(result)}
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        _write_atomic(self._path(key), buffer.getvalue())
+        atomic_write_bytes(self._path(key), buffer.getvalue())
 
     def load(self, key: str, problem):
         """The stored result of ``key`` (None when not finished); a path gets the
@@ -163,5 +148,5 @@ def open_checkpoint(folder, fingerprint_value: str) -> Checkpoint:
             "new folder for the checkpoint")
     else:
         text = json.dumps({"fingerprint": fingerprint_value, "version": __version__})
-        _write_atomic(manifest, text.encode("utf-8"))
+        atomic_write_bytes(manifest, text.encode("utf-8"))
     return Checkpoint(folder, fingerprint_value)

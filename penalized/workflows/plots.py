@@ -31,7 +31,7 @@ def _mark_rules(ax, alpha_min, alpha_1se) -> None:
                label=f"alpha_1se = {alpha_1se:.3g}")
 
 
-def _top_counts(ax, log_alphas: np.ndarray, n_nonzero: np.ndarray):
+def nonzero_axis(ax, log_alphas: np.ndarray, n_nonzero: np.ndarray):
     """Nonzero coefficients on a top axis, at up to 8 alphas of the grid."""
     top = ax.twiny()
     top.set_xlim(ax.get_xlim())
@@ -61,7 +61,7 @@ def plot_path(path, ax=None, *, feature_names=None, class_index: int = 0):
     ax.axhline(0.0, color="0.6", lw=0.5)
     ax.set_xlabel("log10(alpha)")
     ax.set_ylabel("coefficient")
-    _top_counts(ax, x, np.count_nonzero(coefs, axis=1))
+    nonzero_axis(ax, x, np.count_nonzero(coefs, axis=1))
     return ax
 
 
@@ -77,5 +77,5 @@ def plot_cv(cv, ax=None):
     ax.set_ylabel(f"CV {cv.scoring}")
     ax.legend(fontsize=8, loc="best")
     if cv.path is not None:
-        _top_counts(ax, x, cv.path.n_nonzero)
+        nonzero_axis(ax, x, cv.path.n_nonzero)
     return ax

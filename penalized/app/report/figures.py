@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ...workflows.plots import nonzero_axis  # noqa: E402
+
 __all__ = ["coefficient_figure", "cv_figure", "loss_curves_figure", "path_figure",
            "to_data_uri", "weight_histogram_figure"]
 
@@ -38,16 +40,6 @@ def _mark_alphas(ax, alpha_min: float | None, alpha_1se: float | None) -> None:
     if alpha_1se is not None:
         ax.axvline(np.log10(alpha_1se), color="tab:blue", ls=":", lw=1.5,
                    label=f"alpha_1se = {alpha_1se:.3g}")
-
-
-def _nonzero_top_axis(ax, log_alphas: np.ndarray, n_nonzero: np.ndarray) -> None:
-    """Number of nonzero coefficients along the top, at a few alphas of the grid."""
-    top = ax.twiny()
-    top.set_xlim(ax.get_xlim())
-    picks = np.unique(np.linspace(0, log_alphas.shape[0] - 1, 8).round().astype(int))
-    top.set_xticks(log_alphas[picks])
-    top.set_xticklabels([str(int(n_nonzero[k])) for k in picks], fontsize=8)
-    top.set_xlabel("nonzero coefficients", fontsize=9)
 
 
 def path_figure(alphas, coefs, feature_names, *, alpha_min=None, alpha_1se=None,
@@ -78,7 +70,7 @@ def path_figure(alphas, coefs, feature_names, *, alpha_min=None, alpha_1se=None,
     ax.set_title(title, fontsize=10, pad=28)
     if alpha_min is not None or alpha_1se is not None:
         ax.legend(fontsize=8, loc="best")
-    _nonzero_top_axis(ax, log_alphas, np.count_nonzero(coefs, axis=1))
+    nonzero_axis(ax, log_alphas, np.count_nonzero(coefs, axis=1))
     return fig
 
 
