@@ -9,7 +9,8 @@ Usage::
 
 Every table is fitted with the datafit that suits its task (least squares / logistic /
 multinomial), with an intercept, on the grid ``pz.path`` makes by itself (100 alphas,
-alpha_max down to 1e-3 alpha_max); the peers get that same grid. Plus one generated problem,
+alpha_max down to 1e-3 alpha_max, or the curvature rule of a pure ridge); the peers get
+that same grid. Plus one generated problem,
 ``toeplitz5pct``: 1000 x 5000, Toeplitz correlation 0.6, 250 true nonzeros (5 %), lasso.
 
 For each path: our time (median of repeats, after a warm-up), epochs (sum of
@@ -51,6 +52,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import penalized as pz  # noqa: E402
 from bench._problems import _regression_target, _sparse_coef, _toeplitz_design  # noqa: E402
 from penalized import datasets  # noqa: E402
+from penalized.workflows.paths import default_grid  # noqa: E402
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 N_ALPHAS = 100
@@ -243,13 +245,16 @@ def warm_up(case: Case, methods) -> None:
         for name, tol in methods:
             t = time.perf_counter()
             runner = run_ours if name == "ours" else PEERS[name][0]
-            runner(small, np.geomspace(1.0, 1e-3, 5) * _amax(small), tol)
+            runner(small, _grid(small, 5), tol)
             if name == "ours" and kind not in FIRST_CALL:
                 FIRST_CALL[kind] = time.perf_counter() - t
 
 
-def _amax(case: Case) -> float:
-    return pz.alpha_max(case.X, case.y, case.datafit, case.penalty(1.0))
+def _grid(case: Case, n_alphas: int) -> np.ndarray:
+    """The grid ``pz.path`` makes by itself (``default_grid``: alpha_max down to 1e-3
+    alpha_max with an L1 part, the curvature rule for a pure ridge)."""
+    problem = pz.make_problem(case.X, case.y, case.datafit, case.penalty(1.0))
+    return default_grid(problem, n_alphas)[0]
 
 
 def bench_case(case: Case, peers: dict, slow_s: float, timeout_s: float,
@@ -275,7 +280,7 @@ def bench_case(case: Case, peers: dict, slow_s: float, timeout_s: float,
         objs["reference"] = objectives(case, alphas, ref.coefs, ref.intercepts)
         ref_info = {"time_s": time.perf_counter() - t, "not_converged": int(np.sum(~ref.converged))}
     except Exception as error:  # RunTimeout too: the best of all runs is the reference then
-        alphas = np.geomspace(1.0, 1e-3, N_ALPHAS) * _amax(case)
+        alphas = _grid(case, N_ALPHAS)
         ref_info = {"error": f"no reference ({type(error).__name__}{': ' if str(error) else ''}"
                              f"{str(error)[:80]} after {time.perf_counter() - t:.0f} s): the "
                              "best of all runs is the reference"}
