@@ -46,10 +46,10 @@ def _run_kernel(data, h, r, sum_h, fit_intercept, w, b, ws, stats_ws, alphas_j, 
                 kcfg):
     """:func:`.kernels.cd_epochs` on dense data (from the object-mode block); ``target``
     arrives as a plain tuple."""
-    b, n_epochs, _, estimate = cd_epochs(data, None, None, h, r, sum_h, fit_intercept, w, b,
-                                         ws, stats_ws, alphas_j, pen, InnerTarget(*target),
-                                         kcfg)
-    return float(b), int(n_epochs), float(estimate)
+    b, n_epochs, violation, estimate = cd_epochs(data, None, None, h, r, sum_h, fit_intercept,
+                                                 w, b, ws, stats_ws, alphas_j, pen,
+                                                 InnerTarget(*target), kcfg)
+    return float(b), int(n_epochs), float(violation), float(estimate)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -191,7 +191,8 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
            tol_in, obj_in, budget, h, r, sum_h, kcfg):
     """One working-set round from ``(w, b)``: kernel epochs on the model ``(h, r)``, then
     (for a datafit that is not quadratic) the line search. Updates ``w`` and ``xw`` in place;
-    returns ``(b, epochs, estimate)``, the kernel's progress estimate of its model."""
+    returns ``(b, epochs, violation, estimate)``: the kernel's last violation and progress
+    estimate of its model."""
     p = w.shape[0]
     alphas_j = np.empty(p)
     for j in range(p):
@@ -200,18 +201,18 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
     for i in range(xw.shape[0]):
         target[i] = xw[i] + b + r[i]
     w_old, b_old = w.copy(), b
-    with objmode(b="float64", n_epochs="int64", estimate="float64"):
-        b, n_epochs, estimate = _run_kernel(data, h, r, sum_h, fit_intercept, w, b, ws,
-                                            stats_ws, alphas_j, pen,
-                                            (budget, tol_in, obj_in, 0), kcfg)
+    with objmode(b="float64", n_epochs="int64", violation="float64", estimate="float64"):
+        b, n_epochs, violation, estimate = _run_kernel(data, h, r, sum_h, fit_intercept, w, b,
+                                                       ws, stats_ws, alphas_j, pen,
+                                                       (budget, tol_in, obj_in, 0), kcfg)
     for i in range(xw.shape[0]):
         target[i] -= r[i]  # the new predictor X w + b
     if quadratic:
         for i in range(xw.shape[0]):
             xw[i] = target[i] - b
-        return b, n_epochs, estimate
+        return b, n_epochs, violation, estimate
     b = _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, xw, w, b, target)
-    return b, n_epochs, np.inf
+    return b, n_epochs, violation, np.inf
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -228,6 +229,9 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
     forced = np.zeros(p, dtype=np.bool_)
     # (np.int64: a literal 0 would compile rules.stop_reason a second time)
     epochs, primal, gap, reason = np.int64(0), 0.0, 0.0, rules.GO_ON
+    # the kernel's own violation understates the certificate's on an ill-conditioned
+    # working set: as in the Python driver (``undershoot`` there, where the gap alone stops)
+    violation, undershoot = 0.0, 1.0
     for outer in range(cfg.max_outer + 1):
         if fit_intercept:
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
@@ -257,17 +261,23 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
                                    cfg.max_outer)
         if reason != rules.GO_ON:
             break
+        if violation > 0.0 and not allow_progress:  # (ws is still the last round's)
+            last = 0.0
+            for c in range(ws.shape[0]):
+                last = max(last, scores[ws[c]])
+            undershoot = min(max(1.0, last / violation), cfg.max_undershoot)
         ws = rules.working_set(w, scores, forced, cfg.ws_min, cfg.ws_growth)
         top = 0.0
         for j in range(p):
             top = max(top, scores[j])
+        top /= undershoot
         # the kernel's estimate is of its model's decrease: the objective's only for a
         # quadratic datafit
         inner_progress = progress and quadratic
         left_in = rules.outside_gain(scores, stats[0], ws) if inner_progress else np.inf
         tol_in, obj_in = rules.inner_targets(top, left_in, obj_tol, inner_progress,
                                              cfg.inner_fraction, cfg.settled, cfg.tail_safety)
-        b, n_epochs, estimate = _round(
+        b, n_epochs, violation, estimate = _round(
             data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws,
             _stats(data, quadratic, h, ws, stats, fit_intercept), tol_in, obj_in,
             max(max_epochs - epochs, 1), h, r, sum_h, kcfg)

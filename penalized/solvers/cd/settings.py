@@ -35,6 +35,7 @@ class RoundSettings(NamedTuple):
     tail_safety: float
     outside_safety: float
     weight_floor: float
+    max_undershoot: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +74,13 @@ class CDSettings:
     #: ... and the one-step gain of the features outside the working set by this: a
     #: feature entering lets the others re-fit, worth far more than its own step
     outside_safety: float = 100.0
+    #: the kernel's own violation (measured during its sweeps) may understate the
+    #: certificate's at the round's end on an ill-conditioned working set; the next
+    #: round's target is divided by the ratio seen, at most this much (a larger ratio is
+    #: model mismatch or rounding, not the kernel's measure: logistic fits asked for
+    #: rounding-level violations ran out of epochs). Ridge paths on p > n tables ran
+    #: out of rounds without it (ratios about 3).
+    max_undershoot: float = 10.0
     #: below this tol the progress estimate is not used: only the gap (or KKT) stops
     progress_min_tol: float = 1e-9
     #: Anderson extrapolation of the kernel's iterates every ``anderson_k`` epochs
@@ -110,7 +118,7 @@ class CDSettings:
         return RoundSettings(int(self.max_outer), int(self.ws_min), float(self.ws_growth),
                              float(self.inner_fraction), float(self.settled),
                              float(self.tail_safety), float(self.outside_safety),
-                             float(self.weight_floor))
+                             float(self.weight_floor), float(self.max_undershoot))
 
     # ---- the multinomial prox-Newton solver (:mod:`.multinomial`); it also reads
     # ``anderson_k`` (extrapolation of its model's CD iterates), ``max_epochs``,
