@@ -5,8 +5,8 @@ class ConvergenceWarning(UserWarning):
     """A solver stopped at ``max_iter`` before its certificate reached ``tol``.
 
     A ``UserWarning`` of its own, not a subclass of scikit-learn's
-    ``ConvergenceWarning``: importing scikit-learn to subclass it made ``import
-    penalized`` take 1.9 s instead of 0.6 s. Filter it by this class, e.g.
+    ``ConvergenceWarning``: importing scikit-learn to subclass it would be most of the
+    time ``import penalized`` takes. Filter it by this class, e.g.
     ``warnings.simplefilter("ignore", penalized.ConvergenceWarning)``.
     """
 

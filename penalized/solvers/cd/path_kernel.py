@@ -311,8 +311,9 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     """
     n = y.shape[0]
     p = omega.shape[0]
-    # a quadratic datafit: the kernel's column statistics once (its weights are fixed)
-    stats = weighted_col_stats(data, None, None, n, s, np.arange(p),
+    # a quadratic datafit: the kernel's column statistics once (its weights are fixed);
+    # other datafits weigh the columns anew every round (none here)
+    stats = weighted_col_stats(data, None, None, n, s, np.arange(p if quadratic else 0),
                                1.0 if fit_intercept else 0.0)
     w = np.zeros(p)
     xw = np.empty(n)

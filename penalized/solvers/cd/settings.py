@@ -78,8 +78,7 @@ class CDSettings:
     #: certificate's at the round's end on an ill-conditioned working set; the next
     #: round's target is divided by the ratio seen, at most this much (a larger ratio is
     #: model mismatch or rounding, not the kernel's measure: logistic fits asked for
-    #: rounding-level violations ran out of epochs). Ridge paths on p > n tables ran
-    #: out of rounds without it (ratios about 3).
+    #: rounding-level violations ran out of epochs)
     max_undershoot: float = 10.0
     #: below this tol the progress estimate is not used: only the gap (or KKT) stops
     progress_min_tol: float = 1e-9
@@ -104,8 +103,7 @@ class CDSettings:
     #: for a datafit that is not quadratic (logistic) the compiled path driver serves
     #: problems of at most this many entries: beyond, a round costs more than the Python
     #: driver's overhead and its Newton step on the support (after CD stalls on the
-    #: reweighted model) pays. Corpus: pd_speech (190k entries) and smaller tables run
-    #: 1.2-5x faster compiled, caravan (495k, heavy-tailed counts) 1.5-2.8x slower.
+    #: reweighted model) pays (the corpus tables on either side: bench/README.md)
     compiled_max_size_curved: int = 250_000
 
     def kernel(self) -> KernelSettings:
