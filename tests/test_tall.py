@@ -156,3 +156,21 @@ def test_dask_path_standardized_equals_the_in_memory_path():
     np.testing.assert_allclose(result.deviance_ratio, reference.deviance_ratio, rtol=1e-9,
                                atol=1e-12)  # (0 at alpha_max, up to rounding)
     assert result.standardize
+
+
+def test_moments_judge_constant_columns_as_the_data_do():
+    """One rule for constant columns: a column on a tiny scale (1e-13) is kept and a
+    constant one (3e7) gets scale 1, whether the scales come from the data in memory or
+    from their moments (the Gram and Dask routes)."""
+    from penalized.workflows.standardize import feature_moments
+    from penalized.workflows.sufficient import Moments
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((500, 4))
+    X[:, 1] *= 1e-13
+    X[:, 2] = 3e7
+    s = rng.uniform(0.5, 2.0, 500)
+    _, scale = feature_moments(X, s)
+    np.testing.assert_allclose(Moments.of(X, np.zeros(500), s).column_scale(), scale,
+                               rtol=1e-9)
+    assert scale[2] == 1.0 and 0 < scale[1] < 1e-12

@@ -17,16 +17,18 @@ import scipy.sparse as sp
 from ..core.problem import Problem
 from ..core.results import FitResult, PathResult
 
-#: a column whose weighted standard deviation is below this fraction of its largest
-#: absolute value is constant up to rounding (the centered second moment of a truly
-#: constant column is ~1e-16 of it); relative, so that a column on any scale counts
+#: a column whose weighted standard deviation is below this fraction of its root mean
+#: square is constant up to rounding (the centered second moment of a truly constant
+#: column is ~1e-16 of it); relative, so that a column on any scale counts
 CONSTANT_RELATIVE_STD = 1e-10
 
 
-def _column_max_abs(X) -> np.ndarray:
-    if sp.issparse(X):
-        return np.asarray(abs(X).max(axis=0).todense()).ravel()
-    return np.max(np.abs(X), axis=0)
+def unit_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``std``, with 1 for the columns constant up to rounding (:data:`CONSTANT_RELATIVE_STD`
+    of the root mean square ``sqrt(mean^2 + std^2)``): the one rule for data in memory
+    (:func:`feature_moments`) and for moments (:meth:`.sufficient.Moments.column_scale`)."""
+    rms = np.sqrt(mean**2 + std**2)
+    return np.where((std == 0) | (std <= CONSTANT_RELATIVE_STD * rms), 1.0, std)
 
 
 def _centered_second_moment(X, s: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -45,12 +47,11 @@ def _centered_second_moment(X, s: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 def feature_moments(X, sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean and standard deviation of every column (std 1 for constant columns,
-    judged relative to the column's own scale: see :data:`CONSTANT_RELATIVE_STD`)."""
+    judged relative to the column's own scale: :func:`unit_scale`)."""
     s = sample_weight / sample_weight.sum()
     mean = np.asarray(X.T @ s).ravel() if sp.issparse(X) else s @ X
     std = np.sqrt(np.maximum(_centered_second_moment(X, s, mean), 0.0))
-    constant = std <= CONSTANT_RELATIVE_STD * _column_max_abs(X)
-    return mean, np.where(constant | (std == 0), 1.0, std)
+    return mean, unit_scale(mean, std)
 
 
 def standardized(problem: Problem, standardize: bool

@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from ..core.gram import GRAM_MAX_FEATURES, GramStatistics, gram_form_from
+from .standardize import unit_scale
 
 #: rows per block when computing moments in memory: bounds the temporary copy
 #: (block x (p + 1) floats) while keeping each product BLAS-sized
@@ -94,11 +95,11 @@ class Moments:
                        - np.outer(delta, delta) * (weight * other.weight / self.weight))
 
     def column_scale(self) -> np.ndarray:
-        """Weighted standard deviation of every feature (1 for a constant one), as
-        :func:`penalized.workflows.cv.feature_moments`."""
+        """Weighted standard deviation of every feature (1 for a constant one), by the
+        rule of :func:`penalized.workflows.standardize.feature_moments` (``unit_scale``)."""
         p = self.mean.shape[0] - 1
         std = np.sqrt(np.maximum(np.diag(self.comoment)[:p] / self.weight, 0.0))
-        return np.where(std > 1e-12 * (1.0 + np.abs(self.mean[:p])), std, 1.0)
+        return unit_scale(self.mean[:p], std)
 
     def scaled(self, scale: np.ndarray) -> Moments:
         """The moments of ``[x / scale, y]``."""
