@@ -226,15 +226,17 @@ def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_
 
 
 def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray):
-    """The datafit at each fit of a path: one product ``X W^T`` for a one-column
-    predictor rather than a Python loop over the alphas (whose overhead dominates on
-    small tables)."""
+    """The datafit at each fit of a path, from one product ``X W^T``
+    (:func:`.cv_tasks.linear_predictors`) rather than a Python loop over the alphas
+    (whose overhead dominates on small tables)."""
+    from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
+
+    Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k) or (n, k, n_classes)
     if problem.datafit.multiclass:
-        return np.array([problem.datafit_value(problem.linear_predictor(c, b))
-                         for c, b in zip(coefs, intercepts, strict=True)])
-    Z = np.asarray(problem.X @ coefs.T) + intercepts  # (n_samples, n_alphas)
+        return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
     losses = problem.datafit.loss(problem.y[:, None], Z)
     return problem.sample_weight @ losses / problem.n_samples
+
 
 ENGINES = ("auto", "compiled", "python")
 
