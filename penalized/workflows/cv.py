@@ -44,6 +44,7 @@ from .cv_tasks import (  # noqa: F401 (replace_data, subset_problem, linear_pred
     subset_problem,
 )
 from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
+from .paths import describe_path
 from .scoring import Scorer, get_scorer
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
 from .sufficient import fold_moments
@@ -383,22 +384,23 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
             [task.key for task in plan.tasks]))
     outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
-    return _collect(outputs, plan, scorer, candidates, l1_ratios, keep_fold_paths)
+    return _collect(outputs, plan, scorer, candidates, l1_ratios, how)
 
 
 def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,
-             keep_fold_paths: bool) -> CVResult:
+             how: RouteOptions) -> CVResult:
     """The tasks' results as a :class:`CVResult` (fold paths stacked when kept)."""
     n_cells = len(candidates) * plan.n_folds
     folds = outputs[:n_cells]
     fold_paths = None
-    if keep_fold_paths:
+    if how.keep_fold_paths:
         shape = (len(candidates), plan.n_folds)
         fold_paths = tuple(np.array([f[i] for f in folds]).reshape(shape + folds[0][i].shape)
                            for i in (1, 2))
         folds = [f[0] for f in folds]
     fold_grid = np.array(folds, dtype=float).reshape(len(candidates), plan.n_folds, -1)
-    paths = tuple(plan.describe(res, c) for c, res in enumerate(outputs[n_cells:]))
+    paths = tuple(describe_path(res, how.fit_intercept, how.standardize, how.feature_names)
+                  for res in outputs[n_cells:])
     res = _summarize(np.array(plan.grids), fold_grid, scorer, paths, candidates, l1_ratios)
     if fold_paths is None:
         return res

@@ -13,7 +13,6 @@ between routes, workers and checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -22,12 +21,11 @@ import scipy.sparse as sp
 from ..core.gram import gram_form_from
 from ..core.problem import Problem
 from ..core.results import PathResult
-from .paths import check_alphas, default_grid, describe_path, path_problem
+from .paths import check_alphas, default_grid, path_problem
 from .scoring import Scorer, score_fits
 from .standardize import standardized, unscale_path
 from .sufficient import (
     check_width,
-    describe_moments_path,
     gram_fold_scores,
     gram_grid,
     gram_path,
@@ -122,14 +120,12 @@ class RouteOptions(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """The tasks of a cross-validation, the problems (one per candidate) they run on, and
-    ``describe(path, candidate)``: a full-data path with how it was fitted."""
+    """The tasks of a cross-validation and the problems (one per candidate) they run on."""
 
     problems: list
     grids: list
     tasks: list
     n_folds: int
-    describe: Callable
 
 
 def fold_plan(problem: Problem, splits, candidates, scorer: Scorer, how: RouteOptions) -> Plan:
@@ -144,10 +140,7 @@ def fold_plan(problem: Problem, splits, candidates, scorer: Scorer, how: RouteOp
             scorer, how.standardize, how.keep_fold_paths)),
         lambda c: (_full_path, (grids[c], how.standardize)), how)
 
-    def describe(res: PathResult, c: int) -> PathResult:
-        return describe_path(res, problems[c], how.standardize, how.feature_names)
-
-    return Plan(problems, grids, tasks, len(splits), describe)
+    return Plan(problems, grids, tasks, len(splits))
 
 
 def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions) -> Plan:
@@ -167,11 +160,7 @@ def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions) -> P
             how.standardize, how.fit_intercept, how.keep_fold_paths)),
         lambda c: (gram_path, (total, grids[c], how.standardize, how.fit_intercept)), how)
 
-    def describe(res: PathResult, c: int) -> PathResult:
-        return describe_moments_path(res, total, how.fit_intercept, how.standardize,
-                                     how.feature_names)
-
-    return Plan(problems, grids, tasks, len(tests), describe)
+    return Plan(problems, grids, tasks, len(tests))
 
 
 def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, how: RouteOptions

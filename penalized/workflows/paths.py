@@ -181,7 +181,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     penalty = L1() if penalty is None else penalty
     if is_dask_collection(X):  # one pass for the moments, then the Gram form here
         from ..core.gram import gram_form_from
-        from .sufficient import describe_moments_path, gram_grid, gram_path
+        from .sufficient import gram_grid, gram_path
 
         moments = dask_moments(X, y, sample_weight, datafit)
         small = gram_form_from(moments.statistics(fit_intercept), datafit, penalty,
@@ -191,14 +191,14 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         res = gram_path(small, moments, grid, standardize, fit_intercept,
                         {"solver": solver, "tol": tol, "max_iter": max_iter,
                          "callback": callback, "engine": engine})
-        return describe_moments_path(res, moments, fit_intercept, standardize,
+        return describe_path(res, fit_intercept, standardize,
                                      column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine)
-    return describe_path(_path_standardized(problem, standardize, options), problem,
+    return describe_path(_path_standardized(problem, standardize, options), fit_intercept,
                          standardize, column_names(X))
 
 
@@ -212,30 +212,31 @@ def _path_standardized(problem: Problem, standardize: bool, options: dict) -> Pa
     return unscale_path(path_problem(scaled, **options), shift, scale)
 
 
-def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_names
+def describe_path(res: PathResult, fit_intercept: bool, standardize: bool, feature_names
                   ) -> PathResult:
-    """The path with how it was fitted (for refits) and the fraction of the null
-    deviance each fit explains (glmnet's ``dev.ratio``)."""
-    null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
-    fits = _datafit_values(problem, res.coefs, res.intercepts)
-    ratio = 1.0 - fits / null if null > 0 else np.full(len(res), np.nan)
-    return dataclasses.replace(res, fit_intercept=problem.fit_intercept,
-                               standardize=bool(standardize), feature_names=feature_names,
-                               deviance_ratio=ratio)
+    """The path with how it was fitted (for refits)."""
+    return dataclasses.replace(res, fit_intercept=bool(fit_intercept),
+                               standardize=bool(standardize), feature_names=feature_names)
 
 
-
-def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray):
-    """The datafit at each fit of a path, from one product ``X W^T``
-    (:func:`.cv_tasks.linear_predictors`) rather than a Python loop over the alphas
-    (whose overhead dominates on small tables)."""
+def deviance_ratios(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """The fraction of the null deviance each fit explains (glmnet's ``dev.ratio``),
+    from one product ``X W^T`` (:func:`.cv_tasks.linear_predictors`) rather than a loop
+    over the alphas. Invariant under standardization and exact on a Gram form (the same
+    datafit at every ``w``), so the problem as solved gives it: on a tall table that is
+    ``p + 1`` rows instead of ``n``."""
     from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
 
+    null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
+    if not null > 0:
+        return np.full(coefs.shape[0], np.nan)
     Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k) or (n, k, n_classes)
     if problem.datafit.multiclass:
-        return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
-    losses = problem.datafit.loss(problem.y[:, None], Z)
-    return problem.sample_weight @ losses / problem.n_samples
+        fits = np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
+    else:
+        fits = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
+        fits = fits / problem.n_samples
+    return 1.0 - fits / null
 
 
 ENGINES = ("auto", "compiled", "python")
@@ -277,6 +278,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
             f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
     coefs = out["coefs"]
+    ratio = deviance_ratios(problem, coefs, out["intercepts"])
     if gram is not None:  # the same objectives and certificates; only b maps back
         out["intercepts"] = gram.intercepts(coefs)
     return PathResult(
@@ -285,7 +287,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         certificate_kind=out["kind"], n_iters=out["n_iters"], converged=converged,
         stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
-        classes=original.classes,
+        classes=original.classes, deviance_ratio=ratio,
     )
 
 

@@ -221,16 +221,3 @@ def gram_grid(problem, moments: Moments, standardize: bool, fit_intercept: bool,
     small = gram_form_from(moments.scaled(scale).statistics(fit_intercept), problem.datafit,
                            problem.penalty, fit_intercept).problem
     return default_grid(small, n_alphas, alpha_min_ratio, n_samples=moments.count)[0]
-
-
-def describe_moments_path(res, moments: Moments, fit_intercept: bool, standardize: bool,
-                          feature_names):
-    """:func:`.paths.describe_path` from the moments: the fraction of the null model's
-    mean squared error each fit explains (least squares' deviance ratio)."""
-    p = moments.mean.shape[0] - 1
-    null = moments.squared_error(np.zeros((1, p)),
-                                 np.array([moments.mean[p] if fit_intercept else 0.0]))[0]
-    fits = moments.squared_error(np.asarray(res.coefs), np.asarray(res.intercepts))
-    ratio = 1.0 - fits / null if null > 0 else np.full(len(res), np.nan)
-    return dataclasses.replace(res, fit_intercept=fit_intercept, standardize=bool(standardize),
-                               feature_names=feature_names, deviance_ratio=ratio)

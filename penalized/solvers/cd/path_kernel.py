@@ -17,15 +17,16 @@ It lacks the Python driver's Newton step on the support and its bounded (float32
 reused) gradient passes, which pay on large problems or at a tight tol with about as
 many features as samples (:func:`.path_driver.pays`).
 
-The kernel is called through an object-mode block (a Python call, about 2 us): called
-directly, numba links its compiled code into this function and optimizes it again,
-3 s more at the first call (cold cache).
+The kernel is called directly: no Python object is made per round, and the whole path
+runs without the GIL (threads of ``n_jobs`` share X). (An object-mode call, tried to
+spare the first call's compilation, cost a third of a small table's path and saved no
+compilation time.)
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, objmode
+from numba import njit
 
 from ...core.datafits_compiled import (
     conjugate_scalar,
@@ -40,16 +41,6 @@ from ...penalties.compiled import (
 )
 from . import rules
 from .kernels import InnerTarget, _col_axpy, _dense_dot, cd_epochs, weighted_col_stats
-
-
-def _run_kernel(data, h, r, sum_h, fit_intercept, w, b, ws, stats_ws, alphas_j, pen, target,
-                kcfg):
-    """:func:`.kernels.cd_epochs` on dense data (from the object-mode block); ``target``
-    arrives as a plain tuple."""
-    b, n_epochs, violation, estimate = cd_epochs(data, None, None, h, r, sum_h, fit_intercept,
-                                                 w, b, ws, stats_ws, alphas_j, pen,
-                                                 InnerTarget(*target), kcfg)
-    return float(b), int(n_epochs), float(violation), float(estimate)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -186,7 +177,7 @@ def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
     return rules.outside_gain(scores, every[0], ws)
 
 
-@njit(cache=True, no_cpython_wrapper=True)  # (objmode inside: nogil is the caller's)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws, stats_ws,
            tol_in, obj_in, budget, h, r, sum_h, kcfg):
     """One working-set round from ``(w, b)``: kernel epochs on the model ``(h, r)``, then
@@ -201,10 +192,9 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
     for i in range(xw.shape[0]):
         target[i] = xw[i] + b + r[i]
     w_old, b_old = w.copy(), b
-    with objmode(b="float64", n_epochs="int64", violation="float64", estimate="float64"):
-        b, n_epochs, violation, estimate = _run_kernel(data, h, r, sum_h, fit_intercept, w, b,
-                                                       ws, stats_ws, alphas_j, pen,
-                                                       (budget, tol_in, obj_in, 0), kcfg)
+    b, n_epochs, violation, estimate = cd_epochs(data, None, None, h, r, sum_h, fit_intercept,
+                                                 w, b, ws, stats_ws, alphas_j, pen,
+                                                 InnerTarget(budget, tol_in, obj_in, 0), kcfg)
     for i in range(xw.shape[0]):
         target[i] -= r[i]  # the new predictor X w + b
     if quadratic:
