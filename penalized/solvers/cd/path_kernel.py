@@ -76,18 +76,27 @@ def _optimal_intercept(kind, quadratic, y, s, xw, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
-    """``(primal, dual)`` at ``(w, b)``; fills ``grad`` with the datafit gradient
-    ``X^T (s dloss) / n``. The dual point is ``u = -s dloss / n`` rescaled to be
-    feasible, so that ``c_i f*(y_i, -u_i / c_i)`` (``c_i = s_i / n``) takes
-    ``dloss_i / scale``."""
+def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad, weight_floor, h, r):
+    """``(primal, dual, sum h)`` at ``(w, b)``; fills ``grad`` with the datafit gradient
+    ``X^T (s dloss) / n``, and ``h``, ``r`` with the datafit's quadratic model there:
+    curvature weights and working residual (least squares: the sample weights and the
+    residual; as :meth:`.driver.CoordinateDescent._model`), from the same pass.
+
+    The dual point is ``u = -s dloss / n`` rescaled to be feasible, so that
+    ``c_i f*(y_i, -u_i / c_i)`` (``c_i = s_i / n``) takes ``dloss_i / scale``."""
     n = y.shape[0]
     p = w.shape[0]
     dl = np.empty(n)
     loss = 0.0
+    sum_h = 0.0
     for i in range(n):
-        value, dl[i], _ = parts_scalar(kind, y[i], xw[i] + b)
+        value, d1, d2 = parts_scalar(kind, y[i], xw[i] + b)
         loss += s[i] * value
+        dl[i] = d1
+        d2 = max(d2, weight_floor)  # (least squares: 1)
+        h[i] = s[i] * d2
+        r[i] = -d1 / d2
+        sum_h += h[i]
     v = np.empty(p)
     for j in range(p):
         grad[j] = _dense_dot(data[j * n:(j + 1) * n], s, dl) / n
@@ -101,35 +110,16 @@ def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
         if s[i] > 0.0:
             conj_f += s[i] * conjugate_scalar(kind, y[i], dl[i] / scale)
     dual = -conj_f / n - conjugate_vector(pen.kind, v, omega, alpha, pen.param, pen.positive)
-    return primal, dual
+    return primal, dual, sum_h
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _model(kind, y, s, xw, b, weight_floor, h, r):
-    """The datafit's quadratic model at ``z = X w + b``: curvature weights ``h`` and
-    working residual ``r`` (least squares: the sample weights and the residual; as
-    :meth:`.driver.CoordinateDescent._model`). Returns ``sum h``."""
-    sum_h = 0.0
-    for i in range(y.shape[0]):
-        _, d1, d2 = parts_scalar(kind, y[i], xw[i] + b)
-        d2 = max(d2, weight_floor)  # (least squares: 1)
-        h[i] = s[i] * d2
-        r[i] = -d1 / d2
-        sum_h += h[i]
-    return sum_h
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, xw, w, b, z_new):
-    """Backtracking on the true objective from ``(w_old, b_old)`` (with ``xw = X w_old``)
-    towards ``(w, b)`` (with predictor ``z_new``), as
+def _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, old, xw, w, b, z_new):
+    """Backtracking on the true objective from ``(w_old, b_old)`` (objective ``old``,
+    ``xw = X w_old``) towards ``(w, b)`` (with predictor ``z_new``), as
     :meth:`.driver.CoordinateDescent._line_search`: sets ``w`` and ``xw`` to the point
     taken and returns its intercept."""
     n = y.shape[0]
-    old = 0.0
-    for i in range(n):
-        old += s[i] * loss_scalar(kind, y[i], xw[i] + b_old)
-    old = old / n + value_vector(pen.kind, w_old, omega, alpha, pen.param)
     w_new = w.copy()
     z = np.empty(n)
     step = 1.0
@@ -178,12 +168,12 @@ def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws, stats_ws,
-           tol_in, obj_in, budget, h, r, sum_h, kcfg):
-    """One working-set round from ``(w, b)``: kernel epochs on the model ``(h, r)``, then
-    (for a datafit that is not quadratic) the line search. Updates ``w`` and ``xw`` in place;
-    returns ``(b, epochs, violation, estimate)``: the kernel's last violation and progress
-    estimate of its model."""
+def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, obj, xw, ws,
+           stats_ws, tol_in, obj_in, budget, h, r, sum_h, kcfg):
+    """One working-set round from ``(w, b)`` (objective ``obj``): kernel epochs on the
+    model ``(h, r)``, then (for a datafit that is not quadratic) the line search. Updates
+    ``w`` and ``xw`` in place; returns ``(b, epochs, violation, estimate)``: the kernel's
+    last violation and progress estimate of its model."""
     p = w.shape[0]
     alphas_j = np.empty(p)
     for j in range(p):
@@ -201,7 +191,7 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
         for i in range(xw.shape[0]):
             xw[i] = target[i] - b
         return b, n_epochs, violation, estimate
-    b = _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, xw, w, b, target)
+    b = _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, obj, xw, w, b, target)
     return b, n_epochs, violation, np.inf
 
 
@@ -225,13 +215,13 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
     for outer in range(cfg.max_outer + 1):
         if fit_intercept:
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
-        primal, dual = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad)
+        primal, dual, sum_h = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad,
+                                       cfg.weight_floor, h, r)
         best_dual = max(best_dual, dual)
         gap = max(primal - best_dual, 0.0)
         history[outer] = primal
         obj_tol = tol * max(primal, 1e-6 * scale)
         scores = subdiff_vector(pen.kind, w, grad, omega, alpha, pen.param, pen.positive)
-        sum_h = _model(kind, y, s, xw, b, cfg.weight_floor, h, r)
         if not quadratic:  # the outer rounds' decreases extrapolated
             remaining = rules.outer_tail(history, outer + 1, kcfg.rate_window,
                                          kcfg.max_inflation, cfg.tail_safety)
@@ -268,7 +258,7 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
         tol_in, obj_in = rules.inner_targets(top, left_in, obj_tol, inner_progress,
                                              cfg.inner_fraction, cfg.settled, cfg.tail_safety)
         b, n_epochs, violation, estimate = _round(
-            data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, xw, ws,
+            data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, primal, xw, ws,
             _stats(data, quadratic, h, ws, stats, fit_intercept), tol_in, obj_in,
             max(max_epochs - epochs, 1), h, r, sum_h, kcfg)
         epochs += n_epochs
