@@ -65,6 +65,27 @@ def test_dask_cv_equals_serial_bit_for_bit(client):
     assert distributed.client._get_global_client() is None
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_mlp_cv_folds_run_as_dask_futures(client):
+    """MLPRegressorCV(client=...) trains every fold on the cluster: the same fold scores
+    and epochs as the local run (every fit is seeded); a fold that fails on every
+    worker is named after its retries."""
+    pytest.importorskip("torch")
+    import penalized.torch as pzt
+
+    X, y = _data(n=120, p=5)
+    options = dict(hidden_layer_sizes=(8,), penalty=pz.L1(), max_epochs=15,
+                   random_state=0, alphas=[1e-1, 1e-2], cv=3)
+    local = pzt.MLPRegressorCV(**options).fit(X, y)
+    remote = pzt.MLPRegressorCV(client=client, **options).fit(X, y)
+    np.testing.assert_array_equal(remote.fold_scores_, local.fold_scores_)
+    np.testing.assert_array_equal(remote.fold_epochs_, local.fold_epochs_)
+    assert remote.alpha_ == local.alpha_
+    assert distributed.client._get_global_client() is None
+    with pytest.raises(DaskRunError, match="fold 0 failed"):
+        pzt.MLPRegressorCV(client=client, **{**options, "hidden_layer_sizes": (0,)}).fit(X, y)
+
+
 @pytest.mark.filterwarnings("ignore:the best alpha")
 def test_cv_estimators_take_a_client(client):
     from penalized.linear_model import ElasticNetCV, LogisticRegressionCV

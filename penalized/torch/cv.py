@@ -8,6 +8,7 @@ and the strength is picked by the ``min`` rule (best mean score) or the ``1se`` 
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 
@@ -20,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..workflows.cv import GridEdgeWarning, check_rule, choose_indices
 from ..workflows.paths import check_alphas
+from ..workflows.tasks import Task, active_client
 from .mlp import MLPClassifier, MLPRegressor
 from .training import CollapsedNetworkWarning
 
@@ -108,6 +110,47 @@ def _fold_path(estimator, alphas, X, y, train, test, warm_start):
     return scores, epochs, converged
 
 
+def _fold_task(data, estimator, alphas, train, test, warm_start, options):
+    """A fold's path as a :class:`penalized.workflows.tasks.Task` runs it (``data``: the
+    :class:`_Arrays` every task shares)."""
+    return _fold_path(estimator, alphas, data.X, data.y, train, test, warm_start)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Arrays:
+    """The folds' data as the Dask runner (:mod:`penalized.workflows.distributed`)
+    carries a problem: scattered once to every worker, realigned there through
+    ``with_data``; the MLP's penalty is in its estimator, so ``with_penalty`` keeps it."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray  # (unused by the fits: the runner realigns every array)
+    penalty: None = None
+
+    def with_data(self, **arrays) -> _Arrays:
+        return dataclasses.replace(self, **arrays)
+
+    def with_penalty(self, penalty) -> _Arrays:
+        return self
+
+
+def _folds_on_dask(client, estimator, alphas, X, y, folds, warm_start) -> list:
+    """Every fold's path as a Dask future (retried on a worker's death; a fold that
+    fails every retry is named in the error); results in fold order."""
+    from ..workflows.distributed import run_on_dask
+
+    tasks = [Task(f"mlp-fold{k}", f"fold {k}", _fold_task, 0,
+                  (estimator, alphas, train, test, warm_start), len(alphas))
+             for k, (train, test) in enumerate(folds)]
+    results: list = [None] * len(tasks)
+
+    def finished(k, result):
+        results[k] = result
+
+    run_on_dask(client, tasks, [_Arrays(X, y, np.ones(X.shape[0]))], {}, finished)
+    return results
+
+
 def _warn_about_folds(alphas, mean_scores, converged):
     """One warning for fits that did not converge, one for a best alpha at the grid's edge."""
     n_failed = int(np.size(converged) - np.count_nonzero(converged))
@@ -125,7 +168,8 @@ def _warn_about_folds(alphas, mean_scores, converged):
 
 class _BaseMLPCV(BaseEstimator):
     def __init__(self, estimator=None, alphas=None, n_alphas=5, cv=5, rule="min",
-                 warm_start=True, n_jobs=None, *, hidden_layer_sizes=None, activation=None,
+                 warm_start=True, n_jobs=None, client=None, *, hidden_layer_sizes=None,
+                 activation=None,
                  penalty=None, penalty_method=None, optimizer=None, learning_rate=None,
                  momentum=None, batch_size=None, max_epochs=None, tol=None,
                  n_iter_no_change=None, early_stopping=None, validation_fraction=None,
@@ -137,6 +181,7 @@ class _BaseMLPCV(BaseEstimator):
         self.rule = rule
         self.warm_start = warm_start
         self.n_jobs = n_jobs
+        self.client = client
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.penalty = penalty
@@ -193,10 +238,14 @@ class _BaseMLPCV(BaseEstimator):
                              y_numeric=not is_classifier(self))
         splitter = check_cv(self.cv, y, classifier=is_classifier(estimator))
         folds = list(splitter.split(X, y))
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_path)(estimator, alphas, X, y, train, test, self.warm_start)
-            for train, test in folds
-        )
+        client = self.client if self.client is not None else active_client()
+        if client is not None:
+            results = _folds_on_dask(client, estimator, alphas, X, y, folds, self.warm_start)
+        else:
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fold_path)(estimator, alphas, X, y, train, test, self.warm_start)
+                for train, test in folds
+            )
         self.alphas_ = alphas
         self.fold_scores_ = np.array([scores for scores, _, _ in results]).T  # (n_alphas, n_folds)
         self.fold_epochs_ = np.array([epochs for _, epochs, _ in results]).T
@@ -252,6 +301,10 @@ class MLPClassifierCV(ClassifierMixin, _BaseMLPCV):
         (restarting cold after a fit whose network collapsed to an all-zero layer).
     n_jobs : int, optional
         Folds in parallel (joblib).
+    client : distributed.Client, optional
+        Every fold's path as a Dask future on this cluster, retried on the survivors when
+        a worker dies (None: the active client, if any, else local with ``n_jobs``); see
+        :func:`penalized.cross_validate`.
     hidden_layer_sizes, activation, penalty, penalty_method, optimizer, learning_rate, \
 momentum, batch_size, max_epochs, tol, n_iter_no_change, early_stopping, \
 validation_fraction, standardize, random_state, device, verbose : optional, keyword-only
