@@ -188,6 +188,13 @@ class Penalty(ABC):
         return False
 
     @property
+    def ridge(self) -> bool:
+        """Whether ``alpha P(w) = alpha / 2 sum_j omega_j w_j^2`` with every ``omega_j > 0``
+        and no constraint: with a quadratic datafit the minimizer is then one linear
+        solve, and a whole path one decomposition (:mod:`penalized.workflows.paths`)."""
+        return False
+
+    @property
     def constrained_dual(self) -> bool:
         """Whether the conjugate of ``alpha P`` is finite only on a bounded set (a pure
         L1 part): the dual point of a certificate is then rescaled into it, and the

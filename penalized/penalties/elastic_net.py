@@ -206,6 +206,11 @@ class _ElasticNetFamily(Penalty):
     def constrained_dual(self) -> bool:
         return self.ratio >= 1.0 and self.alpha > 0.0
 
+    @property
+    def ridge(self) -> bool:
+        return self.ratio == 0.0 and not self.positive and (
+            self.weights is None or bool(np.all(self.weights > 0)))
+
     def row_shifts(self, W):
         """:func:`enet_row_shifts` (None under ``positive``: a shift could leave the
         feasible set)."""

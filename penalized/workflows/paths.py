@@ -261,7 +261,10 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     k_alphas = grid.shape[0]
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
-    if _compiled_engine(problem, solver, grid, tol, n_samples, engine):
+    if _exact_ridge(problem, solver, engine):
+        out = _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback,
+                          starts=ridge_path(problem, grid))
+    elif _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
         if callback is not None:
@@ -307,11 +310,44 @@ def _compiled_engine(problem, solver, grid, tol, n_samples, engine) -> bool:
     return not why_not and path_driver.pays(problem, tol, n_samples)
 
 
-def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback) -> dict:
-    """Each alpha of ``grid`` solved by the solver, warm-started from the last; the
-    results as :func:`.path_driver.solve_path` returns them, plus the certificate
-    ``kind`` and the ``solver`` name. (Solvers do not warn: the caller summarizes the
-    alphas that did not converge.)"""
+#: The largest ``min(n, p)`` of a ridge path solved by one decomposition (its cost grows
+#: as ``min(n, p)^2 max(n, p)``; coordinate descent's does not).
+EXACT_RIDGE_MAX_RANK = 2000
+
+
+def _exact_ridge(problem: Problem, solver: str, engine: str) -> bool:
+    """Whether ``engine="auto"`` solves the path by one decomposition (:func:`ridge_path`):
+    a quadratic datafit and a ridge penalty (declared by ``datafit.quadratic`` and
+    ``penalty.ridge``), dense X of moderate rank. A ridge of tiny alpha is the worst case
+    of coordinate descent (the condition number of X^T X); the decomposition does not see
+    it."""
+    return (engine == "auto" and solver in ("auto", "cd") and problem.datafit.quadratic
+            and not problem.datafit.multiclass and problem.penalty.ridge
+            and not problem.is_sparse and min(problem.X.shape) <= EXACT_RIDGE_MAX_RANK)
+
+
+def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact minimizers ``(coefs (k, p), intercepts (k,))`` of a ridge problem
+    (:func:`_exact_ridge`) at every alpha, from one decomposition of X: in the columns
+    ``X_j / sqrt(omega_j)`` the penalty is ``alpha / 2 ||v||^2``, scikit-learn's Ridge
+    with ``alpha n`` (the sample weights sum to ``n``)."""
+    from .selection import ridge_coefs, ridge_decompose
+
+    root = np.sqrt(problem.penalty.feature_weights(problem.n_features))
+    dec = ridge_decompose(np.asarray(problem.X) / root, problem.y, problem.sample_weight,
+                          problem.fit_intercept)
+    coefs, intercepts = ridge_coefs(dec, problem.n_samples * np.asarray(alphas, dtype=float))
+    return coefs / root, intercepts
+
+
+def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback,
+                starts=None) -> dict:
+    """Each alpha of ``grid`` solved by the solver, warm-started from the last (or from
+    ``starts = (coefs, intercepts)``, one point per alpha: the solver certifies it, and
+    goes on from it only if it falls short of ``tol``); the results as
+    :func:`.path_driver.solve_path` returns them, plus the certificate ``kind`` and the
+    ``solver`` name. (Solvers do not warn: the caller summarizes the alphas that did not
+    converge.)"""
     k_alphas = grid.shape[0]
     out = {"coefs": np.zeros((k_alphas,) + problem.coef_shape),
            "intercepts": np.zeros((k_alphas,) + problem.intercept_shape),
@@ -320,6 +356,8 @@ def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, cal
            "stop_reasons": np.empty(k_alphas, dtype=object)}
     for k, a in enumerate(grid):
         sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
+        if starts is not None:
+            start = Iterate(starts[0][k], float(starts[1][k]))
         res, start = solve_from(sub, solver, tol, max_iter, start, scale)
         out["coefs"][k] = res.coef
         out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
