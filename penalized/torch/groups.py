@@ -181,25 +181,42 @@ def block_prox_(parts, scaled_steps, omega: float) -> None:
     omega : float
         The group weight (> 0).
     """
-    inverse = [_inverse_steps(s, p) for p, s in zip(parts, scaled_steps, strict=True)]
-    if all(isinstance(d, float) for d in inverse) and len(set(inverse)) == 1:
+    if all(isinstance(s, float) for s in scaled_steps) and len(set(scaled_steps)) == 1:
         norms = unit_norms(parts[0], parts[1] if len(parts) > 1 else None)
         # 1 - s omega / ||v||: -inf for a zero unit, clamped to 0 (no NaN: s omega > 0)
-        factor = (1.0 - omega / (inverse[0] * norms)).clamp_(min=0.0)
+        factor = (1.0 - scaled_steps[0] * omega / norms).clamp_(min=0.0)
         for part in parts:
             part.mul_(factor.view(-1, *[1] * (part.ndim - 1)))
         return
-    widths = [_rows(p).shape[1] for p in parts]
+    values, metric, omega = _metric_problem(parts, scaled_steps, omega)
+    scaled_values = metric * values
+    radius, _ = _metric_radius(scaled_values, metric, omega)
+    # u = a tau / (d tau + omega): exactly 0 where tau = 0 (the units below the threshold)
+    denominator = metric * radius.unsqueeze(1)
+    result = scaled_values.mul_(radius.unsqueeze(1)).div_(denominator.add_(omega))
+    start = 0
+    for part in parts:
+        width = _rows(part).shape[1]
+        part.copy_(result[:, start:start + width].reshape(part.shape))
+        start += width
+
+
+def _metric_problem(parts, scaled_steps, omega: float):
+    """``(v, d, omega')``: the rows of the units and their metric, side by side.
+
+    One part with steps ``numerator / denominator`` (Adam's): ``d = denominator`` and
+    ``omega' = omega numerator``, the same minimizer as ``d = denominator / numerator``
+    without dividing (the objective is multiplied by ``numerator``).
+    """
+    if len(parts) == 1 and isinstance(scaled_steps[0], tuple):
+        numerator, denominator = scaled_steps[0]
+        return _rows(parts[0]), _rows(denominator), omega * numerator
+    inverse = [_inverse_steps(s, p) for p, s in zip(parts, scaled_steps, strict=True)]
     values = torch.cat([_rows(p) for p in parts], dim=1)
     metric = torch.cat([_rows(torch.broadcast_to(torch.as_tensor(d, dtype=p.dtype,
                                                                  device=p.device), p.shape))
                         for p, d in zip(parts, inverse, strict=True)], dim=1)
-    scaled_values = metric * values
-    radius, active = _metric_radius(scaled_values, metric, omega)
-    result = scaled_values * radius.unsqueeze(1) / (metric * radius.unsqueeze(1) + omega)
-    result = torch.where(active.unsqueeze(1), result, 0.0)
-    for part, block in zip(parts, torch.split(result, widths, dim=1), strict=True):
-        part.copy_(block.reshape(part.shape))
+    return values, metric, omega
 
 
 def _metric_radius(scaled_values: torch.Tensor, metric: torch.Tensor, omega: float):
@@ -216,14 +233,13 @@ def _metric_radius(scaled_values: torch.Tensor, metric: torch.Tensor, omega: flo
     active = norm > omega
     radius = torch.where(active, (norm - omega) / metric.amax(dim=1), 0.0)
     for _ in range(RADIUS_MAX_ITER):
-        denominator = metric * radius.unsqueeze(1) + omega
-        ratio = scaled_values / denominator
-        f_squared = ratio.square().sum(1)
-        slope = (metric * ratio.square() / denominator).sum(1)  # -F F'
+        denominator = (metric * radius.unsqueeze(1)).add_(omega)
+        squares = torch.div(scaled_values, denominator).square_()
+        f_squared = squares.sum(1)
+        slope = squares.mul_(metric).div_(denominator).sum(1)  # -F F'
         # Newton on G = 1/F - 1, G' = slope / F^3: tau - G / G' = tau + F^2 (F - 1) / slope
         # (>= 0 left of the root, where F >= 1); inactive units (a = 0: 0 / 0) do not move.
-        step = f_squared * (f_squared.sqrt() - 1.0) / slope
-        step = torch.where(active, step, 0.0)
+        step = torch.where(active, f_squared * (f_squared.sqrt() - 1.0) / slope, 0.0)
         radius = radius + step
         if not bool((step.abs() > RADIUS_RTOL * radius).any()):
             break

@@ -297,8 +297,8 @@ class ProximalOptimizer(torch.optim.Optimizer):
                 continue  # not stepped, or a zero step: the prox is the identity
             parts = [param]
             bias = self._unit_bias.get(id(param))
-            if bias is not None and bias.grad is not None:
-                parts.append(bias)
+            if bias is not None and bias.grad is not None and float(group_of[id(bias)]["lr"]):
+                parts.append(bias)  # a bias that did not move is left out of its group
             steps = [steps_of(optimizer, group_of[id(p)], optimizer.state.get(p, {}), alpha)
                      for p in parts]
             omega = self.penalty.group_weight(param, parts[1] if len(parts) > 1 else None)
