@@ -272,6 +272,27 @@ def test_prune_conv_channels_through_pooling_and_flatten():
     assert n_parameters(small) < n_parameters(net)
 
 
+def test_prune_through_batch_normalization_in_evaluation_mode():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 6, 3), nn.BatchNorm2d(6), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(6 * 4 * 4, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, 3))
+    with torch.no_grad():
+        for norm in (net[1], net[5]):  # statistics and scales away from the defaults
+            n = norm.num_features
+            norm.running_mean.copy_(torch.randn(n))
+            norm.running_var.copy_(torch.rand(n) + 0.5)
+            norm.weight.copy_(torch.randn(n))
+            norm.bias.copy_(torch.randn(n))
+    zero_units(net[0], [1, 4])
+    zero_units(net[4], [2])
+    small = prune(net.eval()).eval()
+    assert [small[0].out_channels, small[1].num_features, small[4].in_features] == [4, 4, 64]
+    assert [small[4].out_features, small[5].num_features, small[7].in_features] == [4, 4, 4]
+    x = torch.randn(7, 2, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), rtol=1e-5, atol=1e-5)
+
+
 def test_prune_conv_before_zero_padding_removes_only_zero_constants():
     # with zero padding the next convolution sees a constant channel only partly at the
     # borders: a channel whose constant is not 0 must stay
@@ -289,8 +310,8 @@ def test_prune_conv_before_zero_padding_removes_only_zero_constants():
 
 @pytest.mark.parametrize("model, message", [
     (nn.Linear(3, 2), "needs an nn.Sequential"),
-    (nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)),
-     "cannot see through BatchNorm1d"),
+    (nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False), nn.ReLU(),
+                   nn.Linear(4, 2)), "cannot see through BatchNorm1d"),
     (nn.Sequential(nn.Linear(3, 4), nn.Softmax(dim=1), nn.Linear(4, 2)),
      "cannot see through Softmax"),
     (nn.Sequential(nn.Conv2d(2, 4, 3, groups=2), nn.ReLU(), nn.Conv2d(4, 2, 3)),

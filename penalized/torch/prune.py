@@ -26,6 +26,9 @@ ELEMENTWISE = (
 )
 #: Identity in evaluation mode (a constant stays the same constant): anywhere.
 EVAL_IDENTITY = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+#: A per-unit affine map in evaluation mode (running statistics): applied to the constants,
+#: and sliced with the units it follows (before a Flatten).
+PER_UNIT_AFFINE = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 #: Channel by channel, mapping a constant channel to the same constant (max pooling pads
 #: with -inf; adaptive pooling does not pad): between a convolution and what follows it.
 CONSTANT_POOLING = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d,
@@ -57,9 +60,10 @@ def prune(model: nn.Module) -> nn.Module:
         Possibly nested (the ``module_`` of :class:`~penalized.torch.MLPClassifier` is
         ``Sequential(Standardize, Sequential(Linear, ReLU, ..., Linear))``). Between two
         consecutive ``Linear`` or convolution layers there may be elementwise activations
-        (ReLU, Tanh, Sigmoid, GELU, ...) and dropout; between convolutions also max or
-        adaptive pooling, and before a ``Linear`` a ``Flatten()``. Any module may come
-        before the first such layer or after the last one.
+        (ReLU, Tanh, Sigmoid, GELU, ...), dropout and batch normalization (with running
+        statistics: the pruned model equals the original in evaluation mode); between
+        convolutions also max or adaptive pooling, and before a ``Linear`` a
+        ``Flatten()``. Any module may come before the first such layer or after the last.
 
     Returns
     -------
@@ -108,9 +112,9 @@ def prune(model: nn.Module) -> nn.Module:
     positions = [k for k, (_, _, m) in enumerate(slots) if _is_unit_layer(m)]
     with torch.no_grad():
         for first, second in zip(positions[:-1], positions[1:], strict=True):
-            between = [slots[k][2] for k in range(first + 1, second)]
-            layer, following = _prune_pair(slots[first][2], between, slots[second][2])
-            for k, module in ((first, layer), (second, following)):
+            modules = _prune_pair(slots[first][2], [slots[k][2] for k in range(first + 1, second)],
+                                  slots[second][2])
+            for k, module in zip(range(first, second + 1), modules, strict=True):
                 parent, key, _ = slots[k]
                 parent._modules[key] = module
                 slots[k] = (parent, key, module)
@@ -143,8 +147,8 @@ def _check_layer(module: nn.Module) -> None:
         raise ValueError(f"prune does not support grouped convolutions ({module})")
 
 
-def _prune_pair(layer, between, following):
-    """``(layer, following)`` with ``layer``'s removable units and their inputs removed."""
+def _prune_pair(layer, between, following) -> list:
+    """``[layer, *between, following]`` without ``layer``'s removable units and their inputs."""
     for module in (layer, following):
         _check_layer(module)
     spatial = _inputs_per_unit(layer, between, following)
@@ -161,10 +165,12 @@ def _prune_pair(layer, between, following):
     if bool(remove.all()):
         remove[0] = False  # a layer keeps a unit: empty layers are not valid everywhere
     if not bool(remove.any()):
-        return layer, following
+        return [layer, *between, following]
     keep = ~remove
     shift = contribution[:, remove].sum(1)  # 0 for unused units: their weights are 0
-    return _keep_units(layer, keep), _keep_inputs(following, keep, spatial, shift)
+    return [_keep_units(layer, keep),
+            *(_keep_features(m, keep) if isinstance(m, PER_UNIT_AFFINE) else m for m in between),
+            _keep_inputs(following, keep, spatial, shift)]
 
 
 def _inputs_per_unit(layer, between, following) -> int:
@@ -177,11 +183,13 @@ def _inputs_per_unit(layer, between, following) -> int:
                 module.start_dim == 1 and module.end_dim == -1:
             flattened = True
         elif not (isinstance(module, ELEMENTWISE + EVAL_IDENTITY) or
+                  (not flattened and _is_affine_per_unit(module)) or
                   (convolution and not flattened and isinstance(module, CONSTANT_POOLING))):
             raise ValueError(
                 f"prune cannot see through {type(module).__name__} between {layer} and "
-                f"{following}: only elementwise activations, dropout, and (after a "
-                "convolution) max or adaptive pooling and Flatten() are supported")
+                f"{following}: only elementwise activations, dropout, batch normalization "
+                "with running statistics, and (after a convolution) max or adaptive pooling "
+                "and Flatten() are supported")
     units = layer.weight.shape[0]
     inputs = following.weight.shape[1]
     if isinstance(following, nn.Linear) and convolution:
@@ -202,7 +210,28 @@ def _constants(layer, between, dead) -> torch.Tensor:
     for module in between:
         if isinstance(module, ELEMENTWISE):
             value = module(value)
+        elif isinstance(module, PER_UNIT_AFFINE):  # eval mode: (x - mean) / sqrt(var + eps)
+            value = (value - module.running_mean) / (module.running_var + module.eps).sqrt()
+            if module.affine:
+                value = value * module.weight + module.bias
     return torch.where(dead, value[0], 0.0)
+
+
+def _is_affine_per_unit(module) -> bool:
+    return isinstance(module, PER_UNIT_AFFINE) and module.track_running_stats
+
+
+def _keep_features(norm, keep):
+    """A copy of a batch normalization layer for the ``keep`` units only."""
+    new = copy.deepcopy(norm)
+    for name in ("weight", "bias"):
+        if getattr(norm, name) is not None:
+            setattr(new, name, nn.Parameter(getattr(norm, name)[keep].clone(),
+                                            requires_grad=getattr(norm, name).requires_grad))
+    new.running_mean = norm.running_mean[keep].clone()
+    new.running_var = norm.running_var[keep].clone()
+    new.num_features = int(keep.sum())
+    return new
 
 
 def _input_blocks(weight: torch.Tensor, spatial: int) -> torch.Tensor:
