@@ -25,7 +25,7 @@ PENALIZED_LAYERS = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd)
 TORCH_PENALTIES = {NeuronGroupLasso.name: NeuronGroupLasso}
 
 
-def resolve_penalty(penalty, alpha: float | None = None) -> Penalty:
+def resolve_penalty(penalty, alpha: float | None = None) -> Penalty | NeuronGroupLasso:
     """Return a penalty object with the requested strength.
 
     Parameters
