@@ -169,6 +169,26 @@ def test_group_prox_with_grouped_biases_and_state_dict():
                           NeuronGroupLasso(include_bias=True))
 
 
+def test_group_prox_zeroes_whole_conv_channels_then_prune_keeps_the_function():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(8 * 3 * 3, 3))
+    x, y = torch.randn(64, 1, 8, 8), torch.randint(0, 3, (64,))
+    opt = ProximalOptimizer(torch.optim.Adam(net.parameters(), lr=1e-2), "group", alpha=0.013)
+    for _ in range(100):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    channels = zero_rows(net[0].weight)
+    assert 0 < channels.sum() < 8
+    kernels = net[0].weight.detach().numpy()[~channels]
+    assert (kernels != 0).all()  # zeros only in whole channels
+    small = prune(net)
+    assert small[0].out_channels == 8 - channels.sum()
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def iris_split():
     X, y = load_iris(return_X_y=True)
