@@ -70,6 +70,9 @@ class Penalty(ABC):
     elastic_net_family: ClassVar[bool] = False
     #: Whether :meth:`orthant_model` gives the penalty exactly (quadratic on orthants).
     orthant_quadratic: ClassVar[bool] = False
+    #: The PyTorch prox acts on whole units of a layer, not coordinates (only
+    #: :class:`penalized.torch.NeuronGroupLasso`, which is not a linear-model penalty).
+    unit_groups: ClassVar[bool] = False
 
     def __post_init__(self):
         alpha = float(self.alpha)

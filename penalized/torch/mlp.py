@@ -116,6 +116,10 @@ class _BaseMLP(BaseEstimator):
         if penalty.positive and self.penalty_method == "loss":
             raise ValueError("positive=True needs the proximal step: penalty_method='loss' "
                              "cannot keep weights non-negative")
+        if penalty.unit_groups and penalty.include_bias:
+            raise ValueError("the MLP leaves biases unpenalized: use NeuronGroupLasso() "
+                             "(include_bias=False); a zeroed unit's constant output is folded "
+                             "by penalized.torch.prune")
         return sizes, penalty
 
     def _penalty_routes(self, penalty):
@@ -132,7 +136,7 @@ class _BaseMLP(BaseEstimator):
         gradient = penalty.smooth and not penalty.positive
         if self.penalty_method == "proximal" or (self.penalty_method == "auto" and not gradient):
             return penalty, 0.0, None
-        if penalty.ratio == 0.0 and OPTIMIZERS[self.optimizer].couples_weight_decay:
+        if gradient and penalty.ratio == 0.0 and OPTIMIZERS[self.optimizer].couples_weight_decay:
             return None, float(penalty.alpha), None
         return None, 0.0, penalty
 
@@ -310,8 +314,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ----------
     hidden_layer_sizes : tuple of int, default=(100,)
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-    penalty : Penalty, str or None, default="l2"
+    penalty : Penalty, NeuronGroupLasso, str or None, default="l2"
         ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``, their names, or None.
+        ``"group"`` (:class:`~penalized.torch.NeuronGroupLasso`): group lasso on each
+        unit's incoming weights (``alpha * sum_units sqrt(fan_in) ||w_unit||_2``), whose
+        proximal step zeroes whole units; :func:`penalized.torch.prune` then removes them.
     alpha : float, default=1e-4
         Strength of the penalty (``alpha * ||W||^2 / 2`` for L2) on the mean loss.
         scikit-learn's ``MLPClassifier(alpha=a)`` is ``alpha = a / batch_size`` here.

@@ -10,6 +10,11 @@ which for a separable penalty is the scalar prox of coordinate ``i`` with step
 ``1 / D_ii``. For L1 this is soft-thresholding by ``alpha * step_i``: weights land on
 exact zeros, and the fixed points are exactly the KKT points of the penalized loss
 (zero where ``|grad| <= alpha``, ``grad = -alpha sign(W)`` elsewhere).
+
+A penalty that declares ``unit_groups`` (:class:`~penalized.torch.NeuronGroupLasso`) is
+not separable: its prox in the same metric is the block soft-threshold of each unit
+(:func:`penalized.torch.groups.block_prox_`), whose fixed points are again the KKT points
+(a unit is zero where ``||grad_unit|| <= alpha omega``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections import OrderedDict
 
 import torch
 
+from .groups import block_prox_, unit_layers
 from .penalties import prox_metric_, prox_scaled_, resolve_penalty, select_parameters
 
 
@@ -117,6 +123,14 @@ def _step_rule(optimizer):
     )
 
 
+def _settings(penalty) -> dict:
+    """The penalty as a state dict records it (plain values: loadable with weights_only)."""
+    if penalty.unit_groups:
+        return penalty.settings()
+    return {"name": penalty.name, "alpha": penalty.alpha, "l1_ratio": penalty.ratio,
+            "positive": penalty.positive}
+
+
 class ProximalOptimizer(torch.optim.Optimizer):
     r"""Wrap a ``torch.optim`` optimizer so that each step ends with the penalty's prox.
 
@@ -126,8 +140,9 @@ class ProximalOptimizer(torch.optim.Optimizer):
         ``SGD`` (momentum allowed, not Nesterov), ``Adam`` / ``AdamW`` (amsgrad allowed),
         ``RMSprop`` (plain) or ``Adagrad``. Its learning rate, state and schedulers keep
         working as usual (``ProximalOptimizer`` shares its ``param_groups`` and ``state``).
-    penalty : Penalty or str
-        ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)`` or their names.
+    penalty : Penalty, NeuronGroupLasso or str
+        ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``,
+        :class:`~penalized.torch.NeuronGroupLasso` (whole units to zero) or their names.
         ``positive=True`` keeps the penalized weights non-negative.
     alpha : float, optional
         Strength ``alpha`` of ``alpha * P(W)`` added to the mean loss; defaults to
@@ -135,7 +150,8 @@ class ProximalOptimizer(torch.optim.Optimizer):
     params : torch.nn.Module or iterable of torch.Tensor, optional
         What to penalize. Default: every parameter of the optimizer with two or more
         dimensions (weight matrices and kernels; biases and normalization scales are
-        left alone). A module selects the weights of its Linear and convolution layers.
+        left alone). A module selects the weights of its Linear and convolution layers;
+        ``NeuronGroupLasso(include_bias=True)`` needs it, to pair each weight with its bias.
 
     Notes
     -----
@@ -183,6 +199,14 @@ class ProximalOptimizer(torch.optim.Optimizer):
             if any(id(p) not in owned for p in selected):
                 raise ValueError("params to penalize must be parameters of the optimizer")
         self._penalized_ids = {id(p) for p in selected}
+        # weight id -> the bias grouped with its units (NeuronGroupLasso(include_bias=True))
+        self._unit_bias = {}
+        if self.penalty.unit_groups and self.penalty.include_bias:
+            pairs = unit_layers(params if params is not None else selected, True)
+            if any(id(b) not in owned for _, b in pairs if b is not None):
+                raise ValueError("the biases grouped with the units must be parameters of "
+                                 "the optimizer")
+            self._unit_bias = {id(w): b for w, b in pairs if b is not None}
         # torch.optim.Optimizer bookkeeping without copying the wrapped optimizer's groups
         # (LR schedulers see and change the same dicts). Optimizer.__init__ is not called:
         # it would copy the groups and wrap ``step`` in a profiling hook that cost as much
@@ -245,6 +269,9 @@ class ProximalOptimizer(torch.optim.Optimizer):
         alpha = self.penalty.alpha
         if alpha == 0.0 and not self.penalty.positive:
             return loss
+        if self.penalty.unit_groups:
+            self._unit_prox(alpha)
+            return loss
         optimizer, steps_of, penalized = self.optimizer, self._steps_of, self._penalized_ids
         ratio, positive = self.penalty.ratio, self.penalty.positive
         with torch.no_grad():
@@ -260,18 +287,27 @@ class ProximalOptimizer(torch.optim.Optimizer):
                         prox_scaled_(param, scaled, ratio, positive)
         return loss
 
+    @torch.no_grad()
+    def _unit_prox(self, alpha: float) -> None:
+        """The block prox of each penalized weight's units (with their grouped bias)."""
+        optimizer, steps_of = self.optimizer, self._steps_of
+        group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+        for param in self.penalized_parameters():
+            if param.grad is None or not float(group_of[id(param)]["lr"]):
+                continue  # not stepped, or a zero step: the prox is the identity
+            parts = [param]
+            bias = self._unit_bias.get(id(param))
+            if bias is not None and bias.grad is not None and float(group_of[id(bias)]["lr"]):
+                parts.append(bias)  # a bias that did not move is left out of its group
+            steps = [steps_of(optimizer, group_of[id(p)], optimizer.state.get(p, {}), alpha)
+                     for p in parts]
+            omega = self.penalty.group_weight(param, parts[1] if len(parts) > 1 else None)
+            block_prox_(parts, steps, omega)
+
     # ---- persistence -------------------------------------------------------
     def state_dict(self) -> dict:
         """The wrapped optimizer's state dict plus the penalty (loadable with weights_only)."""
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "penalty": {
-                "name": self.penalty.name,
-                "alpha": self.penalty.alpha,
-                "l1_ratio": self.penalty.ratio,
-                "positive": self.penalty.positive,
-            },
-        }
+        return {"optimizer": self.optimizer.state_dict(), "penalty": _settings(self.penalty)}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the wrapped optimizer's state and the penalty's strength.
@@ -283,12 +319,14 @@ class ProximalOptimizer(torch.optim.Optimizer):
                 "not a ProximalOptimizer state dict (expected keys 'optimizer' and 'penalty')"
             )
         saved = state_dict["penalty"]
-        if saved["name"] != self.penalty.name or saved["l1_ratio"] != self.penalty.ratio or \
-                saved["positive"] != self.penalty.positive:
+        ours = _settings(self.penalty)
+        if {k: v for k, v in saved.items() if k != "alpha"} != \
+                {k: v for k, v in ours.items() if k != "alpha"}:
+            settings = ", ".join(f"{k}={v!r}" for k, v in saved.items()
+                                 if k not in ("name", "alpha"))
             raise ValueError(
-                f"state dict was saved with penalty {saved['name']!r} (l1_ratio="
-                f"{saved['l1_ratio']}, positive={saved['positive']}), this optimizer has "
-                f"{self.penalty!r}"
+                f"state dict was saved with penalty {saved['name']!r} ({settings}), this "
+                f"optimizer has {self.penalty!r}"
             )
         self.optimizer.load_state_dict(state_dict["optimizer"])
         self.set_alpha(saved["alpha"])

@@ -15,34 +15,43 @@ import torch
 from torch import nn
 
 from ..penalties import PENALTIES, Penalty
+from .groups import NeuronGroupLasso, group_value, unit_layers
 
 #: Layers whose ``weight`` is penalized by default (biases and normalization layers never are).
 PENALIZED_LAYERS = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd)
 
+#: Penalties of the torch side only, by name; looked up before the linear registry, so that
+#: ``penalty="group"`` means the neuron groups of a network.
+TORCH_PENALTIES = {NeuronGroupLasso.name: NeuronGroupLasso}
 
-def resolve_penalty(penalty, alpha: float | None = None) -> Penalty:
+
+def resolve_penalty(penalty, alpha: float | None = None) -> Penalty | NeuronGroupLasso:
     """Return a penalty object with the requested strength.
 
     Parameters
     ----------
-    penalty : Penalty or str
-        A penalty of :mod:`penalized` (``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(...)``)
-        or its registry name (``"l1"``, ``"l2"``, ``"elasticnet"``).
+    penalty : Penalty, NeuronGroupLasso or str
+        A penalty of :mod:`penalized` (``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(...)``),
+        :class:`~penalized.torch.NeuronGroupLasso`, or a registry name (``"l1"``,
+        ``"l2"``, ``"elasticnet"``, ``"group"``).
     alpha : float, optional
         Strength; when omitted, ``penalty.alpha`` is used.
 
     Returns
     -------
-    Penalty
+    Penalty or NeuronGroupLasso
         A copy carrying ``alpha`` (the caller's object is never mutated).
     """
     if isinstance(penalty, str):
-        if penalty.lower() not in PENALTIES:
+        names = {**PENALTIES, **TORCH_PENALTIES}
+        if penalty.lower() not in names:
             raise ValueError(
-                f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)} "
+                f"unknown penalty {penalty!r}; choose one of {sorted(names)} "
                 "or pass a penalty object such as pz.L1()"
             )
-        penalty = PENALTIES[penalty.lower()]()
+        penalty = names[penalty.lower()]()
+    if isinstance(penalty, NeuronGroupLasso):
+        return penalty if alpha is None else penalty.with_alpha(_check_alpha(alpha))
     if not isinstance(penalty, Penalty):
         raise TypeError(
             f"penalty must be a penalized penalty (pz.L1(), pz.L2(), ...) or its name, "
@@ -59,10 +68,14 @@ def resolve_penalty(penalty, alpha: float | None = None) -> Penalty:
             "select the parameters to penalize instead"
         )
     if alpha is not None:
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-            raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
-        penalty = penalty.with_alpha(alpha)  # validates: finite and >= 0
+        penalty = penalty.with_alpha(_check_alpha(alpha))  # validates: finite and >= 0
     return penalty
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
+    return alpha
 
 
 def select_parameters(module_or_params) -> list[torch.Tensor]:
@@ -122,8 +135,10 @@ def penalty_value(module_or_params, penalty, alpha: float | None = None) -> torc
     module_or_params : torch.nn.Module or iterable of torch.Tensor
         A module (the weights of its Linear and convolution layers are penalized;
         biases and normalization layers are not) or the tensors to penalize.
-    penalty : Penalty or str
-        ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)`` or their names.
+    penalty : Penalty, NeuronGroupLasso or str
+        ``pz.L1()``, ``pz.L2()``, ``pz.ElasticNet(l1_ratio=...)``,
+        :class:`~penalized.torch.NeuronGroupLasso` (``alpha * sum omega ||unit||_2``) or
+        their names.
     alpha : float, optional
         Strength (>= 0); defaults to ``penalty.alpha``.
 
@@ -169,6 +184,9 @@ def penalty_value(module_or_params, penalty, alpha: float | None = None) -> torc
     params = select_parameters(module_or_params)
     if not params:
         raise ValueError("no parameters to penalize (no Linear or convolution layer found)")
+    if penalty.unit_groups:
+        source = module_or_params if isinstance(module_or_params, nn.Module) else params
+        return group_value(unit_layers(source, penalty.include_bias), penalty)
     total = sum(_elementwise_value(p, penalty.ratio).sum() for p in params)
     return penalty.alpha * total
 
