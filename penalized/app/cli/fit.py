@@ -36,6 +36,20 @@ def make_penalty(name: str, l1_ratio: float | None):
     return cls()
 
 
+def factor_groups(penalty, spec, group_factors: bool):
+    """With ``--group-factors``, the penalty with one group per input column: the one-hot
+    columns of a text column together, each numeric column alone (labels in the order
+    of ``spec.feature_names``)."""
+    if not group_factors:
+        return penalty
+    if not penalty.block_separable:
+        raise ValueError(f"--group-factors applies to a group penalty (--penalty "
+                         f"{' or '.join(n for n, c in PENALTIES.items() if c.block_separable)}"
+                         f"), not to --penalty {penalty.name}")
+    labels = list(spec.numeric) + [c for c in spec.categorical for _ in spec.encoded_levels(c)]
+    return dataclasses.replace(penalty, groups=np.array(labels, dtype=object))
+
+
 def infer_task(y: np.ndarray, task: str) -> str:
     """``auto``: two distinct values or text labels is classification, else regression."""
     if task != "auto":
@@ -79,7 +93,8 @@ FIT_EPILOG = (
     "  penalized fit houses.csv --target price\n"
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
-    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize"
+    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
+    "  penalized fit wages.csv --target wage --penalty group-lasso --group-factors"
 )
 
 
@@ -97,6 +112,9 @@ def fit(
         "--penalty", "-p", help="Penalty from the registry.")] = "l1",
     l1_ratio: Annotated[float | None, _option(
         "--l1-ratio", min=0.0, max=1.0, help="Elastic-net mixing (1 = L1, 0 = L2).")] = None,
+    group_factors: Annotated[bool, _option(
+        "--group-factors", help="Group penalties: the one-hot columns of each text column "
+                                "form one group (numeric columns: a group each).")] = False,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
     stratify: Annotated[bool, _option(
         "--stratify/--no-stratify",
@@ -159,7 +177,8 @@ def fit(
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
-        as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume)
+        as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume,
+        group_factors=group_factors)
     _fit_job(settings)
 
 
@@ -195,6 +214,7 @@ class FitSettings:
     dask: str | None = None
     checkpoint: str | None = None
     resume: bool = False
+    group_factors: bool = False
 
     @property
     def folder(self) -> str:
@@ -223,11 +243,14 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     if not 0 < s.tol < 1:
         raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
     pen = make_penalty(s.penalty, s.l1_ratio)
+    if s.group_factors and not pen.block_separable:
+        factor_groups(pen, None, True)  # the option's error, before reading the data
     check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
                           drop_first=s.drop_first)
+    pen = factor_groups(pen, table.spec, s.group_factors)
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
     n = table.X.shape[0]

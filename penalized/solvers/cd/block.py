@@ -1,0 +1,232 @@
+"""Block coordinate descent for penalties separable over groups of features.
+
+One block update is a gradient step on the block with step ``1 / L_g`` followed by the
+block prox of the penalty (:func:`penalized.penalties.group_lasso_compiled.block_prox`),
+``L_g`` the block's Lipschitz constant: the datafit's curvature bound times the largest
+eigenvalue of ``X_g^T S X_g / n``. The step decreases the objective (the quadratic upper
+bound holds on the block) and the fixed points are the optimum.
+
+The outer loop is the engine's (:mod:`.driver`), over blocks instead of features:
+certify (duality gap, or KKT), stop on the certificate (:func:`.rules.stop_reason`),
+build a working set of blocks from the blocks' KKT violations (:func:`.rules.working_set`
+on per-block norms and scores), and run compiled epochs on it until its largest
+violation is ``inner_fraction`` of the round's. Unpenalized features (in no group) are
+blocks of one, always in the working set; the intercept takes a step after every epoch
+(exact for least squares). The solver names no penalty: it reads ``block_separable``,
+``group_structure`` and the thresholds the penalty's math defines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
+from ...core.datafits_compiled import dloss_scalar
+from ...penalties.group_lasso_compiled import block_prox, group_distance, sgl_group_distances
+from ..base import Iterate
+from . import rules
+from .driver import CDSolver, kernel_arrays
+from .kernels import _col_axpy, _col_dot
+
+
+class Blocks(NamedTuple):
+    """The blocks of one problem: the penalty's groups, then a block per unpenalized
+    feature. ``l1``: per-feature L1 thresholds (alpha r omega_j); ``c``: per-block
+    group-norm thresholds (alpha (1 - r) v_g; 0 for the unpenalized blocks); ``lips``:
+    per-block Lipschitz constants; ``forced``: the unpenalized blocks."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    l1: np.ndarray
+    c: np.ndarray
+    lips: np.ndarray
+    forced: np.ndarray
+
+
+def _block_lipschitz(problem, indptr, indices) -> np.ndarray:
+    """Per block, the largest eigenvalue of ``X_g^T S X_g / n`` times the curvature
+    bound; memoized per data and block layout (a path's alphas share it)."""
+    key = ("block_lipschitz", indptr.tobytes(), indices.tobytes())
+    if key not in problem.memo:
+        X, s, n = problem.X, problem.sample_weight, problem.n_samples
+        out = np.empty(indptr.shape[0] - 1)
+        norms2 = problem.column_norms2
+        for g in range(out.shape[0]):
+            cols = indices[indptr[g]:indptr[g + 1]]
+            if cols.shape[0] <= 1:
+                out[g] = float(norms2[cols].sum())
+                continue
+            Xg = X[:, cols].toarray() if problem.is_sparse else np.asarray(X[:, cols])
+            gram = Xg.T @ (s[:, None] * Xg) / n
+            out[g] = float(np.linalg.eigvalsh(gram)[-1]) * (1.0 + 1e-12)
+        problem.memo[key] = out * problem.datafit.curvature_bound
+    return problem.memo[key]
+
+
+def make_blocks(problem) -> Blocks:
+    """The :class:`Blocks` of ``problem`` (its penalty's groups over its features)."""
+    pen, p = problem.penalty, problem.n_features
+    s = pen.group_structure(p)
+    free = np.flatnonzero(s.group_of < 0).astype(np.int64)
+    indptr = np.concatenate([s.indptr, s.indptr[-1] + 1 + np.arange(free.shape[0])])
+    indices = np.concatenate([s.indices, free]).astype(np.int64)
+    indptr = indptr.astype(np.int64)
+    r = pen.mix
+    l1 = np.ascontiguousarray(pen.alpha * r * pen.feature_weights(p), dtype=float)
+    c = np.concatenate([pen.alpha * (1.0 - r) * s.weights, np.zeros(free.shape[0])])
+    forced = np.zeros(indptr.shape[0] - 1, dtype=np.bool_)
+    forced[s.n_groups:] = True
+    return Blocks(indptr, indices, l1, c, _block_lipschitz(problem, indptr, indices), forced)
+
+
+class EpochArgs(NamedTuple):
+    """The datafit as the epochs take it: its compiled ``kind``, whether it is
+    ``quadratic`` (the epochs then carry ``dloss = z - y`` itself), its curvature bound
+    (the intercept's step) and whether an intercept is fitted."""
+
+    kind: int
+    quadratic: bool
+    curvature: float
+    fit_intercept: bool
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _refresh(kind, y, z, v):
+    """``v = dloss(y, z)`` (a datafit that is not quadratic, before each block)."""
+    for i in range(z.shape[0]):
+        v[i] = dloss_scalar(kind, y[i], z[i])
+
+
+@njit(cache=True, nogil=True)
+def _intercept_step(args, y, h, z, v, b):
+    """One step on the intercept: exact for least squares, ``1 / curvature`` else."""
+    if not args.fit_intercept:
+        return b
+    if not args.quadratic:
+        _refresh(args.kind, y, z, v)
+    g = 0.0
+    for i in range(v.shape[0]):
+        g += h[i] * v[i]
+    db = -g / args.curvature  # (h = s / n sums to 1)
+    for i in range(z.shape[0]):
+        z[i] += db
+        v[i] += db
+    return b + db
+
+
+@njit(cache=True, nogil=True)
+def bcd_epochs(data, indices, indptr, y, h, args, z, v, w, b, ws, blocks, grad, old,
+               positive, max_epochs, tol):
+    """Epochs of block updates over the blocks ``ws`` until the largest violation seen
+    in an epoch is at most ``tol``; ``z = X w + b`` and (least squares) ``v = z - y``
+    are updated in place with ``w``. Returns ``(b, epochs, violation)``."""
+    n = z.shape[0]
+    b_ptr, b_idx, l1, c, lips = blocks.indptr, blocks.indices, blocks.l1, blocks.c, \
+        blocks.lips
+    violation = np.inf
+    epoch = 0
+    while epoch < max_epochs:
+        epoch += 1
+        violation = 0.0
+        for t in range(ws.shape[0]):
+            g = ws[t]
+            lo, hi = b_ptr[g], b_ptr[g + 1]
+            if lips[g] <= 0.0:
+                continue
+            if not args.quadratic:
+                _refresh(args.kind, y, z, v)
+            for k in range(lo, hi):
+                j = b_idx[k]
+                grad[j] = _col_dot(data, indices, indptr, n, j, v, h)
+            violation = max(violation, group_distance(w, grad, lo, hi, b_idx, l1, c[g],
+                                                      positive))
+            step = 1.0 / lips[g]
+            for k in range(lo, hi):
+                j = b_idx[k]
+                old[k - lo] = w[j]
+                w[j] -= step * grad[j]
+            block_prox(w, lo, hi, b_idx, l1, c[g], step, positive)
+            for k in range(lo, hi):
+                j = b_idx[k]
+                delta = w[j] - old[k - lo]
+                if delta != 0.0:
+                    _col_axpy(data, indices, indptr, n, j, -delta, z)
+                    if args.quadratic:
+                        _col_axpy(data, indices, indptr, n, j, -delta, v)
+        b = _intercept_step(args, y, h, z, v, b)
+        if violation <= tol:
+            break
+    return b, epoch, violation
+
+
+def _block_norms(w, blocks: Blocks) -> np.ndarray:
+    """Per block, ``||w_g||`` (the working-set rule keeps the blocks where it is > 0)."""
+    sq = np.add.reduceat(w[blocks.indices] ** 2, blocks.indptr[:-1]) \
+        if blocks.indices.shape[0] else np.zeros(0)
+    sq[np.diff(blocks.indptr) == 0] = 0.0  # (reduceat reads the next entry for an empty one)
+    return np.sqrt(sq)
+
+
+class BlockCoordinateDescent(CDSolver):
+    """Working-set block coordinate descent; ``max_iter`` bounds the total epochs."""
+
+    name = "bcd"
+    requires_separable = False
+
+    def check(self, problem) -> None:
+        super().check(problem)
+        pen, datafit = problem.penalty, problem.datafit
+        if not pen.block_separable:
+            raise ValueError(f"solver='bcd' needs a penalty separable over groups (e.g. "
+                             f"GroupLasso); {type(pen).__name__} is not: use solver='cd'")
+        if datafit.kernel_id < 0:
+            raise ValueError(f"solver='bcd' has no compiled operations for the datafit "
+                             f"{type(datafit).__name__}: use solver='fista'")
+
+    def solve(self, problem, start: Iterate, scale: float):
+        cfg, pen = self.settings, problem.penalty
+        blocks = make_blocks(problem)
+        X = kernel_arrays(problem)
+        y = np.ascontiguousarray(problem.y, dtype=float)
+        h = np.ascontiguousarray(problem.sample_weight / problem.n_samples)
+        args = EpochArgs(int(problem.datafit.kernel_id), bool(problem.datafit.quadratic),
+                         float(problem.datafit.curvature_bound), bool(problem.fit_intercept))
+        w, b = np.array(start.coef, dtype=float), float(start.intercept)
+        xw, grad, err, ref = start.xw, start.grad, start.grad_err, start.grad_ref
+        history: list[float] = []
+        epochs, best_dual = 0, -np.inf
+        work = np.zeros(problem.n_features), np.zeros(int(np.max(np.diff(blocks.indptr),
+                                                                  initial=1)))
+        for outer in range(cfg.max_outer + 1):
+            cert, grad, xw, err, ref = certify_with_gradient(problem, w, b, xw, grad, err, ref)
+            if cert.kind == "gap":  # the best dual point seen so far tightens the gap
+                best_dual = max(best_dual, cert.objective - cert.value)
+                cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
+            b = cert.intercept
+            history.append(cert.objective)
+            obj_tol = objective_tolerance(cert, self.tol, scale)
+            reason = rules.stop_reason(is_converged(cert, self.tol, scale), cert.kind == "gap",
+                                       False, np.inf, np.inf, obj_tol, cfg.outside_safety,
+                                       epochs, self.max_iter, outer, cfg.max_outer)
+            if reason != rules.GO_ON:
+                break
+            grad = np.ascontiguousarray(grad, dtype=float)
+            scores = sgl_group_distances(w, grad, blocks.indptr, blocks.indices, blocks.c,
+                                         blocks.l1, 1.0, bool(pen.positive))
+            ws = rules.working_set(_block_norms(w, blocks), scores, blocks.forced,
+                                   cfg.ws_min, cfg.ws_growth)
+            z = xw + b
+            v = problem.datafit.dloss(y, z) if args.quadratic else np.empty_like(z)
+            b, n_epochs, _ = bcd_epochs(
+                *X, y, h, args, z, np.ascontiguousarray(v, dtype=float), w, b, ws, blocks,
+                *work, bool(pen.positive), max(self.max_iter - epochs, 1),
+                cfg.inner_fraction * float(scores.max(initial=0.0)))
+            epochs += n_epochs
+            xw, grad, err = z - b, None, None
+        result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
+                             stop_reason=rules.STOP_REASONS[reason])
+        return result, Iterate(result.coef, result.intercept, xw, grad, err, ref)
