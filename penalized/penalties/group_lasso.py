@@ -67,27 +67,38 @@ class _GroupFamily(Penalty):
         object.__setattr__(self, "_structures", {})
 
     # ---- the groups ----------------------------------------------------------------
-    def group_structure(self, n_features: int) -> GroupStructure:
-        """The groups over ``n_features`` features (:class:`.groups.GroupStructure`),
-        checked against them; memoized (a pure function of the penalty's fields)."""
+    def with_alpha(self, alpha: float) -> _GroupFamily:
+        """A copy with another strength; it shares the memo of group structures (they do
+        not depend on alpha, and a path makes a copy per alpha)."""
+        other = dataclasses.replace(self, alpha=alpha)
+        object.__setattr__(other, "_structures", self._structures)
+        return other
+
+    def _memo(self, n_features: int):
+        """``(structure, feature weights)`` over ``n_features`` features; memoized (pure
+        functions of the fields other than alpha)."""
         memo = self._structures
         if n_features not in memo:
             omega = super().feature_weights(n_features)
-            memo[n_features] = structure(self.groups, self.group_weights, omega, self.mix)
+            s = structure(self.groups, self.group_weights, omega, self.mix)
+            free = s.group_of < 0
+            if np.any(free & (omega > 0)):
+                omega = np.where(free, 0.0, omega)
+                omega.setflags(write=False)
+            memo[n_features] = (s, omega)
         return memo[n_features]
+
+    def group_structure(self, n_features: int) -> GroupStructure:
+        """The groups over ``n_features`` features (:class:`.groups.GroupStructure`),
+        checked against them."""
+        return self._memo(n_features)[0]
 
     def check_n_features(self, n_features: int) -> None:
         self.group_structure(n_features)
 
     def feature_weights(self, n_features: int) -> np.ndarray:
         """The L1 weights, 0 on the unpenalized features (in no group)."""
-        omega = super().feature_weights(n_features)
-        free = self.group_structure(n_features).group_of < 0
-        if not np.any(free & (omega > 0)):
-            return omega
-        out = np.where(free, 0.0, omega)
-        out.setflags(write=False)
-        return out
+        return self._memo(n_features)[1]
 
     def _parts(self, n_features: int, step: float = 1.0):
         """``(structure, per-feature L1 thresholds, group-norm scale)`` of

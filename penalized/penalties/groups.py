@@ -72,27 +72,28 @@ def normalize_groups(groups):
 
 
 def _index_groups(items) -> tuple:
-    seen: dict[int, int] = {}
-    out = []
-    for g, item in enumerate(items):
-        arr = np.asarray(item)
+    arrays = [np.asarray(item) for item in items]
+    for g, arr in enumerate(arrays):
         if arr.size == 0:
             raise ValueError(f"group {g} is empty")
         if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f"
                                                and np.all(arr == np.round(arr))):
             raise ValueError(f"group {g} must hold feature indices (integers), got "
                              f"{arr[:5].tolist()}")
-        idx = arr.astype(np.int64)
-        if np.any(idx < 0):
-            raise ValueError(f"group {g} holds a negative feature index {int(idx.min())}")
-        for j in idx.tolist():
-            if j in seen:
-                where = "twice in group" if seen[j] == g else f"in groups {seen[j]} and"
-                raise ValueError(f"feature {j} is {where} {g}: every feature may be in at "
-                                 "most one group")
-            seen[j] = g
-        out.append(tuple(idx.tolist()))
-    return tuple(out)
+    idx = [arr.astype(np.int64) for arr in arrays]
+    flat = np.concatenate(idx)
+    if np.any(flat < 0):
+        raise ValueError(f"groups hold a negative feature index {int(flat.min())}")
+    owner = np.repeat(np.arange(len(idx)), [a.shape[0] for a in idx])
+    order = np.argsort(flat, kind="stable")
+    twice = np.flatnonzero(np.diff(flat[order]) == 0)
+    if twice.size:
+        j = int(flat[order[twice[0]]])
+        first, second = int(owner[order[twice[0]]]), int(owner[order[twice[0] + 1]])
+        where = "twice in group" if first == second else f"in groups {first} and"
+        raise ValueError(f"feature {j} is {where} {second}: every feature may be in at most "
+                         "one group")
+    return tuple(tuple(a.tolist()) for a in idx)
 
 
 def _listed(groups, n_features: int) -> list[np.ndarray]:
