@@ -221,6 +221,10 @@ def test_bad_group_weights_and_solver_choices():
         pz.fit(X, y, penalty=pz.L1(), alpha=0.1, solver="bcd")
     with pytest.raises(ValueError, match="solver='cd' has no compiled kernel for GroupLasso"):
         pz.fit(X, y, penalty=pz.GroupLasso(groups=3), alpha=0.1, solver="cd")
+    with pytest.raises(ValueError, match="l1_ratios cross-validates the elastic net"):
+        pz.cross_validate(X, y, penalty=pz.SparseGroupLasso(groups=3), l1_ratios=[0.5, 1.0])
+    with pytest.raises(ValueError, match="multiclass coefficients are not supported"):
+        pz.fit(X, np.arange(20) % 3, pz.Multinomial(), pz.GroupLasso(groups=3), alpha=0.1)
 
 
 def test_path_warm_starts_from_alpha_max_and_cv_selects_groups():
