@@ -204,6 +204,7 @@ def test_group_forms_and_weights():
     ([[0], []], "group 1 is empty"),
     ([[0.5]], "feature indices"),
     (0, "group size must be >= 1"),
+    (np.array(["a", None, "a", "b", "b", "b"], dtype=object), "all strings or all numbers"),
 ])
 def test_bad_groups_get_one_clear_error(groups, message):
     X, y, _ = grouped_data(n=20, sizes=(3, 3))

@@ -113,7 +113,10 @@ def _listed(groups, n_features: int) -> list[np.ndarray]:
     if groups.shape[0] != n_features:
         raise ValueError(f"groups has {groups.shape[0]} labels but X has {n_features} "
                          "features (one label per feature)")
-    _, first, codes = np.unique(groups, return_index=True, return_inverse=True)
+    try:
+        _, first, codes = np.unique(groups, return_index=True, return_inverse=True)
+    except TypeError:  # e.g. None among strings: no order to sort them by
+        raise ValueError("group labels must be all strings or all numbers") from None
     order = np.argsort(first, kind="stable")  # groups in the order labels first appear
     rank = np.empty_like(order)
     rank[order] = np.arange(order.shape[0])

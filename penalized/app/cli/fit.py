@@ -251,6 +251,8 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
                           drop_first=s.drop_first)
     pen = factor_groups(pen, table.spec, s.group_factors)
+    if pen.block_separable and not s.group_factors:
+        table.notes.append("no --group-factors: every feature is a group of its own")
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
     n = table.X.shape[0]
