@@ -115,16 +115,16 @@ def _intercept_step(args, y, h, z, v, b):
     for i in range(v.shape[0]):
         g += h[i] * v[i]
     db = -g / args.curvature  # (h = s / n sums to 1)
-    for i in range(z.shape[0]):
-        z[i] += db
-        v[i] += db
+    state = v if args.quadratic else z
+    for i in range(state.shape[0]):
+        state[i] += db
     return b + db
 
 
 @njit(cache=True, nogil=True)
 def _sweep(data, indices, indptr, y, h, args, z, v, w, ws, blocks, grad, old, positive):
-    """One epoch of block updates over ``ws``; returns the largest violation seen (each
-    block's, just before its update)."""
+    """One epoch of block updates over ``ws`` (``v = z - y`` kept for least squares, ``z``
+    else); returns the largest violation seen (each block's, just before its update)."""
     n = z.shape[0]
     b_ptr, b_idx, l1, c, lips = blocks.indptr, blocks.indices, blocks.l1, blocks.c, \
         blocks.lips
@@ -150,20 +150,22 @@ def _sweep(data, indices, indptr, y, h, args, z, v, w, ws, blocks, grad, old, po
         for k in range(lo, hi):
             j = b_idx[k]
             delta = w[j] - old[k - lo]
-            if delta != 0.0:
-                _col_axpy(data, indices, indptr, n, j, -delta, z)
-                if args.quadratic:
-                    _col_axpy(data, indices, indptr, n, j, -delta, v)
+            if delta != 0.0:  # (x_j enters z and, for least squares, v = z - y alike)
+                _col_axpy(data, indices, indptr, n, j, -delta, v if args.quadratic else z)
     return violation
 
 
 @njit(cache=True, nogil=True)
-def _ws_objective(y, h, args, z, w, ws, blocks):
-    """The objective's terms that the working set moves: the datafit (``h = s / n``) and
-    the penalty of the blocks in ``ws``."""
+def _ws_objective(y, h, args, state, w, ws, blocks):
+    """The objective's terms that the working set moves: the datafit (``h = s / n``; from
+    ``state``, ``v = z - y`` for least squares, else ``z``) and the penalty of the blocks
+    in ``ws``."""
     fit = 0.0
-    for i in range(z.shape[0]):
-        fit += h[i] * loss_scalar(args.kind, y[i], z[i])
+    for i in range(state.shape[0]):
+        if args.quadratic:
+            fit += h[i] * 0.5 * state[i] * state[i]
+        else:
+            fit += h[i] * loss_scalar(args.kind, y[i], state[i])
     pen = 0.0
     for t in range(ws.shape[0]):
         g = ws[t]
@@ -189,25 +191,24 @@ def _extrapolate(data, indices, indptr, y, h, args, z, v, w, b, ws, cols, blocks
     for cc in range(m):  # a block prox keeps w >= 0; the combination must as well
         if blocks.positive and point[cc] < 0.0:
             return b
-    z_new = z.copy()
+    state = v if args.quadratic else z
+    moved = state.copy()
     saved = np.empty(m)
     for cc in range(m):
         j = cols[cc]
         saved[cc] = w[j]
         delta = point[cc] - w[j]
         if delta != 0.0:
-            _col_axpy(data, indices, indptr, n, j, -delta, z_new)
+            _col_axpy(data, indices, indptr, n, j, -delta, moved)
     db = point[m] - b if args.fit_intercept else 0.0
     for i in range(n):
-        z_new[i] += db
-    before = _ws_objective(y, h, args, z, w, ws, blocks)
+        moved[i] += db
+    before = _ws_objective(y, h, args, state, w, ws, blocks)
     for cc in range(m):
         w[cols[cc]] = point[cc]
-    if _ws_objective(y, h, args, z_new, w, ws, blocks) < before:
+    if _ws_objective(y, h, args, moved, w, ws, blocks) < before:
         for i in range(n):
-            z[i] = z_new[i]
-            if args.quadratic:
-                v[i] = z_new[i] - y[i]
+            state[i] = moved[i]
         return b + db
     for cc in range(m):
         w[cols[cc]] = saved[cc]
@@ -219,8 +220,9 @@ def bcd_epochs(data, indices, indptr, y, h, args, z, v, w, b, ws, cols, blocks, 
                max_epochs, tol, anderson_k):
     """Epochs of block updates over the blocks ``ws`` (their features ``cols``) until
     the largest violation seen in an epoch is at most ``tol``, with Anderson
-    extrapolation every ``anderson_k`` epochs; ``z = X w + b`` and (least squares)
-    ``v = z - y`` are updated in place with ``w``. Returns ``(b, epochs, violation)``."""
+    extrapolation every ``anderson_k`` epochs; ``v = z - y`` (least squares) or
+    ``z = X w + b`` (else) is updated in place with ``w``. Returns ``(b, epochs,
+    violation)``."""
     m = cols.shape[0]
     hist = np.empty((anderson_k + 1, m + 1))
     violation = np.inf
@@ -318,14 +320,17 @@ class BlockCoordinateDescent(CDSolver):
             ws = rules.working_set(_block_norms(w, blocks), scores, blocks.forced,
                                    cfg.ws_min, cfg.ws_growth)
             z = xw + b
-            v = problem.datafit.dloss(y, z) if args.quadratic else np.empty_like(z)
+            v = np.ascontiguousarray(problem.datafit.dloss(y, z) if args.quadratic
+                                     else np.empty_like(z), dtype=float)
             cols = _members(blocks, ws)
             b, n_epochs, violation = bcd_epochs(
-                *X, y, h, args, z, np.ascontiguousarray(v, dtype=float), w, b, ws,
+                *X, y, h, args, z, v, w, b, ws,
                 cols, blocks, *work, max(self.max_iter - epochs, 1),
                 cfg.inner_fraction * float(scores.max(initial=0.0)) / undershoot,
                 int(cfg.anderson_k))
             epochs += n_epochs
+            if args.quadratic:
+                z = v + y
             xw, grad, err = z - b, None, None
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
                              stop_reason=rules.STOP_REASONS[reason])
