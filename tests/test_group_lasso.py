@@ -296,3 +296,24 @@ def test_cli_group_factors_needs_a_group_penalty(tmp_path, capsys):
                  "--out", str(tmp_path / "run")])
     assert code != 0
     assert "--group-factors applies to a group penalty" in capsys.readouterr().err
+
+
+def test_large_and_one_hot_blocks():
+    # a block beyond block.LANCZOS_MIN features (its step from Lanczos iterations) and a
+    # sparse one-hot factor (a diagonal Gram): both certified by the gap, objective as FISTA's
+    from penalized.solvers.cd.block import LANCZOS_MIN
+
+    rng = np.random.default_rng(8)
+    n, wide = 60, LANCZOS_MIN + 20
+    levels = rng.integers(0, 6, n)
+    one_hot = (levels[:, None] == np.arange(6)).astype(float)
+    X = np.column_stack([rng.standard_normal((n, wide)), one_hot])
+    y = X[:, :3] @ np.array([1.0, -1.0, 0.5]) + one_hot @ rng.standard_normal(6)
+    groups = [list(range(wide)), list(range(wide, wide + 6))]
+    pen = pz.GroupLasso(groups=groups)
+    for data in (X, sp.csc_matrix(X)):
+        alpha = 0.5 * pz.alpha_max(data, y, pz.LeastSquares(), pen)
+        res = pz.fit(data, y, pz.LeastSquares(), pen, alpha=alpha, tol=1e-10)
+        assert res.solver == "bcd" and res.stop_reason == "gap"
+        ref = pz.fit(data, y, pz.LeastSquares(), pen, alpha=alpha, tol=1e-10, solver="fista")
+        assert res.objective == pytest.approx(ref.objective, rel=1e-8)

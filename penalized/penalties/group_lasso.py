@@ -178,10 +178,6 @@ class _GroupFamily(Penalty):
     def constrained_dual(self) -> bool:
         return self.alpha > 0.0
 
-    def generalized_support(self, w):
-        """Features whose group is nonzero (and, with an L1 part, which are nonzero)."""
-        return np.asarray(w) != 0
-
     def __repr__(self) -> str:
         groups = self.groups
         if not isinstance(groups, int):  # a digest: repr names a penalty exactly (the

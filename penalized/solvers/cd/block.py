@@ -22,6 +22,8 @@ import dataclasses
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numba import njit
 
 from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
@@ -49,12 +51,32 @@ class Blocks(NamedTuple):
     positive: bool
 
 
+#: blocks whose columns and rows both outnumber this get their largest eigenvalue from
+#: Lanczos iterations (a dense eigendecomposition costs the smaller side cubed) with
+#: LANCZOS_MARGIN of slack: the estimate converges from below, and a step above 1 / L_g
+#: could raise the objective
+LANCZOS_MIN = 1000
+LANCZOS_MARGIN = 1.01
+
+
+def _largest_eigenvalue(A) -> float:
+    """The largest eigenvalue of ``A^T A`` (dense or sparse ``A``), from the smaller of
+    ``A^T A`` and ``A A^T`` (they share their nonzero eigenvalues)."""
+    if min(A.shape) > LANCZOS_MIN:
+        top = spla.svds(A, k=1, tol=1e-6, return_singular_vectors=False, random_state=0)
+        return float(top[0]) ** 2 * LANCZOS_MARGIN
+    gram = A.T @ A if A.shape[1] <= A.shape[0] else A @ A.T
+    gram = np.asarray(gram.todense()) if sp.issparse(gram) else gram
+    return float(np.linalg.eigvalsh(gram)[-1]) * (1.0 + 1e-12)
+
+
 def _block_lipschitz(problem, indptr, indices) -> np.ndarray:
     """Per block, the largest eigenvalue of ``X_g^T S X_g / n`` times the curvature
     bound; memoized per data and block layout (a path's alphas share it)."""
     key = ("block_lipschitz", indptr.tobytes(), indices.tobytes())
     if key not in problem.memo:
-        X, s, n = problem.X, problem.sample_weight, problem.n_samples
+        X, n = problem.X, problem.n_samples
+        root = np.sqrt(problem.sample_weight)
         out = np.empty(indptr.shape[0] - 1)
         norms2 = problem.column_norms2
         for g in range(out.shape[0]):
@@ -62,9 +84,9 @@ def _block_lipschitz(problem, indptr, indices) -> np.ndarray:
             if cols.shape[0] <= 1:
                 out[g] = float(norms2[cols].sum())
                 continue
-            Xg = X[:, cols].toarray() if problem.is_sparse else np.asarray(X[:, cols])
-            gram = Xg.T @ (s[:, None] * Xg) / n
-            out[g] = float(np.linalg.eigvalsh(gram)[-1]) * (1.0 + 1e-12)
+            # (sparse: one-hot blocks have a diagonal Gram and are never densified)
+            A = sp.diags(root) @ X[:, cols] if problem.is_sparse else root[:, None] * X[:, cols]
+            out[g] = _largest_eigenvalue(A) / n
         problem.memo[key] = out * problem.datafit.curvature_bound
     return problem.memo[key]
 
