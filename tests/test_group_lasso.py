@@ -317,3 +317,20 @@ def test_large_and_one_hot_blocks():
         assert res.solver == "bcd" and res.stop_reason == "gap"
         ref = pz.fit(data, y, pz.LeastSquares(), pen, alpha=alpha, tol=1e-10, solver="fista")
         assert res.objective == pytest.approx(ref.objective, rel=1e-8)
+
+
+def test_one_compiled_specialization_per_storage():
+    # a read-only or Fortran-ordered array where the epochs expect another kind compiles
+    # the whole kernel again (seconds): every route must hand over the same types
+    from penalized.solvers.cd import block
+
+    X, y, groups = grouped_data(n=40, seed=9)
+    weights = np.ones(X.shape[1])
+    weights[-1] = 0.0
+    for data in (X, np.ascontiguousarray(X), sp.csc_matrix(X)):
+        for datafit, target in ((pz.LeastSquares(), y), (pz.Logistic(), (y > 0) * 1.0)):
+            for pen in (pz.GroupLasso(groups=groups),
+                        pz.SparseGroupLasso(groups=groups, weights=weights, positive=True)):
+                pz.path(data, target, datafit, pen, n_alphas=3, fit_intercept=False,
+                        sample_weight=np.linspace(0.5, 2.0, 40))
+    assert len(block.bcd_epochs.signatures) <= 2
