@@ -329,8 +329,8 @@ def test_one_compiled_specialization_per_storage():
     weights[-1] = 0.0
     for data in (X, np.ascontiguousarray(X), sp.csc_matrix(X)):
         for datafit, target in ((pz.LeastSquares(), y), (pz.Logistic(), (y > 0) * 1.0)):
-            for pen in (pz.GroupLasso(groups=groups),
-                        pz.SparseGroupLasso(groups=groups, weights=weights, positive=True)):
+            for pen in (pz.GroupLasso(groups=groups, positive=True),
+                        pz.SparseGroupLasso(groups=groups, weights=weights)):
                 pz.path(data, target, datafit, pen, n_alphas=3, fit_intercept=False,
                         sample_weight=np.linspace(0.5, 2.0, 40))
     assert len(block.bcd_epochs.signatures) <= 2
