@@ -50,6 +50,15 @@ def factor_groups(penalty, spec, group_factors: bool):
     return dataclasses.replace(penalty, groups=np.array(labels, dtype=object))
 
 
+def l1_ratio_of(penalty) -> float | None:
+    """The share of the L1 part for the penalties that have one as a parameter (the
+    elastic-net family, the sparse group lasso), else None (the group lasso)."""
+    if penalty.elastic_net_family:
+        return float(penalty.ratio)
+    ratio = getattr(penalty, "l1_ratio", None)
+    return None if ratio is None else float(ratio)
+
+
 def infer_task(y: np.ndarray, task: str) -> str:
     """``auto``: two distinct values or text labels is classification, else regression."""
     if task != "auto":
@@ -338,7 +347,7 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
     classes = None if run.classes is None else [str(c) for c in run.classes]
     return {
         "model": folder, "report": report_path, "task": task, "penalty": pen.name,
-        "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
+        "l1_ratio": l1_ratio_of(pen), "rule": rule, "alpha": run.alpha,
         "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
         "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
         "cv_metrics": metrics, "classes": classes,
@@ -388,7 +397,7 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
     save_linear_model(
         s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
-        l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
+        l1_ratio=l1_ratio_of(pen), classes=run.classes, extra=extra,
         extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
                       "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
         extra_files=None if html is None else {REPORT: html.encode("utf-8")})
