@@ -36,14 +36,10 @@ def test_gram_form_gives_the_same_path(penalty, fit_intercept, weighted):
     gram = pz.path(X, y, pz.LeastSquares(), penalty, precompute=True, **options)
     np.testing.assert_allclose(gram.alphas, full.alphas, rtol=1e-10)
     # X's collinear pair leaves one direction held only by the penalty: coefficients
-    # along it are as accurate as tol allows, the predictions much more. (A penalty
-    # without an orthant model gets no Newton polish on the support: its fits are as
-    # accurate as the gap certifies, an objective excess of tol, so predictions that
-    # agree to about sqrt(tol).)
+    # along it are as accurate as tol allows, the predictions much more
     scale = np.abs(y).max()
-    close = 1e-6 if penalty.orthant_quadratic else 1e-5
     np.testing.assert_allclose(X @ gram.coefs.T + gram.intercepts,
-                               X @ full.coefs.T + full.intercepts, atol=close * scale)
+                               X @ full.coefs.T + full.intercepts, atol=1e-6 * scale)
     np.testing.assert_allclose(gram.coefs, full.coefs, atol=1e-4 * np.abs(full.coefs).max())
     np.testing.assert_allclose(gram.objectives, full.objectives, rtol=1e-9)
     # the reported objectives and intercepts are those of the original problem

@@ -12,7 +12,10 @@ build a working set of blocks from the blocks' KKT violations (:func:`.rules.wor
 on per-block norms and scores), and run compiled epochs on it until its largest
 violation is ``inner_fraction`` of the round's. Unpenalized features (in no group) are
 blocks of one, always in the working set; the intercept takes a step after every epoch
-(exact for least squares). The solver names no penalty: it reads ``block_separable``,
+(exact for least squares). For least squares, once a round leaves the support as it
+was, damped Newton steps on the support finish it (:mod:`.block_newton`; block
+coordinate descent is slow along directions only the penalty holds, e.g. collinear
+columns). The solver names no penalty: it reads ``block_separable``,
 ``group_structure`` and the thresholds the penalty's math defines.
 """
 
@@ -31,6 +34,7 @@ from ...core.datafits_compiled import dloss_scalar, loss_scalar
 from ...penalties.group_lasso_compiled import block_prox, group_distance, sgl_group_distances
 from ..base import Iterate
 from . import rules
+from .block_newton import newton_on_support
 from .driver import CDSolver, kernel_arrays
 from .kernels import _col_axpy, _col_dot, anderson_point
 
@@ -302,6 +306,16 @@ class BlockCoordinateDescent(CDSolver):
             raise ValueError(f"solver='bcd' has no compiled operations for the datafit "
                              f"{type(datafit).__name__}: use solver='fista'")
 
+    def _polish(self, problem, blocks, w, b, y, h, before, n_cols):
+        """Newton steps on the support (:mod:`.block_newton`) once a round left it as it
+        was and the step costs less than ``newton_budget_epochs`` epochs on the working
+        set (its Gram: ``n |S|^2`` against ``2 n`` per column and epoch); None otherwise."""
+        support = np.count_nonzero(w)
+        if support == 0 or np.any(before != (w != 0)) or \
+                support**2 > 2.0 * self.settings.newton_budget_epochs * n_cols:
+            return None
+        return newton_on_support(problem, blocks, w, b, y, h)
+
     def solve(self, problem, start: Iterate, scale: float):
         cfg, pen = self.settings, problem.penalty
         blocks = make_blocks(problem)
@@ -345,6 +359,7 @@ class BlockCoordinateDescent(CDSolver):
             v = np.ascontiguousarray(problem.datafit.dloss(y, z) if args.quadratic
                                      else np.empty_like(z), dtype=float)
             cols = _members(blocks, ws)
+            before = w != 0
             b, n_epochs, violation = bcd_epochs(
                 *X, y, h, args, z, v, w, b, ws,
                 cols, blocks, *work, max(self.max_iter - epochs, 1),
@@ -353,6 +368,9 @@ class BlockCoordinateDescent(CDSolver):
             epochs += n_epochs
             if args.quadratic:
                 z = v + y
+                polished = self._polish(problem, blocks, w, b, y, h, before, cols.shape[0])
+                if polished is not None:
+                    (w, b), z, violation = polished, problem.X @ polished[0] + polished[1], 0.0
             xw, grad, err = z - b, None, None
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
                              stop_reason=rules.STOP_REASONS[reason])
