@@ -28,26 +28,32 @@ MAX_HALVINGS = 30
 MAX_SUPPORT = 500
 
 
-def _penalty_parts(theta, support, blocks, group_of):
-    """Value, gradient and Hessian of the penalty on the support (``theta`` ends with the
-    intercept when one is fitted; it is not penalized)."""
-    m = support.shape[0]
-    w = theta[:m]
-    value = float(np.sum(blocks.l1[support] * np.abs(w)))
-    grad = np.zeros(theta.shape[0])
-    hess = np.zeros((theta.shape[0], theta.shape[0]))
-    grad[:m] = blocks.l1[support] * np.sign(w)
-    for g in np.unique(group_of):
-        idx = np.flatnonzero(group_of == g)
-        c = blocks.c[g]
-        if c <= 0.0:
-            continue
+def _support_groups(group_of, blocks):
+    """``(index arrays into the support, their thresholds c_g)`` of the blocks with a
+    group-norm part that meet the support."""
+    order = np.argsort(group_of, kind="stable")
+    cuts = np.flatnonzero(np.diff(group_of[order])) + 1
+    pieces = [(idx, float(blocks.c[group_of[idx[0]]])) for idx in np.split(order, cuts)]
+    return [(idx, c) for idx, c in pieces if c > 0.0]
+
+
+def _penalty_value(w, a, groups) -> float:
+    return float(a @ np.abs(w)) + sum(c * float(np.linalg.norm(w[idx])) for idx, c in groups)
+
+
+def _penalty_derivatives(w, a, groups, size):
+    """Gradient and Hessian of the penalty on the support, padded to ``size`` (the
+    intercept, unpenalized, is the last entry when fitted)."""
+    m = w.shape[0]
+    grad = np.zeros(size)
+    hess = np.zeros((size, size))
+    grad[:m] = a * np.sign(w)
+    for idx, c in groups:
         norm = float(np.linalg.norm(w[idx]))
         u = w[idx] / norm
-        value += c * norm
         grad[idx] += c * u
         hess[np.ix_(idx, idx)] += c / norm * (np.eye(idx.shape[0]) - np.outer(u, u))
-    return value, grad, hess
+    return grad, hess
 
 
 def newton_on_support(problem, blocks, w, b, target, h):
@@ -55,11 +61,14 @@ def newton_on_support(problem, blocks, w, b, target, h):
     ``sum h (target - X w - b)^2 / 2`` plus the penalty; the new ``(w, b)``, or None when
     the support is empty or too large or no step was kept. ``blocks``: the solver's."""
     support = np.flatnonzero(w)
-    if support.shape[0] == 0 or support.shape[0] > MAX_SUPPORT:
+    m = support.shape[0]
+    if m == 0 or m > MAX_SUPPORT:
         return None
     block_of = np.repeat(np.arange(blocks.indptr.shape[0] - 1), np.diff(blocks.indptr))
     owner = np.empty(w.shape[0], dtype=np.int64)
     owner[blocks.indices] = block_of
+    groups = _support_groups(owner[support], blocks)
+    a = blocks.l1[support]
     XS = problem.X[:, support]
     A = XS.toarray() if sp.issparse(XS) else np.asarray(XS)
     if problem.fit_intercept:
@@ -68,31 +77,29 @@ def newton_on_support(problem, blocks, w, b, target, h):
     r = A.T @ (h * target)
     theta = np.append(w[support], b) if problem.fit_intercept else w[support].copy()
     signs = np.sign(w[support])
-    group_of = owner[support]
 
     def objective(t):
-        return 0.5 * t @ G @ t - r @ t + _penalty_parts(t, support, blocks, group_of)[0]
+        return 0.5 * t @ G @ t - r @ t + _penalty_value(t[:m], a, groups)
 
     current, moved = objective(theta), False
     for _ in range(MAX_STEPS):
-        _, pgrad, phess = _penalty_parts(theta, support, blocks, group_of)
+        pgrad, phess = _penalty_derivatives(theta[:m], a, groups, theta.shape[0])
         grad = G @ theta - r + pgrad
         step = np.linalg.lstsq(G + phess, grad, rcond=None)[0]
+        if abs(grad @ step) <= 1e-15 * max(abs(current), 1e-300):
+            break  # the Newton decrement is at rounding level
         for _ in range(MAX_HALVINGS):
             trial = theta - step
-            if np.all(np.sign(trial[:support.shape[0]]) == signs):
+            if np.all(np.sign(trial[:m]) == signs):
                 value = objective(trial)
                 if value < current:
                     break
             step = 0.5 * step
         else:
             break
-        decrease = current - value
         theta, current, moved = trial, value, True
-        if decrease <= 1e-15 * max(abs(current), 1.0):
-            break
     if not moved:
         return None
     w_new = np.zeros_like(w)
-    w_new[support] = theta[:support.shape[0]]
+    w_new[support] = theta[:m]
     return w_new, float(theta[-1]) if problem.fit_intercept else b
