@@ -309,10 +309,12 @@ class BlockCoordinateDescent(CDSolver):
     def _polish(self, problem, blocks, w, b, y, h, before, n_cols):
         """Newton steps on the support (:mod:`.block_newton`) once a round left it as it
         was and the step costs less than ``newton_budget_epochs`` epochs on the working
-        set (its Gram: ``n |S|^2`` against ``2 n`` per column and epoch); None otherwise."""
-        support = np.count_nonzero(w)
+        set (its Gram: ``n |S|^2`` against ``2 n`` per column and epoch) and the support's
+        columns, formed densely, hold at most ``support_max_size`` entries; else None."""
+        cfg, support = self.settings, np.count_nonzero(w)
         if support == 0 or np.any(before != (w != 0)) or \
-                support**2 > 2.0 * self.settings.newton_budget_epochs * n_cols:
+                support**2 > 2.0 * cfg.newton_budget_epochs * n_cols or \
+                support * problem.n_samples > cfg.support_max_size:
             return None
         return newton_on_support(problem, blocks, w, b, y, h)
 
