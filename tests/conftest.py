@@ -33,10 +33,13 @@ def datafit_id(datafit) -> str:
 
 
 def solvers_for(penalty) -> list[str]:
-    """Solvers that accept ``penalty``: cd and fista always, gd when it is smooth."""
+    """Solvers that accept ``penalty``: fista always, cd for separable penalties with a
+    compiled kernel, bcd for block-separable ones, gd when it is smooth."""
     names = ["fista"]
     if penalty.separable and penalty.kernel_id >= 0:
         names.insert(0, "cd")
+    if penalty.block_separable:
+        names.insert(0, "bcd")
     if penalty.smooth:
         names.append("gd")
     return names

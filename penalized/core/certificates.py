@@ -190,8 +190,8 @@ def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None)
 
 
 def _unpenalized(pen, n_features: int) -> np.ndarray:
-    """Indices of the features with weight 0 (none without weights)."""
-    if pen.weights is None:
+    """Indices of the features with weight 0 (a group penalty also frees whole groups)."""
+    if pen.weights is None and not pen.block_separable:
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(pen.feature_weights(n_features) == 0)
 

@@ -61,6 +61,9 @@ class Penalty(ABC):
     convex: ClassVar[bool] = True
     smooth: ClassVar[bool] = False
     separable: ClassVar[bool] = True
+    #: Separable over blocks of features (``group_structure(n_features)`` gives them,
+    #: ``group_distances(w, grad)`` the KKT violation of each): block coordinate descent.
+    block_separable: ClassVar[bool] = False
     #: Registry name used by the CLI.
     name: ClassVar[str] = ""
     #: Row of the compiled operations in :mod:`penalized.penalties.compiled` (-1: none,
@@ -96,6 +99,10 @@ class Penalty(ABC):
     def with_alpha(self, alpha: float) -> Penalty:
         """Return a copy with another strength (never mutates ``self``)."""
         return dataclasses.replace(self, alpha=alpha)
+
+    def check_n_features(self, n_features: int) -> None:  # noqa: B027 - optional hook
+        """Raise one clear error if the penalty cannot apply to ``n_features`` features
+        (e.g. groups naming a feature beyond them); :func:`make_problem` calls it."""
 
     def feature_weights(self, n_features: int) -> np.ndarray:
         """Per-feature weights as a read-only array of shape (n_features,)."""

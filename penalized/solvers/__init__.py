@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.problem import Problem
 from .base import Iterate, Solver
+from .cd.block import BlockCoordinateDescent
 from .cd.driver import CoordinateDescent
 from .cd.multinomial import MultinomialCoordinateDescent
 from .fista import FISTA
@@ -13,15 +14,20 @@ from .gd import GradientDescent
 SOLVERS: dict[str, type[Solver]] = {
     cls.name: cls for cls in (GradientDescent, FISTA, CoordinateDescent)
 }
+SOLVERS[BlockCoordinateDescent.name] = BlockCoordinateDescent
 
 #: solvers that replace a name of ``SOLVERS`` for a multiclass datafit
 MULTICLASS_SOLVERS: dict[str, type[Solver]] = {"cd": MultinomialCoordinateDescent}
 
 
 def choose_solver(problem: Problem) -> str:
-    """``cd`` for separable penalties (fastest), ``fista`` otherwise."""
+    """``cd`` for separable penalties (fastest), ``bcd`` for penalties separable over
+    groups (with a compiled datafit, one coefficient per feature), ``fista`` otherwise."""
     if problem.penalty.separable and problem.penalty.kernel_id >= 0:
         return "cd"
+    if problem.penalty.block_separable and problem.datafit.kernel_id >= 0 \
+            and not problem.datafit.multiclass:
+        return "bcd"
     return "fista"
 
 
@@ -45,3 +51,4 @@ def make_solver(name: str, problem: Problem, tol: float, max_iter: int | None) -
 
 __all__ = ["FISTA", "MULTICLASS_SOLVERS", "SOLVERS", "CoordinateDescent", "GradientDescent",
            "Iterate", "MultinomialCoordinateDescent", "Solver", "choose_solver", "make_solver"]
+__all__ += ["BlockCoordinateDescent"]

@@ -241,6 +241,9 @@ def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarr
 def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
     if l1_ratios is None:
         return None
+    if not penalty.elastic_net_family:
+        raise ValueError(f"l1_ratios cross-validates the elastic net's l1_ratio; "
+                         f"{type(penalty).__name__} is not in the elastic-net family")
     ratios = np.atleast_1d(np.asarray(l1_ratios, dtype=float))
     if ratios.size == 0 or np.any(~np.isfinite(ratios)) or np.any((ratios < 0) | (ratios > 1)):
         raise ValueError(f"l1_ratios must be a non-empty list of numbers in [0, 1], "

@@ -36,6 +36,29 @@ def make_penalty(name: str, l1_ratio: float | None):
     return cls()
 
 
+def factor_groups(penalty, spec, group_factors: bool):
+    """With ``--group-factors``, the penalty with one group per input column: the one-hot
+    columns of a text column together, each numeric column alone (labels in the order
+    of ``spec.feature_names``)."""
+    if not group_factors:
+        return penalty
+    if not penalty.block_separable:
+        raise ValueError(f"--group-factors applies to a group penalty (--penalty "
+                         f"{' or '.join(n for n, c in PENALTIES.items() if c.block_separable)}"
+                         f"), not to --penalty {penalty.name}")
+    labels = list(spec.numeric) + [c for c in spec.categorical for _ in spec.encoded_levels(c)]
+    return dataclasses.replace(penalty, groups=np.array(labels, dtype=object))
+
+
+def l1_ratio_of(penalty) -> float | None:
+    """The share of the L1 part for the penalties that have one as a parameter (the
+    elastic-net family, the sparse group lasso), else None (the group lasso)."""
+    if penalty.elastic_net_family:
+        return float(penalty.ratio)
+    ratio = getattr(penalty, "l1_ratio", None)
+    return None if ratio is None else float(ratio)
+
+
 def infer_task(y: np.ndarray, task: str) -> str:
     """``auto``: two distinct values or text labels is classification, else regression."""
     if task != "auto":
@@ -79,7 +102,8 @@ FIT_EPILOG = (
     "  penalized fit houses.csv --target price\n"
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
-    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize"
+    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
+    "  penalized fit wages.csv --target wage --penalty group-lasso --group-factors"
 )
 
 
@@ -97,6 +121,9 @@ def fit(
         "--penalty", "-p", help="Penalty from the registry.")] = "l1",
     l1_ratio: Annotated[float | None, _option(
         "--l1-ratio", min=0.0, max=1.0, help="Elastic-net mixing (1 = L1, 0 = L2).")] = None,
+    group_factors: Annotated[bool, _option(
+        "--group-factors", help="Group penalties: the one-hot columns of each text column "
+                                "form one group (numeric columns: a group each).")] = False,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
     stratify: Annotated[bool, _option(
         "--stratify/--no-stratify",
@@ -159,7 +186,8 @@ def fit(
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
-        as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume)
+        as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume,
+        group_factors=group_factors)
     _fit_job(settings)
 
 
@@ -195,6 +223,7 @@ class FitSettings:
     dask: str | None = None
     checkpoint: str | None = None
     resume: bool = False
+    group_factors: bool = False
 
     @property
     def folder(self) -> str:
@@ -223,11 +252,16 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     if not 0 < s.tol < 1:
         raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
     pen = make_penalty(s.penalty, s.l1_ratio)
+    if s.group_factors and not pen.block_separable:
+        factor_groups(pen, None, True)  # the option's error, before reading the data
     check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
                           drop_first=s.drop_first)
+    pen = factor_groups(pen, table.spec, s.group_factors)
+    if pen.block_separable and not s.group_factors:
+        table.notes.append("no --group-factors: every feature is a group of its own")
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
     n = table.X.shape[0]
@@ -313,7 +347,7 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
     classes = None if run.classes is None else [str(c) for c in run.classes]
     return {
         "model": folder, "report": report_path, "task": task, "penalty": pen.name,
-        "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
+        "l1_ratio": l1_ratio_of(pen), "rule": rule, "alpha": run.alpha,
         "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
         "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
         "cv_metrics": metrics, "classes": classes,
@@ -363,7 +397,7 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
     save_linear_model(
         s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
-        l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
+        l1_ratio=l1_ratio_of(pen), classes=run.classes, extra=extra,
         extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
                       "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
         extra_files=None if html is None else {REPORT: html.encode("utf-8")})

@@ -208,6 +208,8 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
                     "largest (standardized units) were set to exactly zero: numerical residue "
                     "(e.g. of collinear one-hot columns), not selected features.</p>"
                     if snapped else "") + "</details>")
+    if not penalty.elastic_net_family:  # the conversions are the elastic net's
+        return "\n".join(parts)
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
     parts.append(
