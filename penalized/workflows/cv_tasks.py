@@ -74,14 +74,17 @@ def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardiz
     ``keep_path``, ``(scores, coefs, intercepts)``."""
     sub, shift, scale = standardized(subset_problem(problem, train), standardize)
     res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
-    if scorer.uses_data:
-        scores = score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
-                            problem.sample_weight[test], res.coefs, res.intercepts,
-                            problem.classes)
-    else:
-        Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
-        scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+    scores = score_path(problem, test, scorer, res.coefs, res.intercepts)
     return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
+
+
+def score_path(problem: Problem, test, scorer: Scorer, coefs, intercepts) -> np.ndarray:
+    """The score of every fit ``(coefs[k], intercepts[k])`` on the rows ``test``."""
+    if scorer.uses_data:
+        return score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
+                          problem.sample_weight[test], coefs, intercepts, problem.classes)
+    Z = linear_predictors(problem.X[test], coefs, intercepts)
+    return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
 
 
 FOLD_ALPHAS = ("shared", "by_weight")
