@@ -203,3 +203,40 @@ def test_cross_validate_with_dfmax_and_exclude():
     assert np.all(cv.path.coefs[:, 0] == 0) and cv.path.n_nonzero.max() <= 2
     plain = pz.cross_validate(X, y, cv=3, alphas=cut.alphas, exclude=[0])
     np.testing.assert_allclose(cv.fold_scores, plain.fold_scores, rtol=1e-8)
+
+
+def test_cli_exclude_and_dfmax(tmp_path, capsys):
+    import json
+
+    from test_cli import make_frame
+
+    from penalized.app.cli import main
+
+    path = tmp_path / "houses.csv"
+    make_frame().to_csv(path, index=False)
+    argv = ["fit", path, "-t", "price", "--cv", "3", "--n-alphas", "20", "--no-report",
+            "--json", "--exclude", "city", "--exclude", "noise", "--dfmax", "1", "-o"]
+    assert main([str(a) for a in argv + [tmp_path / "a"]]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["coefficients"]) <= {"size", "rooms"} and result["n_nonzero"] <= 1
+    code = main([str(a) for a in argv[:-7] + ["--exclude", "nope", "-o", tmp_path / "b"]])
+    err = capsys.readouterr().err
+    assert code == 2 and "--exclude 'nope': no such feature" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bounds_in_original_units_on_every_route():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 6)) * np.linspace(0.5, 3, 6)
+    y = X @ np.array([1, -1, 0.5, 0, 0, 0.2]) + rng.standard_normal(300)
+    pen = pz.L1(lower=-0.3, upper=0.4)
+    moments = pz.cross_validate(X, y, penalty=pen, cv=3, n_alphas=10, standardize=True)
+    rows = pz.cross_validate(X, y, penalty=pen, cv=3, n_alphas=10, standardize=True,
+                             precompute=False)
+    np.testing.assert_allclose(moments.fold_scores, rows.fold_scores, rtol=1e-10)
+    np.testing.assert_allclose(moments.path.coefs, rows.path.coefs, atol=1e-10)
+    assert moments.path.coefs.min() == -0.3 and moments.path.coefs.max() == 0.4
+    labels = np.argmax(X[:, :3] + rng.standard_normal((300, 3)), axis=1)
+    res = pz.fit(X, labels, pz.Multinomial(), pz.L1(lower=-0.2, upper=0.2), alpha=0.01,
+                 solver="fista", tol=1e-8)
+    assert res.stop_reason == "kkt" and res.coef.min() == -0.2 and res.coef.max() == 0.2

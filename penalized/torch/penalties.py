@@ -58,6 +58,9 @@ def resolve_penalty(penalty, alpha: float | None = None) -> Penalty:
             "per-feature penalty weights are not supported on network parameters; "
             "select the parameters to penalize instead"
         )
+    if penalty.bounded:
+        raise ValueError("box constraints (lower / upper, excluded features) are not "
+                         "supported on network parameters")
     if alpha is not None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
             raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
