@@ -47,10 +47,15 @@ def _exclude_infinite(pen, w: np.ndarray) -> np.ndarray:
     if not infinite.any():
         return w
     p = w.shape[0]
-    lower = np.broadcast_to(-np.inf if pen.lower is None else
-                            np.asarray(pen.lower, dtype=float), (p,)).copy()
-    upper = np.broadcast_to(np.inf if pen.upper is None else
-                            np.asarray(pen.upper, dtype=float), (p,)).copy()
+    sides = []
+    for name, default in (("lower", -np.inf), ("upper", np.inf)):
+        value = np.asarray(default if getattr(pen, name) is None else getattr(pen, name),
+                           dtype=float)
+        if value.ndim and value.shape != (p,):
+            raise ValueError(f"{name} has shape {value.shape} but the weights have {p} "
+                             "entries (one bound per feature)")
+        sides.append(np.broadcast_to(value, (p,)).copy())
+    lower, upper = sides
     lower[infinite] = upper[infinite] = 0.0
     object.__setattr__(pen, "lower", lower)
     object.__setattr__(pen, "upper", upper)

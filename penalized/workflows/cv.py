@@ -38,15 +38,14 @@ from .cv_tasks import (  # noqa: F401 (replace_data, subset_problem, linear_pred
     FOLD_ALPHAS,
     Plan,
     RouteOptions,
-    _grid_for,
     fold_plan,
     gram_plan,
+    limited_grid,
     linear_predictors,
     replace_data,
     subset_problem,
 )
 from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
-from .paths import path_problem
 from .relax import DEFAULT_GAMMAS, check_gammas, relax_plan
 from .scoring import Scorer, get_scorer
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
@@ -407,8 +406,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                 [part for pair in splits for part in pair])
         if limits:  # the full data's path decides where the grid stops
             how = how._replace(grid={"n_alphas": None, "alpha_min_ratio": None, "alphas":
-                                     _limited_grid(problem, candidates, how, options,
-                                                   dfmax, pmax)})
+                                     limited_grid(problem, candidates, how, options,
+                                                  dfmax, pmax)})
         if relax:
             plan = relax_plan(problem, splits, candidates[0], scorer, how, gammas)
         elif scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
@@ -428,17 +427,6 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     if relax:
         return _collect_relaxed(outputs, plan, scorer, gammas)
     return _collect(outputs, plan, scorer, candidates, l1_ratios, keep_fold_paths)
-
-
-def _limited_grid(problem: Problem, candidates, how: RouteOptions, options: dict,
-                  dfmax, pmax) -> np.ndarray:
-    """The grid of the full data's path cut at ``dfmax`` / ``pmax`` (one candidate)."""
-    if len(candidates) > 1:
-        raise ValueError("dfmax and pmax take one penalty: no l1_ratios grid")
-    full = problem.with_penalty(candidates[0])
-    grid = _grid_for(full, how.standardize, **how.grid)
-    scaled = standardized(full, how.standardize)[0]
-    return path_problem(scaled, alphas=grid, dfmax=dfmax, pmax=pmax, **options).alphas
 
 
 def _collect_relaxed(outputs: list, plan: Plan, scorer: Scorer, gammas) -> CVResult:

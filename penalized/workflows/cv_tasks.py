@@ -111,6 +111,17 @@ def _grid_for(problem: Problem, standardize: bool, n_alphas, alpha_min_ratio, al
     return default_grid(standardized(problem, standardize)[0], n_alphas, alpha_min_ratio)[0]
 
 
+def limited_grid(problem: Problem, candidates, how: RouteOptions, options: dict,
+                  dfmax, pmax) -> np.ndarray:
+    """The grid of the full data's path cut at ``dfmax`` / ``pmax`` (one candidate)."""
+    if len(candidates) > 1:
+        raise ValueError("dfmax and pmax take one penalty: no l1_ratios grid")
+    full = problem.with_penalty(candidates[0])
+    grid = _grid_for(full, how.standardize, **how.grid)
+    scaled = standardized(full, how.standardize)[0]
+    return path_problem(scaled, alphas=grid, dfmax=dfmax, pmax=pmax, **options).alphas
+
+
 class RouteOptions(NamedTuple):
     """The options of a cross-validation that shape its tasks (one place for the plans)."""
 
