@@ -37,6 +37,11 @@ def test_relaxed_least_squares_equals_linear_regression_on_the_support():
         assert path.relaxed_intercepts[k] == pytest.approx(ref.intercept_, abs=1e-10)
     # the null model's refit is the weighted mean
     assert path.relaxed_intercepts[0] == pytest.approx(np.average(y, weights=s))
+    origin = pz.path(X, y, n_alphas=6, relax=True, fit_intercept=False)
+    support = np.flatnonzero(origin.coefs[3])
+    ref = LinearRegression(fit_intercept=False).fit(X[:, support], y)
+    np.testing.assert_allclose(origin.relaxed_coefs[3, support], ref.coef_, atol=1e-10)
+    assert np.all(origin.relaxed_coefs[0] == 0) and np.all(origin.relaxed_intercepts == 0)
 
 
 def test_relaxed_logistic_equals_unpenalized_logistic_regression():

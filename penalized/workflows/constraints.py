@@ -111,6 +111,8 @@ class PathLimits:
 
     def cut(self, coefs: np.ndarray, alphas: np.ndarray) -> tuple[int, str]:
         """``(fits kept, reason)`` for a path solved in full (the compiled driver)."""
+        if not self.active:
+            return coefs.shape[0], ""
         for k in range(coefs.shape[0]):
             why = self.exceeded(coefs[k], float(alphas[k]))
             if why:

@@ -82,6 +82,8 @@ def refit_support(problem: Problem, support: np.ndarray, coef_s: np.ndarray, b: 
         A = np.column_stack([A, np.ones(n)])
     penalized = np.arange(A.shape[1]) < support.shape[0]  # the intercept is not
     theta = np.append(coef_s, b) if problem.fit_intercept else np.array(coef_s, float)
+    if theta.size == 0:  # no intercept and an empty support: nothing to fit
+        return theta
 
     def value(theta):
         return datafit.value(y, A @ theta, s) + 0.5 * ridge * float(theta[penalized] @
