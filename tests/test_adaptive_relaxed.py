@@ -70,6 +70,11 @@ def test_gamma_blends_and_gamma_one_is_the_plain_path():
     k = 5
     support = np.flatnonzero(plain.coefs[k])
     assert np.all(np.abs(relaxed.relaxed_coefs[k, support]) > np.abs(plain.coefs[k, support]))
+    # standardized columns select another support; its refit is the same regression
+    scaled = pz.path(X * np.arange(1, 11), y, n_alphas=15, standardize=True, relax=True)
+    support = np.flatnonzero(scaled.coefs[k])
+    ref = LinearRegression().fit((X * np.arange(1, 11))[:, support], y)
+    np.testing.assert_allclose(scaled.relaxed_coefs[k, support], ref.coef_, atol=1e-10)
     with pytest.raises(ValueError, match="relax=True"):
         plain.mixed(0.5)
     with pytest.raises(ValueError, match="gamma must be in"):
