@@ -17,6 +17,7 @@ from .core.problem import Problem, make_problem
 from .core.results import FitResult, PathResult
 from .penalties import ALL_PENALTIES, L1, L2, PENALTIES, ElasticNet, Penalty
 from .penalties.group_lasso import GroupLasso, SparseGroupLasso
+from .workflows.adaptive import adaptive_cross_validate, adaptive_weights
 from .workflows.cv import CVResult, cross_validate
 from .workflows.fitting import fit
 from .workflows.paths import alpha_max, path
@@ -28,3 +29,4 @@ __all__ = [
     "certify", "conventions", "cross_validate", "fit", "load", "make_problem", "path",
     "GroupLasso", "SparseGroupLasso",
 ]
+__all__ += ["adaptive_cross_validate", "adaptive_weights"]

@@ -123,7 +123,7 @@ def test_kernel_decrease_estimate_bounds_a_geometric_run():
     penalty = pz.L1()
     _, _, _, remaining = kernels.cd_epochs(
         data, None, None, h, r, float(n), False, w, 0.0, ws, stats, np.full(p, alpha),
-        kernels.PenaltyArgs(penalty.kernel_id, float(penalty.params[0]), False),
+        kernels.penalty_args(penalty, p),
         kernels.InnerTarget(100_000, -1.0, obj_tol / 4, 0),  # the estimate alone stops
         DEFAULT.kernel())
     objective = 0.5 * np.mean(r**2) + alpha * np.abs(w).sum()

@@ -21,6 +21,7 @@ import dataclasses
 
 import numpy as np
 
+from ..penalties.bounds import kkt_scores
 from . import gradient as _gradient
 from .newton import damped_newton
 from .problem import Problem
@@ -109,9 +110,11 @@ def optimal_free_part(problem: Problem, free: np.ndarray, z_penalized: np.ndarra
 
 
 def uses_gap(problem: Problem) -> bool:
-    """Whether the duality gap is available for this problem."""
+    """Whether the duality gap is available for this problem (not under box
+    constraints: :mod:`penalized.penalties.bounds`)."""
     pen = problem.penalty
-    return bool(pen.convex and problem.datafit.has_conjugate and pen.alpha > 0)
+    return bool(pen.convex and problem.datafit.has_conjugate and pen.alpha > 0
+                and not pen.bounded)
 
 
 def certify(problem: Problem, w: np.ndarray, b: float) -> Certificate:
@@ -148,7 +151,8 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     else:  # known within grad_err: this penalty may need more of it exactly
         grad, grad_err = _gradient.refine(problem, gz, w, grad, grad_err)
     if not uses_gap(problem):
-        kkt = float(np.max(pen.subdiff_distance(w, grad), initial=0.0))
+        kkt = float(np.max(kkt_scores(pen, w, grad, pen.bounds(problem.n_features)),
+                           initial=0.0))
         if problem.fit_intercept:
             kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
         return Certificate("kkt", kkt, primal, b), grad, xw, grad_err, ref

@@ -183,6 +183,7 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
             f"{X.shape[1]} features"
         )
     penalty.check_n_features(X.shape[1])
+    penalty.bounds(X.shape[1])  # one bound per feature, or one clear error
     if datafit.multiclass and penalty.weights is not None and np.any(penalty.weights == 0):
         raise ValueError(f"{type(datafit).__name__} does not support unpenalized features "
                          "(penalty weights of 0) yet: give them a small positive weight")

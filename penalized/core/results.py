@@ -163,6 +163,13 @@ class PathResult:
     deviance_ratio : ndarray of shape (n_alphas,) or None
         Fraction of the null model's deviance (datafit value) each fit explains
         (glmnet's ``dev.ratio``; set by :func:`penalized.path`).
+    truncation : str
+        Why the path stopped before the end of its grid (``dfmax`` / ``pmax``:
+        :mod:`penalized.workflows.constraints`), "" when it did not.
+    relaxed_coefs, relaxed_intercepts : ndarray or None
+        With ``relax=True``: per alpha, the unpenalized refit on the fit's support
+        (glmnet's relaxed lasso; :mod:`penalized.workflows.relax`), shapes of ``coefs``
+        and ``intercepts``. :meth:`mixed` blends them with the penalized fits.
     """
 
     alphas: np.ndarray
@@ -183,6 +190,9 @@ class PathResult:
     fit_intercept: bool = True
     standardize: bool = False
     deviance_ratio: np.ndarray | None = None
+    truncation: str = ""
+    relaxed_coefs: np.ndarray | None = None
+    relaxed_intercepts: np.ndarray | None = None
 
     def __post_init__(self):
         if self.stop_reasons is None:  # built elsewhere (e.g. loaded): from converged
@@ -217,7 +227,26 @@ class PathResult:
         return (f"PathResult({type(self.datafit).__name__}, {type(self.penalty).__name__}, "
                 f"{len(self)} alphas from {self.alphas[0]:.4g} to {self.alphas[-1]:.4g}, "
                 f"n_nonzero {int(self.n_nonzero[0])} -> {int(self.n_nonzero[-1])}, "
-                f"{int(np.sum(~self.converged))} not converged)")
+                f"{int(np.sum(~self.converged))} not converged"
+                + (f"; {self.truncation})" if self.truncation else ")"))
+
+    def mixed(self, gamma: float) -> PathResult:
+        """glmnet's relaxed fit at ``gamma``: ``gamma * coefs + (1 - gamma) *
+        relaxed_coefs`` (and the intercepts alike) at every alpha; ``gamma = 1`` is the
+        penalized path itself, ``gamma = 0`` the unpenalized refits. The blend minimizes
+        no objective: its ``objectives`` and ``certificates`` are NaN (but at 1)."""
+        if self.relaxed_coefs is None:
+            raise ValueError("this path has no relaxed fits: compute it with relax=True")
+        gamma = float(gamma)
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+        if gamma == 1.0:
+            return self
+        nan = np.full(len(self), np.nan)
+        return dataclasses.replace(
+            self, coefs=gamma * self.coefs + (1.0 - gamma) * self.relaxed_coefs,
+            intercepts=gamma * self.intercepts + (1.0 - gamma) * self.relaxed_intercepts,
+            objectives=nan, certificates=nan.copy(), deviance_ratio=None)
 
     def summary(self, max_rows: int = 20) -> str:
         """glmnet's ``print(fit)``: alpha, nonzero count and % deviance explained per

@@ -6,9 +6,11 @@ defaults and fitted attributes, plus ``rule="min" | "1se"`` on the CV classes,
 ``coef_path_`` and the certificate of each fit (``certificate_``).
 """
 
+from ._adaptive import AdaptiveLassoCV
 from ._coordinate_descent import ElasticNet, ElasticNetCV, Lasso, LassoCV
 from ._logistic import LogisticRegression, LogisticRegressionCV
 from ._ridge import Ridge, RidgeCV
 
 __all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "LogisticRegression",
            "LogisticRegressionCV", "Ridge", "RidgeCV"]
+__all__ += ["AdaptiveLassoCV"]

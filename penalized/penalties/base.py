@@ -39,6 +39,75 @@ def _check_weights(weights, n_features: int) -> np.ndarray:
     return weights
 
 
+def _exclude_infinite(pen, w: np.ndarray) -> np.ndarray:
+    """An infinite weight forces its coefficient to 0 (the limit of a growing weight):
+    it becomes the box ``[0, 0]`` with a finite weight (1), so every solver keeps
+    finite arithmetic."""
+    infinite = np.isinf(w)
+    if not infinite.any():
+        return w
+    p = w.shape[0]
+    sides = []
+    for name, default in (("lower", -np.inf), ("upper", np.inf)):
+        value = np.asarray(default if getattr(pen, name) is None else getattr(pen, name),
+                           dtype=float)
+        if value.ndim and value.shape != (p,):
+            raise ValueError(f"{name} has shape {value.shape} but the weights have {p} "
+                             "entries (one bound per feature)")
+        sides.append(np.broadcast_to(value, (p,)).copy())
+    lower, upper = sides
+    lower[infinite] = upper[infinite] = 0.0
+    object.__setattr__(pen, "lower", lower)
+    object.__setattr__(pen, "upper", upper)
+    w = w.copy()
+    w[infinite] = 1.0
+    return w
+
+
+def _check_box(pen) -> None:
+    """``lower <= 0 <= upper`` (glmnet's rule: the null model is feasible), as floats or
+    read-only 1-D arrays; a side with no finite bound becomes None."""
+    for name, sign in (("lower", -1.0), ("upper", 1.0)):
+        value = getattr(pen, name)
+        if value is None:
+            continue
+        try:
+            a = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a number or an array of numbers, "
+                            f"got {value!r}") from None
+        if a.ndim > 1:
+            raise ValueError(f"{name} must be a number or 1-D (one per feature), "
+                             f"got shape {a.shape}")
+        bad = np.flatnonzero(np.isnan(a) | (sign * a < 0)) if a.ndim else \
+            ([0] if np.isnan(a) or sign * a < 0 else [])
+        if len(bad):
+            where = f" at feature {bad[0]}" if a.ndim else ""
+            shown = a[bad[0]] if a.ndim else a
+            rule = "<= 0" if sign < 0 else ">= 0"
+            raise ValueError(f"{name} must be {rule} (the null model must be feasible, "
+                             f"as glmnet requires), got {float(shown):g}{where}")
+        if np.all(np.isinf(a)):
+            a = None
+        elif a.ndim == 0:
+            a = float(a)
+        else:
+            a.setflags(write=False)
+        object.__setattr__(pen, name, a)
+
+
+def _box_array(pen, name: str, n_features: int) -> np.ndarray:
+    value = getattr(pen, name)
+    if value is None:
+        value = -np.inf if name == "lower" else np.inf
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 1 and a.shape[0] != n_features:
+        raise ValueError(f"{name} has {a.shape[0]} entries but X has {n_features} "
+                         "features (one bound per feature)")
+    out = np.ascontiguousarray(np.broadcast_to(a, (n_features,)), dtype=float).copy()
+    return out
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Penalty(ABC):
     """Base class: ``alpha * P(w)`` with optional per-feature weights.
@@ -51,11 +120,20 @@ class Penalty(ABC):
         Per-feature multipliers of the penalty; 0 leaves a feature unpenalized.
     positive : bool, default=False
         Constrain the coefficients to be non-negative.
+    lower, upper : float or array-like of shape (n_features,), optional
+        Box constraints ``lower_j <= w_j <= upper_j`` (glmnet's ``lower.limits`` and
+        ``upper.limits``): ``lower <= 0 <= upper``, infinite values allowed (None:
+        unbounded). ``positive`` is the special case ``lower = 0``; ``lower = upper = 0``
+        excludes a feature (glmnet's ``exclude``), and so does an infinite weight.
+        The solvers clip the prox into the box (:mod:`penalized.penalties.bounds`); a
+        bounded fit is certified by its KKT score (no duality gap).
     """
 
     alpha: float = 1.0
     weights: np.ndarray | None = None
     positive: bool = False
+    lower: float | np.ndarray | None = None
+    upper: float | np.ndarray | None = None
 
     #: Declared capabilities, read by solvers and estimators (no ``hasattr``).
     convex: ClassVar[bool] = True
@@ -86,10 +164,13 @@ class Penalty(ABC):
             w = np.array(self.weights, dtype=float)
             if w.ndim != 1:
                 raise ValueError(f"penalty weights must be 1-D, got shape {w.shape}")
-            if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("penalty weights must be finite and non-negative")
+            if np.any(np.isnan(w)) or np.any(w < 0):
+                raise ValueError("penalty weights must be non-negative numbers "
+                                 "(+inf excludes a feature)")
+            w = _exclude_infinite(self, w)
             w.setflags(write=False)
             object.__setattr__(self, "weights", w)
+        _check_box(self)
         self._check_params()
 
     def _check_params(self) -> None:  # noqa: B027 - optional hook, not abstract
@@ -103,6 +184,30 @@ class Penalty(ABC):
     def check_n_features(self, n_features: int) -> None:  # noqa: B027 - optional hook
         """Raise one clear error if the penalty cannot apply to ``n_features`` features
         (e.g. groups naming a feature beyond them); :func:`make_problem` calls it."""
+
+    @property
+    def bounded(self) -> bool:
+        """Whether box constraints (``lower`` / ``upper``) are set."""
+        return self.lower is not None or self.upper is not None
+
+    def bounds(self, n_features: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(lower, upper)`` as arrays of shape (n_features,), or None when unbounded."""
+        if not self.bounded:
+            return None
+        return tuple(_box_array(self, name, n_features) for name in ("lower", "upper"))
+
+    def with_bounds(self, lower, upper) -> Penalty:
+        """A copy with other box constraints (None: unbounded on that side)."""
+        return dataclasses.replace(self, lower=lower, upper=upper)
+
+    def for_scaled_columns(self, scale: np.ndarray) -> Penalty:
+        """The penalty on columns divided by ``scale`` (standardization), whose
+        coefficients are ``w_j * scale_j``: the bounds scale with them (glmnet's, on the
+        original columns); the weights do not (they penalize the scaled coefficients)."""
+        box = self.bounds(scale.shape[0])
+        if box is None:
+            return self
+        return self.with_bounds(box[0] * scale, box[1] * scale)
 
     def feature_weights(self, n_features: int) -> np.ndarray:
         """Per-feature weights as a read-only array of shape (n_features,)."""
@@ -130,13 +235,18 @@ class Penalty(ABC):
     def __repr__(self) -> str:
         fields = [f"alpha={self.alpha:g}"]
         for f in dataclasses.fields(self):
-            if f.name in ("alpha", "weights", "positive"):
+            if f.name in ("alpha", "weights", "positive", "lower", "upper"):
                 continue
             fields.append(f"{f.name}={getattr(self, f.name)!r}")
         if self.weights is not None:
             fields.append(f"weights=<{self.weights.shape[0]} values>")
         if self.positive:
             fields.append("positive=True")
+        for name in ("lower", "upper"):
+            value = getattr(self, name)
+            if value is not None:
+                fields.append(f"{name}={value:g}" if np.ndim(value) == 0
+                              else f"{name}=<{np.size(value)} values>")
         return f"{type(self).__name__}({', '.join(fields)})"
 
     def __eq__(self, other) -> bool:

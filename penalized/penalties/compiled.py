@@ -73,3 +73,31 @@ def dual_scale_vector(kind, v, omega, alpha, param, positive):
 def conjugate_vector(kind, v, omega, alpha, param, positive):
     """Sum over penalized features of the conjugate of ``alpha omega_j P`` at ``v_j``."""
     return enet_conjugate_sum(v, omega, alpha, param, positive)
+
+
+# ---- box constraints (any penalty): the scalar operations above, clipped -------------
+# For a convex 1-D function, the minimizer over an interval is the unconstrained one
+# clipped into it: the prox of ``alpha_j P + indicator[lo, hi]`` is the prox, clipped.
+@njit(cache=True, inline="always")
+def box_prox_scalar(kind, x, step, alpha_j, param, positive, lo, hi):
+    """``argmin_{lo <= u <= hi} (u - x)^2 / (2 step) + alpha_j P(u)``."""
+    u = prox_scalar(kind, x, step, alpha_j, param, positive)
+    if u < lo:
+        return lo
+    if u > hi:
+        return hi
+    return u
+
+
+@njit(cache=True, inline="always")
+def box_subdiff_scalar(kind, w, grad, alpha_j, param, positive, lo, hi):
+    """Distance of ``-grad`` to ``alpha_j dP(w) + N_[lo, hi](w)``: at a bound, the
+    normal cone absorbs a violation pointing out of the box. Which side ``-grad``
+    leaves the subdifferential on is the sign of ``prox(w - grad) - w`` (the prox is
+    monotone and fixes ``w`` exactly when ``-grad`` is in ``alpha_j dP(w)``)."""
+    d = subdiff_scalar(kind, w, grad, alpha_j, param, positive)
+    if d > 0.0 and (w >= hi or w <= lo):
+        push = prox_scalar(kind, w - grad, 1.0, alpha_j, param, positive) - w
+        if (w >= hi and push > 0.0) or (w <= lo and push < 0.0):
+            return 0.0
+    return d

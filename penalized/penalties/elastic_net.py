@@ -208,8 +208,8 @@ class _ElasticNetFamily(Penalty):
 
     @property
     def ridge(self) -> bool:
-        return self.ratio == 0.0 and not self.positive and (
-            self.weights is None or bool(np.all(self.weights > 0)))
+        return self.ratio == 0.0 and not self.positive and not self.bounded and (
+            self.weights is None or bool(np.all(np.isfinite(self.weights) & (self.weights > 0))))
 
     def row_shifts(self, W):
         """:func:`enet_row_shifts` (None under ``positive``: a shift could leave the

@@ -47,6 +47,8 @@ class Solver(ABC):
     requires_separable: ClassVar[bool] = False
     #: whether it handles a multiclass datafit (2-D coefficients, one intercept per class)
     supports_multiclass: ClassVar[bool] = False
+    #: whether it handles box constraints (:mod:`penalized.penalties.bounds`)
+    supports_bounds: ClassVar[bool] = True
     default_max_iter: ClassVar[int] = 1000
 
     def __init__(self, tol: float = 1e-6, max_iter: int | None = None, verbose: bool = False):
@@ -65,6 +67,12 @@ class Solver(ABC):
             raise ValueError(
                 f"solver={self.name!r} needs a smooth penalty (e.g. L2); "
                 f"{type(pen).__name__} is not smooth: use solver='fista' or 'cd'"
+            )
+        if pen.bounded and not self.supports_bounds:
+            raise ValueError(
+                f"{type(self).__name__} does not handle box constraints (lower / upper "
+                "bounds, exclude, infinite weights): use solver='fista'"
+                + (" or 'cd'" if not problem.datafit.multiclass else "")
             )
         if self.requires_separable and not pen.separable:
             raise ValueError(

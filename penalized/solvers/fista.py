@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.certificates import certify, is_converged
+from ..penalties.bounds import box_prox
 from .base import Iterate, Solver
 
 
@@ -27,6 +28,7 @@ class FISTA(Solver):
 
     def _run(self, problem, coef, intercept, scale):
         pen = problem.penalty
+        box = pen.bounds(problem.n_features)
         fit_b = problem.fit_intercept
         L = problem.lipschitz * 0.5  # optimistic start; backtracking raises it as needed
         w = coef.copy()
@@ -39,7 +41,7 @@ class FISTA(Solver):
             grad_w, grad_b, z = problem.gradient(yw, yb)
             f_y = problem.datafit_value(z)
             while True:  # backtracking on the quadratic upper bound
-                w_new = pen.prox(yw - grad_w / L, 1.0 / L)
+                w_new = box_prox(pen, yw - grad_w / L, 1.0 / L, box)
                 b_new = yb - grad_b / L if fit_b else yb
                 dw, db = w_new - yw, b_new - yb
                 f_new = problem.datafit_value(problem.linear_predictor(w_new, b_new))

@@ -28,6 +28,7 @@ class GradientDescent(Solver):
 
     name = "gd"
     requires_smooth = True
+    supports_bounds = False  # a box makes the objective non-smooth
     default_max_iter = 100_000
     check_every = 10
 

@@ -67,6 +67,9 @@ def resolve_penalty(penalty, alpha: float | None = None) -> Penalty | NeuronGrou
             "per-feature penalty weights are not supported on network parameters; "
             "select the parameters to penalize instead"
         )
+    if penalty.bounded:
+        raise ValueError("box constraints (lower / upper, excluded features) are not "
+                         "supported on network parameters")
     if alpha is not None:
         penalty = penalty.with_alpha(_check_alpha(alpha))  # validates: finite and >= 0
     return penalty

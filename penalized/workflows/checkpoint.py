@@ -74,6 +74,9 @@ def run_fingerprint(data, datafit, fit_intercept: bool, candidates, grids, scori
         "standardize": standardize, "tasks": keys,
     }
     weights = [np.asarray(pen.weights) for pen in candidates if pen.weights is not None]
+    weights += [np.atleast_1d(np.asarray(getattr(pen, side), dtype=float))  # box contents
+                for pen in candidates for side in ("lower", "upper")
+                if getattr(pen, side) is not None]
     return fingerprint(X, y, s, description, arrays=list(arrays) + list(grids) + weights)
 
 

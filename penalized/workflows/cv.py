@@ -33,18 +33,21 @@ from ..core.problem import Problem, make_problem
 from ..core.results import FitResult, PathResult
 from ..penalties import L1, ElasticNet, Penalty
 from .checkpoint import open_checkpoint, run_fingerprint
+from .constraints import exclude_features, n_columns
 from .cv_tasks import (  # noqa: F401 (replace_data, subset_problem, linear_predictors re-exported)
     FOLD_ALPHAS,
     Plan,
     RouteOptions,
     fold_plan,
     gram_plan,
+    limited_grid,
     linear_predictors,
     replace_data,
     subset_problem,
 )
 from .fitting import DEFAULT_TOL, check_max_iter, check_tol, column_names
 from .paths import describe_path
+from .relax import DEFAULT_GAMMAS, check_gammas, relax_plan, relaxed_path
 from .scoring import Scorer, get_scorer
 from .standardize import feature_moments, standardized, unscale_path  # noqa: F401 (re-exported)
 from .sufficient import fold_moments
@@ -87,6 +90,11 @@ class CVResult:
     fold_coefs_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas, n_features[, n_classes])
     fold_intercepts_grid : ndarray of shape (n_l1_ratios, n_folds, n_alphas[, n_classes])
         Every fold's path (only with ``keep_fold_paths=True``).
+    gamma : float or None
+        With ``relax=True``: the chosen blend of the penalized and the relaxed fits
+        (:meth:`PathResult.mixed`); the ``*_grid`` arrays then have one row per gamma
+        of ``gammas`` (instead of per l1_ratio), and ``best_fit`` is the blend.
+    gammas : ndarray or None
     """
 
     alphas: np.ndarray
@@ -107,6 +115,8 @@ class CVResult:
     paths: tuple
     fold_coefs_grid: np.ndarray | None = None
     fold_intercepts_grid: np.ndarray | None = None
+    gamma: float | None = None
+    gammas: np.ndarray | None = None
 
     @property
     def alpha_min(self) -> float:
@@ -128,7 +138,8 @@ class CVResult:
         """The full-data fit at the alpha chosen by ``rule``."""
         if self.path is None:
             raise ValueError("this CVResult was computed with refit=False: no path")
-        return self.path[self.index(rule)]
+        path = self.path if self.gamma is None else self.path.mixed(self.gamma)
+        return path[self.index(rule)]
 
     def coef(self, rule: str = "min") -> np.ndarray:
         """glmnet's ``coef(cvfit, s="lambda.min" | "lambda.1se")``: full-data
@@ -249,7 +260,8 @@ def _check_l1_ratios(l1_ratios, penalty: Penalty) -> list[Penalty] | None:
         raise ValueError(f"l1_ratios must be a non-empty list of numbers in [0, 1], "
                          f"got {l1_ratios!r}")
     return [ElasticNet(alpha=penalty.alpha, weights=penalty.weights, positive=penalty.positive,
-                       l1_ratio=float(r)) for r in ratios]
+                       lower=penalty.lower, upper=penalty.upper, l1_ratio=float(r))
+            for r in ratios]
 
 
 def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
@@ -259,7 +271,9 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
                    callback=None, foldid=None, fold_alphas: str = "shared",
-                   keep_fold_paths: bool = False, client=None, checkpoint=None) -> CVResult:
+                   keep_fold_paths: bool = False, client=None, checkpoint=None,
+                   exclude=None, dfmax: int | None = None, pmax: int | None = None,
+                   relax: bool = False, gammas=DEFAULT_GAMMAS) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -336,6 +350,17 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Folder storing each finished path; a run with the same data and options
         resumes from it (skipping finished paths, same result), a checkpoint of
         another run is refused (:mod:`penalized.workflows.checkpoint`).
+    exclude : indices, column names or boolean mask, optional
+        Features forced to 0 (glmnet's ``exclude``), in every fit.
+    dfmax, pmax : int, optional
+        glmnet's limits (:func:`penalized.path`): the full data's path decides where the
+        grid stops, and every fold is fitted over that shorter grid.
+    relax : bool, default=False
+        Cross-validate the relaxed lasso (glmnet's ``cv.glmnet(relax = TRUE)``): every
+        fold's path is refitted without penalty on each support and scored at each
+        blend ``gamma`` of ``gammas``; the best (alpha, gamma) pair is chosen
+        (``result.gamma``; :mod:`penalized.workflows.relax`).
+    gammas : sequence of float in [0, 1], default=(0, 0.25, 0.5, 0.75, 1)
 
     Returns
     -------
@@ -357,13 +382,22 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     scorer = get_scorer(scoring, datafit)
     if fold_alphas not in FOLD_ALPHAS:
         raise ValueError(f"fold_alphas must be one of {FOLD_ALPHAS}, got {fold_alphas!r}")
+    penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
     candidates = _check_l1_ratios(l1_ratios, penalty) or [penalty]
+    limits = dfmax is not None or pmax is not None
+    if relax:
+        gammas = check_gammas(gammas)
+        if l1_ratios is not None or keep_fold_paths:
+            raise ValueError("relax=True cross-validates gamma: it takes no l1_ratios "
+                             "and no keep_fold_paths")
     options = {"solver": solver, "tol": check_tol(tol), "max_iter": check_max_iter(max_iter),
                "precompute": precompute}
     how = RouteOptions(standardize, fit_intercept, refit, l1_ratios is not None, fold_alphas,
                keep_fold_paths, column_names(X),
                {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas})
     if is_dask_collection(X):
+        if limits or relax:
+            raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
         total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
                                                        client, foldid)
         plan = gram_plan(total, trains, tests, datafit, candidates, how)
@@ -374,7 +408,13 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                              problem, groups)
         data = (problem.X, problem.y, problem.sample_weight,
                 [part for pair in splits for part in pair])
-        if scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
+        if limits:  # the full data's path decides where the grid stops
+            how = how._replace(grid={"n_alphas": None, "alpha_min_ratio": None, "alphas":
+                                     limited_grid(problem, candidates, how, options,
+                                                  dfmax, pmax)})
+        if relax:
+            plan = relax_plan(problem, splits, candidates[0], scorer, how, gammas)
+        elif scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
             moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
             plan = gram_plan(*moments, datafit, candidates, how)
         else:
@@ -383,11 +423,29 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     if checkpoint is not None:  # the options that change a task's result are in its print
         store = open_checkpoint(checkpoint, run_fingerprint(
             data, datafit, fit_intercept, candidates, plan.grids, scorer.name, standardize,
-            {**options, "fold_alphas": fold_alphas, "keep_fold_paths": keep_fold_paths},
+            {**options, "fold_alphas": fold_alphas, "keep_fold_paths": keep_fold_paths,
+             **({"gammas": gammas.tolist()} if relax else {})},
             [task.key for task in plan.tasks]))
     outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
+    if relax:
+        return _collect_relaxed(outputs, plan, scorer, gammas, how)
     return _collect(outputs, plan, scorer, candidates, l1_ratios, how)
+
+
+def _collect_relaxed(outputs: list, plan: Plan, scorer: Scorer, gammas,
+                     how: RouteOptions) -> CVResult:
+    """The relaxed tasks' results: one row of the ``*_grid`` arrays per gamma."""
+    folds = np.array(outputs[:plan.n_folds], dtype=float)  # (n_folds, n_gammas, n_alphas)
+    fold_grid = folds.transpose(1, 0, 2)
+    paths = tuple(relaxed_path(describe_path(res, how.fit_intercept, how.standardize,
+                                             how.feature_names), plan.problems[c])
+                  for c, res in enumerate(outputs[plan.n_folds:]))
+    grids = np.tile(plan.grids[0], (gammas.shape[0], 1))
+    res = _summarize(grids, fold_grid, scorer, paths * gammas.shape[0], [None] * len(gammas),
+                     None)
+    return dataclasses.replace(res, paths=paths, gammas=gammas,
+                               gamma=float(gammas[best_row(res.mean_grid, scorer)]))
 
 
 def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,
@@ -411,14 +469,19 @@ def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,
                                fold_intercepts_grid=fold_paths[1])
 
 
+def best_row(mean_grid: np.ndarray, scorer: Scorer) -> int:
+    """The row (l1_ratio, or gamma) of the grid holding the best mean score."""
+    sign = scorer.sign()
+    best_rows = [np.nanmin(np.where(np.isfinite(m), sign * m, np.inf)) for m in mean_grid]
+    return int(np.argmin(best_rows))
+
+
 def _summarize(grids, fold_grid, scorer: Scorer, paths, candidates, l1_ratios) -> CVResult:
     n_folds = fold_grid.shape[1]
     mean_grid = fold_grid.mean(axis=1)
     se_grid = (fold_grid.std(axis=1, ddof=1) / np.sqrt(n_folds)) if n_folds > 1 \
         else np.zeros_like(mean_grid)
-    sign = scorer.sign()
-    best_rows = [np.nanmin(np.where(np.isfinite(m), sign * m, np.inf)) for m in mean_grid]
-    row = int(np.argmin(best_rows))
+    row = best_row(mean_grid, scorer)
     i_min, i_1se = choose_indices(mean_grid[row], se_grid[row], scorer.greater_is_better)
     n_alphas = grids.shape[1]
     if n_alphas > 2 and i_min in (0, n_alphas - 1):

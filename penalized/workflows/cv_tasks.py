@@ -72,14 +72,17 @@ def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardiz
     ``keep_path``, ``(scores, coefs, intercepts)``."""
     sub, shift, scale = standardized(subset_problem(problem, train), standardize)
     res = unscale_path(path_problem(sub, alphas=grid, **options), shift, scale)
-    if scorer.uses_data:
-        scores = score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
-                            problem.sample_weight[test], res.coefs, res.intercepts,
-                            problem.classes)
-    else:
-        Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
-        scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
+    scores = score_path(problem, test, scorer, res.coefs, res.intercepts)
     return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
+
+
+def score_path(problem: Problem, test, scorer: Scorer, coefs, intercepts) -> np.ndarray:
+    """The score of every fit ``(coefs[k], intercepts[k])`` on the rows ``test``."""
+    if scorer.uses_data:
+        return score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
+                          problem.sample_weight[test], coefs, intercepts, problem.classes)
+    Z = linear_predictors(problem.X[test], coefs, intercepts)
+    return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
 
 
 FOLD_ALPHAS = ("shared", "by_weight")
@@ -104,6 +107,17 @@ def _grid_for(problem: Problem, standardize: bool, n_alphas, alpha_min_ratio, al
     if alphas is not None:
         return check_alphas(alphas)
     return default_grid(standardized(problem, standardize)[0], n_alphas, alpha_min_ratio)[0]
+
+
+def limited_grid(problem: Problem, candidates, how: RouteOptions, options: dict,
+                  dfmax, pmax) -> np.ndarray:
+    """The grid of the full data's path cut at ``dfmax`` / ``pmax`` (one candidate)."""
+    if len(candidates) > 1:
+        raise ValueError("dfmax and pmax take one penalty: no l1_ratios grid")
+    full = problem.with_penalty(candidates[0])
+    grid = _grid_for(full, how.standardize, **how.grid)
+    scaled = standardized(full, how.standardize)[0]
+    return path_problem(scaled, alphas=grid, dfmax=dfmax, pmax=pmax, **options).alphas
 
 
 class RouteOptions(NamedTuple):

@@ -13,6 +13,7 @@ from ..core.exceptions import NoFiniteMinimizerWarning
 from ..core.problem import Problem, make_problem
 from ..core.results import FitResult
 from ..penalties import L1, Penalty
+from ..penalties.bounds import clip
 from ..solvers import Iterate, make_solver
 from ..solvers.base import warn_not_converged
 
@@ -45,6 +46,9 @@ def null_point(problem: Problem) -> tuple[np.ndarray, float]:
     if free.size:
         z0 = problem.null_predictor(b)
         coef[free], b, _ = optimal_free_part(problem, free, np.zeros(problem.n_samples), z0)
+        # bounded free features start at their unconstrained optimum, clipped (a feasible
+        # start; the solver and the certificate's intercept update take it from there)
+        coef = clip(coef, problem.penalty.bounds(problem.n_features))
     return coef, b
 
 
@@ -148,7 +152,7 @@ def check_max_iter(max_iter) -> int | None:
 def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         alpha: float | None = None, *, solver: str = "auto", tol: float = DEFAULT_TOL,
         max_iter: int | None = None, fit_intercept: bool = True, sample_weight=None,
-        init=None, standardize: bool = False) -> FitResult:
+        init=None, standardize: bool = False, exclude=None) -> FitResult:
     r"""Fit a penalized linear model at one alpha.
 
     Minimizes
@@ -192,6 +196,8 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
     standardize : bool, default=False
         Fit on columns scaled to unit variance (the penalty then treats features
         equally, glmnet's default); ``coef`` is reported in the original units.
+    exclude : indices, column names or boolean mask, optional
+        Features forced to 0 (glmnet's ``exclude``; see :func:`penalized.path`).
 
     Returns
     -------
@@ -212,6 +218,10 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
     penalty = L1() if penalty is None else penalty
     if alpha is not None:
         penalty = penalty.with_alpha(alpha)
+    if exclude is not None:
+        from .constraints import exclude_features, n_columns
+
+        penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                            sample_weight=sample_weight)
     res = _solve_standardized(problem, standardize, solver, tol, max_iter, init)

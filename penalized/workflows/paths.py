@@ -13,8 +13,10 @@ from ..core.gram import gram_form, use_gram
 from ..core.problem import Problem, make_problem
 from ..core.results import PathResult
 from ..penalties import L1, Penalty
+from ..penalties.bounds import box_alpha_max
 from ..solvers import Iterate
 from ..solvers.cd import path_driver
+from .constraints import PathLimits, exclude_features, n_columns, truncation_note
 from .fitting import (
     DEFAULT_TOL,
     check_max_iter,
@@ -33,7 +35,8 @@ def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = No
     """Smallest alpha at which every penalized coefficient is exactly zero."""
     problem = make_problem(X, y, datafit or LeastSquares(), penalty or L1(),
                            fit_intercept=fit_intercept, sample_weight=sample_weight)
-    return problem.penalty.alpha_max(null_gradient(problem)[0])
+    pen = problem.penalty
+    return box_alpha_max(pen, null_gradient(problem)[0], pen.bounds(problem.n_features))
 
 
 #: A pure ridge (no L1 part) has no alpha that zeroes it, and its alpha is measured
@@ -68,7 +71,7 @@ def default_grid(problem: Problem, n_alphas: int = 100, alpha_min_ratio: float |
     if not ridge:
         if grad0 is None:
             grad0 = null_gradient(problem)[0]
-        a_max = penalty.alpha_max(grad0)
+        a_max = box_alpha_max(penalty, grad0, penalty.bounds(problem.n_features))
         ratio = L1_MIN_RATIO if alpha_min_ratio is None else alpha_min_ratio
         return alpha_grid(a_max, n_alphas, ratio), a_max
     t = curvature_trace(problem)
@@ -123,7 +126,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
          n_alphas: int = 100, alpha_min_ratio: float | None = None, alphas=None,
          solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
          fit_intercept: bool = True, sample_weight=None, callback=None,
-         precompute="auto", engine: str = "auto", standardize: bool = False) -> PathResult:
+         precompute="auto", engine: str = "auto", standardize: bool = False,
+         exclude=None, dfmax: int | None = None, pmax: int | None = None,
+         relax: bool = False) -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -167,6 +172,19 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     standardize : bool, default=False
         Fit on columns scaled to unit variance (glmnet's default); the alphas are
         then in standardized units, the coefficients in the original ones.
+    exclude : indices, column names or boolean mask, optional
+        Features forced to 0 (glmnet's ``exclude``): the box ``[0, 0]``
+        (:mod:`penalized.penalties.bounds`; the penalty's ``lower`` / ``upper`` set
+        other bounds).
+    dfmax, pmax : int, optional
+        Stop the path before the first fit with more than ``dfmax`` nonzero
+        coefficients, or at which more than ``pmax`` features have ever been nonzero
+        (glmnet's); ``result.truncation`` says where and why
+        (:mod:`penalized.workflows.constraints`).
+    relax : bool, default=False
+        Also refit each alpha's support without penalty (glmnet's relaxed lasso):
+        ``result.relaxed_coefs``, ``result.relaxed_intercepts`` and
+        ``result.mixed(gamma)`` (:mod:`penalized.workflows.relax`).
 
     Examples
     --------
@@ -179,7 +197,10 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
+    penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
     if is_dask_collection(X):  # one pass for the moments, then the Gram form here
+        if dfmax is not None or pmax is not None or relax:
+            raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
         from ..core.gram import gram_form_from
         from .sufficient import gram_grid, gram_path
 
@@ -197,9 +218,14 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
                            sample_weight=sample_weight)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
-                   precompute=precompute, engine=engine)
-    return describe_path(_path_standardized(problem, standardize, options), fit_intercept,
-                         standardize, column_names(X))
+                   precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
+    res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
+                        standardize, column_names(X))
+    if relax:
+        from .relax import relaxed_path
+
+        res = relaxed_path(res, problem)
+    return res
 
 
 def _path_standardized(problem: Problem, standardize: bool, options: dict) -> PathResult:
@@ -247,11 +273,14 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
                  alphas=None, solver: str = "auto", tol: float = DEFAULT_TOL,
                  max_iter: int | None = None, callback=None,
                  precompute="auto", engine: str = "auto",
-                 n_samples: int | None = None) -> PathResult:
+                 n_samples: int | None = None, dfmax: int | None = None,
+                 pmax: int | None = None) -> PathResult:
     """:func:`path` on an already validated problem (cross-validation calls this).
 
     ``n_samples``: the rows of the original data when ``problem`` is already its Gram
-    form (:mod:`.sufficient`): the choice of the engine depends on them."""
+    form (:mod:`.sufficient`): the choice of the engine depends on them. ``dfmax``,
+    ``pmax``: :mod:`.constraints`."""
+    limits = PathLimits(dfmax, pmax, problem.n_features)
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
     grad0, b0, coef0 = null_gradient(problem)
@@ -262,7 +291,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
     if _exact_ridge(problem, solver, engine):
-        out = _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback,
+        out = _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback, limits,
                           starts=ridge_path(problem, grid))
     elif _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
@@ -270,9 +299,17 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         if callback is not None:
             for k in range(k_alphas):
                 callback(k + 1, k_alphas)
+        out["kept"], out["why"] = limits.cut(out["coefs"], grid)
     else:
         out = _solve_each(problem, grid, solver, tol, max_iter, Iterate(coef0, b0), scale,
-                          callback)
+                          callback, limits)
+    note = ""
+    if out["kept"] < k_alphas:  # dfmax / pmax: the fits within the limits
+        note = truncation_note(out["why"], out["kept"], k_alphas)
+        grid, k_alphas = grid[:out["kept"]], out["kept"]
+        for key in ("coefs", "intercepts", "objectives", "certificates", "n_iters",
+                    "stop_reasons"):
+            out[key] = out[key][:k_alphas]
     converged = out["stop_reasons"] != "max_iter"
     if not converged.all():
         bad = np.flatnonzero(~converged)
@@ -290,7 +327,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         certificate_kind=out["kind"], n_iters=out["n_iters"], converged=converged,
         stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
-        classes=original.classes, deviance_ratio=ratio,
+        classes=original.classes, deviance_ratio=ratio, truncation=note,
     )
 
 
@@ -341,24 +378,29 @@ def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback,
-                starts=None) -> dict:
+                limits: PathLimits, starts=None) -> dict:
     """Each alpha of ``grid`` solved by the solver, warm-started from the last (or from
     ``starts = (coefs, intercepts)``, one point per alpha: the solver certifies it, and
     goes on from it only if it falls short of ``tol``); the results as
-    :func:`.path_driver.solve_path` returns them, plus the certificate ``kind`` and the
-    ``solver`` name. (Solvers do not warn: the caller summarizes the alphas that did not
-    converge.)"""
+    :func:`.path_driver.solve_path` returns them, plus the certificate ``kind``, the
+    ``solver`` name and the fits ``kept`` within ``limits`` (``why``: the reason it
+    stopped early, ""). (Solvers do not warn: the caller summarizes the alphas that did
+    not converge.)"""
     k_alphas = grid.shape[0]
     out = {"coefs": np.zeros((k_alphas,) + problem.coef_shape),
            "intercepts": np.zeros((k_alphas,) + problem.intercept_shape),
            "objectives": np.zeros(k_alphas), "certificates": np.zeros(k_alphas),
            "n_iters": np.zeros(k_alphas, dtype=int),
-           "stop_reasons": np.empty(k_alphas, dtype=object)}
+           "stop_reasons": np.empty(k_alphas, dtype=object), "kept": k_alphas, "why": ""}
     for k, a in enumerate(grid):
         sub = problem.with_penalty(problem.penalty.with_alpha(float(a)))
         if starts is not None:
             start = Iterate(starts[0][k], float(starts[1][k]))
         res, start = solve_from(sub, solver, tol, max_iter, start, scale)
+        why = limits.exceeded(res.coef, float(a)) if limits.active else ""
+        if why:
+            out["kept"], out["why"] = k, why
+            break
         out["coefs"][k] = res.coef
         out["intercepts"][k], out["objectives"][k] = res.intercept, res.objective
         out["certificates"][k], out["n_iters"][k] = res.certificate, res.n_iter

@@ -75,7 +75,8 @@ def standardized(problem: Problem, standardize: bool
     else:
         shift = mean
         X = np.asfortranarray((problem.X - mean) / scale)
-    return problem.with_data(X=X), shift, scale
+    scaled = problem.with_data(X=X)
+    return scaled.with_penalty(problem.penalty.for_scaled_columns(scale)), shift, scale
 
 
 def unscale_path(res: PathResult, shift: np.ndarray, scale: np.ndarray) -> PathResult:

@@ -193,7 +193,7 @@ def gram_path(problem, moments: Moments, grid, standardize: bool, fit_intercept:
 
     scale = moments.column_scale() if standardize else np.ones(moments.mean.shape[0] - 1)
     gram = gram_form_from(moments.scaled(scale).statistics(fit_intercept), problem.datafit,
-                          problem.penalty, fit_intercept)
+                          problem.penalty.for_scaled_columns(scale), fit_intercept)
     res = path_problem(gram.problem, alphas=grid, n_samples=moments.count,
                        **{**options, "precompute": False})
     res = dataclasses.replace(res, intercepts=gram.intercepts(res.coefs))
@@ -219,5 +219,5 @@ def gram_grid(problem, moments: Moments, standardize: bool, fit_intercept: bool,
         return check_alphas(alphas)
     scale = moments.column_scale() if standardize else np.ones(moments.mean.shape[0] - 1)
     small = gram_form_from(moments.scaled(scale).statistics(fit_intercept), problem.datafit,
-                           problem.penalty, fit_intercept).problem
+                           problem.penalty.for_scaled_columns(scale), fit_intercept).problem
     return default_grid(small, n_alphas, alpha_min_ratio, n_samples=moments.count)[0]

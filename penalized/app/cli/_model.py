@@ -151,7 +151,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
                           alpha_min_ratio: float | None = None, rule: str = "min",
                           standardize: bool = True, tol: float = DEFAULT_TOL,
                           max_iter: int | None = None, stratify: bool = True, seed: int = 0,
-                          progress=None, client=None, checkpoint=None) -> ModelRun:
+                          progress=None, client=None, checkpoint=None,
+                          dfmax: int | None = None) -> ModelRun:
     """K-fold CV along a path, then the full-data path; the model at the chosen alpha.
 
     :func:`penalized.cross_validate` with shuffled folds, its progress callback
@@ -172,6 +173,8 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
         ``progress(done, total, description)`` after every alpha of every fold.
     client, checkpoint : as in :func:`penalized.cross_validate` (a Dask client; a
         checkpoint folder).
+    dfmax : int, optional
+        glmnet's ``dfmax`` (:func:`penalized.cross_validate`).
 
     Returns
     -------
@@ -194,7 +197,7 @@ def cross_validated_model(X, y, datafit: Datafit, penalty: Penalty, *, name: str
             alpha_min_ratio=alpha_min_ratio, standardize=standardize, tol=tol,
             max_iter=max_iter,
             precompute="auto", callback=None if progress is None else tick, client=client,
-            checkpoint=checkpoint)
+            checkpoint=checkpoint, dfmax=dfmax)
     scale = feature_moments(X, np.ones(X.shape[0]))[1] if standardize \
         else np.ones(X.shape[1])
     k = result.index(rule)

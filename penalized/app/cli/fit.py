@@ -172,6 +172,12 @@ def fit(
     resume: Annotated[bool, _option(
         "--resume", help="Continue the run stored in --checkpoint (same data and options): "
                          "finished folds are not fitted again.")] = False,
+    exclude: Annotated[list[str] | None, _option(
+        "--exclude", help="A feature forced to 0 (glmnet's exclude; repeatable; a text "
+                          "column excludes all its one-hot columns).")] = None,
+    dfmax: Annotated[int | None, _option(
+        "--dfmax", min=0, help="Stop the path before a fit with more nonzero "
+                               "coefficients (glmnet's dfmax).")] = None,
 ) -> None:
     """Fit a penalized model on a table; alpha by K-fold CV; write the model and a report.
 
@@ -187,7 +193,7 @@ def fit(
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
         as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume,
-        group_factors=group_factors)
+        group_factors=group_factors, exclude=tuple(exclude or ()), dfmax=dfmax)
     _fit_job(settings)
 
 
@@ -224,6 +230,8 @@ class FitSettings:
     checkpoint: str | None = None
     resume: bool = False
     group_factors: bool = False
+    exclude: tuple = ()
+    dfmax: int | None = None
 
     @property
     def folder(self) -> str:
@@ -264,11 +272,30 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
         table.notes.append("no --group-factors: every feature is a group of its own")
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
+    pen = excluded_penalty(pen, s.exclude, table.feature_names)
     n = table.X.shape[0]
     if n < s.cv:
         raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows with a target, found {n}")
     _check_class_counts(table.y, task, s.cv)
     return FitInputs(table, task, datafit, pen)
+
+
+def excluded_penalty(pen, exclude: tuple, feature_names) -> object:
+    """``--exclude``: each name a feature, or a text column (all its one-hot columns)."""
+    from ...workflows.constraints import exclude_features
+
+    if not exclude:
+        return pen
+    names = list(feature_names)
+    mask = np.zeros(len(names), dtype=bool)
+    for column in exclude:
+        hits = [j for j, name in enumerate(names)
+                if name == column or name.startswith(f"{column}=")]
+        if not hits:
+            raise ValueError(f"--exclude {column!r}: no such feature (features: "
+                             f"{', '.join(names[:10])}{'...' if len(names) > 10 else ''})")
+        mask[hits] = True
+    return exclude_features(pen, mask, len(names))
 
 
 def _fit_job(s: FitSettings) -> None:
@@ -293,7 +320,9 @@ def _fit_job(s: FitSettings) -> None:
             feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
             alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
             tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
-            client=client, checkpoint=s.checkpoint)
+            client=client, checkpoint=s.checkpoint, dfmax=s.dfmax)
+    if run.cv.path is not None and run.cv.path.truncation:
+        log(f"the path {run.cv.path.truncation}", s.quiet)
     messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)

@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 
 from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
+from ...penalties.bounds import kkt_scores
 from ..base import Iterate, Solver
 from . import kernels, rules
 from .newton import GramCache, newton_on_support
@@ -68,6 +69,7 @@ class _Fit:
     pen: kernels.PenaltyArgs
     obj_scale: float          # the stopping rule's units (see fitting.stopping_scale)
     progress: bool            # the progress estimate may stop the fit
+    box: tuple | None         # the penalty's bounds (lower, upper), None if unbounded
     n_free: int               # samples less one for a fitted intercept (rules.tail_trusted)
 
 
@@ -93,12 +95,14 @@ class CoordinateDescent(CDSolver):
         omega = pen.feature_weights(problem.n_features)
         # the gap is pessimistic when a pure L1 part forces a rescaled (feasible) dual
         # point; otherwise (a ridge part) it stays tight and decides alone
-        progress = pen.constrained_dual and self.tol >= cfg.progress_min_tol
+        # (a bounded fit has no gap: its KKT score alone stops it)
+        progress = pen.constrained_dual and self.tol >= cfg.progress_min_tol \
+            and not pen.bounded
         forced = omega == 0
         return _Fit(problem, kernel_arrays(problem), pen.alpha * omega, forced,
-                    kernels.PenaltyArgs(pen.kernel_id, float(pen.params[0]),
-                                        bool(pen.positive)),
-                    scale, progress, problem.n_samples - int(problem.fit_intercept))
+                    kernels.penalty_args(pen, problem.n_features),
+                    scale, progress, pen.bounds(problem.n_features),
+                    problem.n_samples - int(problem.fit_intercept))
 
     def solve(self, problem, start: Iterate, scale: float):
         cfg, fit = self.settings, self._setup(problem, scale)
@@ -125,7 +129,7 @@ class CoordinateDescent(CDSolver):
             b = cert.intercept
             history.append(cert.objective)
             obj_tol = objective_tolerance(cert, self.tol, scale)
-            scores = pen.subdiff_distance(w, grad)
+            scores = kkt_scores(pen, w, grad, fit.box)
             h, r = self._model(problem, xw + b)
             if outer_progress:
                 remaining = rules.outer_tail(np.asarray(history), len(history),
@@ -172,7 +176,8 @@ class CoordinateDescent(CDSolver):
         (0 after a Newton step: it no longer describes the point)."""
         cfg, problem = self.settings, fit.problem
         pen = problem.penalty
-        quadratic, orthant = problem.datafit.quadratic, pen.orthant_quadratic
+        # the Newton step on the support knows orthants, not boxes
+        quadratic, orthant = problem.datafit.quadratic, pen.orthant_quadratic and not pen.bounded
         target = xw + b + r  # the working response
         stats = col_stats(problem, fit.X, h, ws)
         # Newton polish of the model on the support. Eager (whenever the cost model says

@@ -42,15 +42,28 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ...penalties.compiled import prox_scalar, subdiff_scalar, value_scalar
+from ...penalties.compiled import box_prox_scalar, box_subdiff_scalar, value_scalar
 
 
 class PenaltyArgs(NamedTuple):
-    """The penalty as the kernel takes it: ``kernel_id``, shape parameter, ``positive``."""
+    """The penalty as the kernel takes it: ``kernel_id``, shape parameter, ``positive``,
+    and the box ``lower <= w <= upper`` (infinite entries where unbounded)."""
 
     kind: int
     param: float
     positive: bool
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def penalty_args(penalty, n_features: int) -> PenaltyArgs:
+    """:class:`PenaltyArgs` of a penalty (the one place they are built: the bounds as
+    writable C-contiguous float64 arrays, so that the kernel compiles once)."""
+    box = penalty.bounds(n_features)
+    lower, upper = box if box is not None else (np.full(n_features, -np.inf),
+                                                np.full(n_features, np.inf))
+    return PenaltyArgs(penalty.kernel_id, float(penalty.params[0]), bool(penalty.positive),
+                       np.array(lower, dtype=float), np.array(upper, dtype=float))
 
 
 class InnerTarget(NamedTuple):
@@ -273,6 +286,8 @@ def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
     pen_new = 0.0
     for cc in range(m):
         j = ws[cc]
+        # the extrapolation may leave the box: its projection is tried instead
+        point[cc] = min(max(point[cc], pen.lower[j]), pen.upper[j])
         pen_now += value_scalar(pen.kind, w[j], alphas_j[j], pen.param, pen.positive)
         pen_new += value_scalar(pen.kind, point[cc], alphas_j[j], pen.param, pen.positive)
         delta = point[cc] - w[j]
@@ -394,11 +409,12 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
             xh = col_stats[1, c]
             grad = -(_col_dot(data, indices, indptr, n, j, r, h) + shift * xh) / n
             old = w[j]
-            v = subdiff_scalar(pen.kind, old, grad, alphas_j[j], pen.param, pen.positive)
+            v = box_subdiff_scalar(pen.kind, old, grad, alphas_j[j], pen.param, pen.positive,
+                                   pen.lower[j], pen.upper[j])
             if v > violation:
                 violation = v
-            new = prox_scalar(pen.kind, old - grad / L, 1.0 / L, alphas_j[j], pen.param,
-                              pen.positive)
+            new = box_prox_scalar(pen.kind, old - grad / L, 1.0 / L, alphas_j[j], pen.param,
+                                  pen.positive, pen.lower[j], pen.upper[j])
             if new != old:
                 delta = new - old
                 dec -= grad * delta + 0.5 * L * delta * delta + \

@@ -1231,6 +1231,7 @@ class MultinomialCoordinateDescent(CDSolver):
     """Working-set prox-Newton with row blocks; ``max_iter`` bounds epochs."""
 
     supports_multiclass = True
+    supports_bounds = False  # its row blocks and row shifts know no box
 
     def check(self, problem) -> None:
         super().check(problem)
@@ -1249,7 +1250,7 @@ class MultinomialCoordinateDescent(CDSolver):
         alphas_j = pen.alpha * weights
         forced = weights == 0
         means = _column_means(problem)
-        pen_args = kernels.PenaltyArgs(pen.kernel_id, float(pen.params[0]), bool(pen.positive))
+        pen_args = kernels.penalty_args(pen, p)
         y = np.ascontiguousarray(problem.y, dtype=np.int64)
         s = np.ascontiguousarray(problem.sample_weight, dtype=float)
         W = np.array(start.coef, dtype=float)

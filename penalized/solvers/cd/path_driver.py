@@ -13,7 +13,7 @@ import numpy as np
 
 from ...core.problem import Problem
 from . import path_kernel, rules
-from .kernels import PenaltyArgs
+from .kernels import penalty_args
 from .settings import DEFAULT, CDSettings
 
 
@@ -33,6 +33,8 @@ def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
         return f"the datafit {type(datafit).__name__} has no compiled operations"
     if pen.kernel_id < 0 or not pen.convex:
         return f"{type(pen).__name__} has no compiled convex operations"
+    if pen.bounded:
+        return "the coefficients are bounded (lower / upper, exclude)"
     if not np.all(pen.feature_weights(problem.n_features) > 0):
         return "some features are unpenalized (weight 0)"
     if not (alphas.size and np.all(alphas > 0)):
@@ -85,7 +87,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         np.array(problem.y, dtype=float),
                         np.array(problem.sample_weight, dtype=float),
                         np.array(alphas, dtype=float), omega,
-                        PenaltyArgs(pen.kernel_id, float(pen.params[0]), bool(pen.positive)),
+                        penalty_args(pen, p),
                         bool(problem.fit_intercept), float(b0), float(tol), float(scale),
                         int(max_epochs),
                         bool(progress), bool(pen.strongly_convex), settings.rounds(),
