@@ -52,6 +52,7 @@ def test_exact_path_is_never_worse_than_coordinate_descent():
 @pytest.mark.parametrize("penalty, ridge", [
     (pz.L2(), True), (pz.ElasticNet(l1_ratio=0.0), True), (pz.ElasticNet(l1_ratio=0.5), False),
     (pz.L1(), False), (pz.L2(positive=True), False), (pz.L2(weights=[1.0, 0.0, 1.0]), False),
+    (pz.L2(lower=-0.1, upper=0.1), False),
 ])
 def test_only_a_declared_ridge_takes_the_decomposition(penalty, ridge):
     assert penalty.ridge is ridge
