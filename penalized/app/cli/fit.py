@@ -198,23 +198,29 @@ class FitSettings:
 
     @property
     def folder(self) -> str:
-        return self.out or f"penalized-{os.path.splitext(os.path.basename(self.data))[0]}"
+        data = os.path.normpath(self.data)
+        if any(c in os.path.basename(data) for c in "*?["):  # a glob: its folder's name
+            data = os.path.dirname(data) or "data"
+        return self.out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
 
 
 @dataclasses.dataclass(frozen=True)
 class FitInputs:
     """The checked table and model choices, before any work."""
 
-    table: object  # penalized.app.io.PreparedTable
+    table: object  # penalized.app.io.PreparedTable, or _tall.FolderTable
     task: str
     datafit: object
     penalty: object
+    #: a Parquet folder read by the Dask workers (never whole in this process)
+    tall: bool = False
 
 
 def _checked_inputs(s: FitSettings) -> FitInputs:
     """Every check that needs no data first, then the data's; nothing is logged, so an
     error is the only line on stderr."""
     from ..io import prepare_table, read_table
+    from ..parquet_folder import is_parquet_folder
     from ..persistence import check_new_folder
     from ._dask import check_resume
 
@@ -225,12 +231,16 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     pen = make_penalty(s.penalty, s.l1_ratio)
     check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
+    if s.dask is not None and is_parquet_folder(s.data):
+        from ._tall import folder_inputs
+
+        return FitInputs(*folder_inputs(s), pen, tall=True)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
                           drop_first=s.drop_first)
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
-    n = table.X.shape[0]
+    n = table.n_rows_used
     if n < s.cv:
         raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows with a target, found {n}")
     _check_class_counts(table.y, task, s.cv)
@@ -246,7 +256,7 @@ def _fit_job(s: FitSettings) -> None:
     table, task, datafit, pen = inputs.table, inputs.task, inputs.datafit, inputs.penalty
     for note in table.notes:
         log(note, s.quiet)
-    n, p = table.X.shape
+    n, p = table.folder.shape if inputs.tall else table.X.shape
     ratio = default_ratio(n, p, pen) if s.alpha_min_ratio is None else s.alpha_min_ratio
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {s.cv}-fold "
         f"CV over {s.n_alphas} alphas", s.quiet)
@@ -254,19 +264,24 @@ def _fit_job(s: FitSettings) -> None:
             cluster_run(s.dask, s.checkpoint, s.resume, s.quiet) as client, \
             Progress(s.quiet) as progress:
         warnings.simplefilter("always")
-        run = cross_validated_model(
-            table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
-            feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
-            alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
-            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
-            client=client, checkpoint=s.checkpoint)
+        if inputs.tall:
+            from ._tall import folder_model
+
+            run, scores = folder_model(table, datafit, pen, s, ratio, client, progress)
+        else:
+            run = cross_validated_model(
+                table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
+                feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
+                alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
+                tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
+                client=client, checkpoint=s.checkpoint)
+            scores = cross_validated_metrics(run, table.y)
     messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
     warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
     for message in warnings_shown:
         log(message, s.quiet)
-    scores = cross_validated_metrics(run, table.y)
     html = _fit_report(s.data, table, run, task, scores, warnings_shown) if s.report else None
     _save(s, inputs, run, html)
     report_path = os.path.join(s.folder, REPORT) if s.report else None
@@ -319,7 +334,7 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
         "cv_metrics": metrics, "classes": classes,
         "positive_class": classes[1] if classes is not None and len(classes) == 2 else None,
         "n_nonzero": run.n_nonzero, "n_features": len(run.feature_names),
-        "rows_used": table.X.shape[0], "rows_dropped": table.n_rows_dropped,
+        "rows_used": table.n_rows_used, "rows_dropped": table.n_rows_dropped,
         "set_aside": table.spec.set_aside,
         "intercept": run.intercept if np.ndim(run.intercept) == 0
         else dict(zip(classes, map(float, run.intercept), strict=True)),
@@ -359,7 +374,7 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
                                     "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
              "standardize": s.standardize, "source": os.path.basename(s.data),
              "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
-                      "used": table.X.shape[0]}}
+                      "used": table.n_rows_used}}
     save_linear_model(
         s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
@@ -375,7 +390,7 @@ def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) 
     spec = table.spec
     summary = {"file": os.path.basename(data), "target": spec.target, "task": task,
                "rows read": table.n_rows_read, "rows dropped (missing target)":
-               table.n_rows_dropped, "rows used": table.X.shape[0],
+               table.n_rows_dropped, "rows used": table.n_rows_used,
                "numeric columns": len(spec.numeric),
                "one-hot encoded columns": ", ".join(
                    f"{c} ({len(v)} levels)" for c, v in spec.categorical.items()) or "none",
@@ -385,7 +400,7 @@ def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) 
     if run.classes is not None and len(run.classes) == 2:
         summary["positive class (probabilities are of)"] = str(run.classes[1])
     sections = [report.data_section(summary, table.notes + list(warnings_shown)),
-                report.linear_section(run, n_samples=table.X.shape[0], metrics=scores)]
+                report.linear_section(run, n_samples=table.n_rows_used, metrics=scores)]
     return report.render(f"penalized fit: {os.path.basename(data)}", sections)
 
 
