@@ -14,7 +14,7 @@ before the fit, so they are subtracted). Cases:
 * ``--cli``: ``penalized fit table.parquet`` in process, peak over the table's float64
   size (the read, the table preparation and the 5-fold CV).
 
-Run: ``python bench/bench_memory.py [--n 200000 --p 100 --density 0.05 --cli]``.
+Run: ``PYTHONPATH=. python bench/bench_memory.py [--n 200000 --p 100 --density 0.2 --cli]``.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--p", type=int, default=100)
-    parser.add_argument("--density", type=float, default=0.05)
+    parser.add_argument("--density", type=float, default=0.2)
     parser.add_argument("--cli", action="store_true", help="also the CLI's Parquet read")
     parser.add_argument("--case", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cli-case", nargs=2, help=argparse.SUPPRESS)
@@ -160,7 +160,7 @@ def main() -> None:
     if args.cli:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "table.parquet")
-            nbytes = _write_table(path, args.n * 5, args.p)
+            nbytes = _write_table(path, args.n * 2, args.p)
             r = _spawn(["--cli-case", path, str(nbytes)])
             print(f"CLI parquet: table {r['X_MB']:.0f} MB float64, peak {r['peak_over_table']}"
                   f" x the table over the RSS before (total peak {r['peak_total_MB']} MB)")

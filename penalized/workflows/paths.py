@@ -225,17 +225,34 @@ def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_
 
 
 
+#: rows (dense X) or fits (sparse X) per block when every fit of a path is evaluated
+ROWS, FITS = 8192, 8
+
+
 def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray):
     """The datafit at each fit of a path, from one product ``X W^T``
     (:func:`.cv_tasks.linear_predictors`) rather than a Python loop over the alphas
     (whose overhead dominates on small tables)."""
     from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
 
-    Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k) or (n, k, n_classes)
     if problem.datafit.multiclass:
+        Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k, n_classes)
         return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
-    losses = problem.datafit.loss(problem.y[:, None], Z)
-    return problem.sample_weight @ losses / problem.n_samples
+    # by blocks: Z and the losses of every fit would be (n, n_alphas) each, as large as
+    # X itself for a 100-alpha path on 100 features (rows of dense X; fits for sparse X,
+    # whose rows are not contiguous)
+    total = np.zeros(coefs.shape[0])
+    if problem.is_sparse:
+        for first in range(0, coefs.shape[0], FITS):
+            fits = slice(first, first + FITS)
+            Z = linear_predictors(problem.X, coefs[fits], intercepts[fits])
+            total[fits] = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
+        return total / problem.n_samples
+    for start in range(0, problem.n_samples, ROWS):
+        rows = slice(start, start + ROWS)
+        Z = linear_predictors(problem.X[rows], coefs, intercepts)  # (rows, k)
+        total += problem.sample_weight[rows] @ problem.datafit.loss(problem.y[rows, None], Z)
+    return total / problem.n_samples
 
 
 ENGINES = ("auto", "compiled", "python")

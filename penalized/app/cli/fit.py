@@ -79,7 +79,8 @@ FIT_EPILOG = (
     "  penalized fit houses.csv --target price\n"
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
-    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize"
+    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
+    "  penalized fit parts/ --target y --dask local:2"
 )
 
 
@@ -89,7 +90,10 @@ def _option(*names, **kwargs):
 
 @app.command(epilog=FIT_EPILOG)
 def fit(
-    data: Annotated[str, typer.Argument(help="CSV (separator sniffed) or Parquet file.")],
+    data: Annotated[str, typer.Argument(
+        help="CSV (separator sniffed) or Parquet file, or a folder or glob of Parquet files "
+             "(in memory if it fits; with --dask, read by the workers, never whole: "
+             "least squares on numeric columns).")],
     target: Annotated[str, _option("--target", "-t", help="Column to predict.")],
     task: Annotated[Task, _option(
         "--task", help="auto: two values or text labels = classification.")] = "auto",
@@ -139,7 +143,9 @@ def fit(
     quiet: Annotated[bool, _option("--quiet", "-q", help="No progress or logs.")] = False,
     dask: Annotated[str | None, _option(
         "--dask", help="Run the CV on a Dask cluster: tcp://host:8786, or local / local:N "
-                       "worker processes on this machine.")] = None,
+                       "worker processes on this machine (each limited by the Dask config "
+                       "penalized.local-memory-limit, e.g. DASK_PENALIZED__LOCAL_MEMORY_LIMIT"
+                       "=2GB).")] = None,
     checkpoint: Annotated[str | None, _option(
         "--checkpoint", help="Folder storing every finished fold (see --resume).")] = None,
     resume: Annotated[bool, _option(
