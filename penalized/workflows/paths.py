@@ -179,6 +179,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     """
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
+    if is_dask_collection(X) and not datafit.quadratic:  # a pass per Newton step
+        return _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio,
+                            alphas, tol, fit_intercept, standardize)
     if is_dask_collection(X):  # one pass for the moments, then the Gram form here
         from ..core.gram import gram_form_from
         from .sufficient import describe_moments_path, gram_grid, gram_path
@@ -223,6 +226,20 @@ def describe_path(res: PathResult, problem: Problem, standardize: bool, feature_
                                standardize=bool(standardize), feature_names=feature_names,
                                deviance_ratio=ratio)
 
+
+
+def _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio, alphas,
+                 tol, fit_intercept, standardize) -> PathResult:
+    """:func:`path` of a smooth datafit on a Dask array (:mod:`.tall_newton`)."""
+    from .tall_newton import newton_path
+
+    if getattr(X, "moments_source", False) or not fit_intercept or standardize:
+        raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
+                         "Newton with an intercept, on the columns as they are: use "
+                         "fit_intercept=True and standardize=False")
+    return newton_path(X, y, datafit, penalty, sample_weight=sample_weight,
+                       n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
+                       tol=tol)[0]
 
 
 #: rows (dense X) or fits (sparse X) per block when every fit of a path is evaluated
