@@ -15,6 +15,10 @@ then ``penalized fit DIR --target y --dask local:2`` with each worker limited to
 files (pyarrow, every column, one process), the peak RSS of every process (sampled),
 and the path of a subset (the first ``--subset`` rows) through the workers' route
 against the in-memory Gram route on the same rows. ``--keep`` keeps the files.
+
+Part (c), ``python bench/bench_scale.py --part c --rows 2000000 --alphas 20``: the
+logistic route (proximal Newton, one distributed pass per outer step) on a 2-worker
+LocalCluster: time per pass and passes per path.
 """
 
 from __future__ import annotations
@@ -70,17 +74,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40_000)
     parser.add_argument("--p", type=int, default=400)
     parser.add_argument("--no-sklearn", action="store_true")
-    parser.add_argument("--part", choices=("a", "b"), default="a")
+    parser.add_argument("--part", choices=("a", "b", "c"), default="a")
+    parser.add_argument("--alphas", type=int, default=20, help="part c: path length")
     parser.add_argument("--rows", type=int, default=20_000_000, help="part b: rows")
     parser.add_argument("--dir", default="bench/results/tall-parquet", help="part b: files")
     parser.add_argument("--worker-memory", default="2GB", help="part b: per worker")
     parser.add_argument("--subset", type=int, default=1_000_000, help="part b: rows compared")
     parser.add_argument("--keep", action="store_true", help="part b: keep the files")
     args = parser.parse_args()
-    if args.part == "b":
-        from _tall_parquet import part_b
+    if args.part in ("b", "c"):
+        from _tall_parquet import part_b, part_c
 
-        part_b(args)
+        (part_b if args.part == "b" else part_c)(args)
         return
     X, y = tall_dense(args.n, args.p)
     print(f"X: {args.n} x {args.p} dense, {X.nbytes / 2**20:.0f} MiB; 5 folds, 100 alphas, "

@@ -47,3 +47,7 @@ def test_dask_logistic_refuses_what_it_does_not_do():
     X, y, _ = _data(n=100)
     with pytest.raises(ValueError, match="standardize=False"):
         pz.path(da.from_array(X), da.from_array(y), pz.Logistic(), pz.L1(), standardize=True)
+    bad = X.copy()
+    bad[7, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        pz.path(da.from_array(bad, chunks=50), da.from_array(y, chunks=50), pz.Logistic())

@@ -40,6 +40,8 @@ MAX_OUTER, MAX_HALVINGS = 50, 30
 def _block_model(X, y, s, w, b, datafit):
     """``(moments of [X, t] under s h, sum of s loss)`` of one block at ``(w, b)``."""
     X = np.asarray(X, dtype=float)
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
+        raise ValueError("X or sample_weight has NaN or infinite values")
     z = X @ w + b
     g, h = datafit.dloss(y, z), np.maximum(datafit.d2loss(y, z), MIN_CURVATURE)
     return Moments.of(X, z - g / h, s * h), float(s @ datafit.loss(y, z))
