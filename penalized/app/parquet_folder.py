@@ -29,9 +29,9 @@ import numpy as np
 #: ``BATCH_ROWS x (p + 1) x 8`` bytes (53 MB for 100 columns) while keeping every
 #: product of the moments large enough for BLAS
 BATCH_ROWS = 65536
-#: peak memory of the in-memory read and fit over the table's float64 size (measured
-#: by bench/bench_memory.py --cli); a folder needing more than the available memory is
-#: refused with a pointer to --dask
+#: peak memory of the in-memory read and fit over the table's float64 size
+#: (bench/bench_memory.py --cli measures it), with a margin; a folder needing more than
+#: the available memory is refused with a pointer to --dask
 IN_MEMORY_FACTOR = 4.0
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
