@@ -143,3 +143,14 @@ def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, c
                          "--out", tmp_path / "m"], capsys)
     assert code == 2 and message in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("dask", [[], ["--dask", "local:2"]])
+def test_unreadable_or_absent_parquet_files_are_one_clear_error(tmp_path, capsys, dask):
+    root = tmp_path / "parts"
+    root.mkdir()
+    (root / "a.parquet").write_bytes(b"a,b\n")
+    code, _, err = _fit([root, "--target", "y", *dask, "--out", tmp_path / "m"], capsys)
+    assert code == 2 and "a.parquet is not a readable Parquet file" in err, err
+    code, _, err = _fit([tmp_path / "none" / "*.parquet", "--target", "y", *dask], capsys)
+    assert code == 2 and "no Parquet files" in err, err

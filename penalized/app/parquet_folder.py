@@ -38,6 +38,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 def is_parquet_folder(path: str) -> bool:
     """A folder, or a glob pattern (``*`` ``?`` ``[``) that names files."""
+    if os.path.isfile(path):  # a file name may hold a bracket
+        return False
     return os.path.isdir(path) or any(c in os.path.basename(path) for c in "*?[")
 
 
@@ -48,7 +50,8 @@ def parquet_files(path: str) -> list[str]:
                  for name in names if name.lower().endswith(PARQUET_SUFFIXES)
                  and not name.startswith((".", "_"))]
     else:
-        files = [f for f in glob.glob(path, recursive=True) if os.path.isfile(f)]
+        files = [f for f in glob.glob(path, recursive=True)
+                 if os.path.isfile(f) and f.lower().endswith(PARQUET_SUFFIXES)]
     if not files and os.path.isdir(path):
         raise ValueError(f"{path} is a folder without Parquet files (*.parquet, *.pq), "
                          "not a data file")
@@ -278,7 +281,7 @@ def read_folder(path: str):
     import pyarrow.parquet as pq
 
     files = parquet_files(path)
-    schemas = [pq.read_schema(f).remove_metadata() for f in files]
+    schemas = [_schema(f).remove_metadata() for f in files]
     for f, schema in zip(files[1:], schemas[1:], strict=True):
         if not schema.equals(schemas[0]):
             raise ValueError(f"{f} has other columns or types than {files[0]}: every file "
@@ -292,6 +295,15 @@ def read_folder(path: str):
             f"{needed / 2**30:.1f} GiB in memory, {available / 2**30:.1f} GiB are available: "
             "fit it with --dask local:N (read by the workers, never whole) or a cluster")
     return read_parquet_frame(files)
+
+
+def _schema(path: str):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises many types; name the file
+        raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
 
 
 def _available_memory() -> float | None:
