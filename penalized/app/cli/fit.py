@@ -79,8 +79,7 @@ FIT_EPILOG = (
     "  penalized fit houses.csv --target price\n"
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
-    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
-    "  penalized fit parts/ --target y --dask local:2"
+    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize"
 )
 
 
@@ -256,6 +255,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
 def _fit_job(s: FitSettings) -> None:
     from ._dask import cluster_run
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
+    from ._tall import folder_model
 
     start = time.perf_counter()
     inputs = _checked_inputs(s)
@@ -270,24 +270,21 @@ def _fit_job(s: FitSettings) -> None:
             cluster_run(s.dask, s.checkpoint, s.resume, s.quiet) as client, \
             Progress(s.quiet) as progress:
         warnings.simplefilter("always")
-        if inputs.tall:
-            from ._tall import folder_model
-
-            run, scores = folder_model(table, datafit, pen, s, ratio, client, progress)
-        else:
-            run = cross_validated_model(
-                table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
-                feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
-                alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
-                tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
-                client=client, checkpoint=s.checkpoint)
-            scores = cross_validated_metrics(run, table.y)
+        tall = folder_model(table, datafit, pen, s, ratio, client, progress) \
+            if inputs.tall else None  # (run, metrics) of a Parquet folder on the workers
+        run = tall[0] if tall else cross_validated_model(
+            table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
+            feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
+            alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
+            tol=s.tol, max_iter=s.max_iter, stratify=s.stratify, progress=progress,
+            client=client, checkpoint=s.checkpoint)
     messages = sorted({_cli_words(str(w.message).splitlines()[0]) for w in caught
                        if "numba" not in str(w.filename)})
     edge = edge_warning(run)
     warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
     for message in warnings_shown:
         log(message, s.quiet)
+    scores = tall[1] if tall else cross_validated_metrics(run, table.y)
     html = _fit_report(s.data, table, run, task, scores, warnings_shown) if s.report else None
     _save(s, inputs, run, html)
     report_path = os.path.join(s.folder, REPORT) if s.report else None
