@@ -82,7 +82,7 @@ def test_dask_input_errors_are_clear():
     X, y, _ = _data(n=40, p=5)
     Xd, yd = da.from_array(X, chunks=20), da.from_array(y, chunks=20)
     with pytest.raises(ValueError, match="least squares only; got Logistic"):
-        pz.path(Xd, (yd > 0).astype(int), pz.Logistic())
+        pz.cross_validate(Xd, (yd > 0).astype(int), pz.Logistic())
     with pytest.raises(ValueError, match="scoring='mae'"):
         pz.cross_validate(Xd, yd, scoring="mae")
     with pytest.raises(ValueError, match="do not overlap"):

@@ -43,7 +43,9 @@ _INDEX_NAME = re.compile(r"^(rownames?|row[_ .]?(names?|id|number|no)|unnamed: ?
 
 def read_table(path: str | os.PathLike, sep: str | None = None,
                decimal: str = ".") -> pd.DataFrame:
-    """Read a CSV (separator sniffed unless ``sep``) or a Parquet file.
+    """Read a CSV (separator sniffed unless ``sep``), a Parquet file, or a folder (or
+    glob) of Parquet files with the same columns (refused when it would not fit in
+    memory: ``penalized fit --dask`` reads those on the workers).
 
     ``decimal`` is the CSV's decimal mark (``","`` for files written with decimal
     commas). Duplicate column names are refused (pandas would rename them ``a.1``);
@@ -54,16 +56,18 @@ def read_table(path: str | os.PathLike, sep: str | None = None,
     FileNotFoundError, ValueError
         Missing file, empty file, or a header without data rows.
     """
+    from .parquet_folder import is_parquet_folder, read_folder, read_parquet_frame
+
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if is_parquet_folder(path):  # a folder or glob of Parquet files
+        frame = _decimals_as_floats(read_folder(path))
+    elif not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder, not a data file")
-    if os.path.getsize(path) == 0:
+    elif os.path.getsize(path) == 0:
         raise ValueError(f"{path} is empty (0 bytes): expected a header row and data rows")
-    if path.lower().endswith((".parquet", ".pq")):
+    elif path.lower().endswith((".parquet", ".pq")):
         try:
-            frame = pd.read_parquet(path)
+            frame = read_parquet_frame([path])
         except Exception as exc:  # pyarrow raises many types; name the file
             raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
         frame = _decimals_as_floats(frame)
@@ -231,6 +235,10 @@ class PreparedTable:
     @property
     def feature_names(self) -> list[str]:
         return self.spec.feature_names
+
+    @property
+    def n_rows_used(self) -> int:
+        return self.X.shape[0]
 
 
 def _did_you_mean(name: str, columns, what: str = "target column") -> str:

@@ -118,16 +118,35 @@ def gram_form(problem: Problem) -> GramForm:
     n, p = X.shape
     if problem.fit_intercept:
         x_mean, y_mean = (s @ X) / s.sum(), float(s @ y / s.sum())
-        X_tilde, y_tilde = X - x_mean, y - y_mean
     else:
         x_mean, y_mean = np.zeros(p), 0.0
-        X_tilde, y_tilde = X, y
-    if not np.all(s == 1.0):
-        root_s = np.sqrt(s)
-        X_tilde, y_tilde = X_tilde * root_s[:, None], y_tilde * root_s
-    statistics = GramStatistics(X_tilde.T @ X_tilde, X_tilde.T @ y_tilde,
-                                float(y_tilde @ y_tilde), n, x_mean, y_mean)
+    statistics = GramStatistics(*_centered_products(X, y, s, x_mean, y_mean), n, x_mean,
+                                y_mean)
     return gram_form_from(statistics, problem.datafit, problem.penalty, problem.fit_intercept)
+
+
+#: rows per block of the Gram products: a centered block is a temporary of
+#: ``ROWS x p`` floats (a centered copy of X, as large as X, before)
+ROWS = 8192
+
+
+def _centered_products(X, y, s, x_mean, y_mean):
+    """``X~^T X~``, ``X~^T y~`` and ``y~^T y~`` of the rows centered by the means and
+    scaled by the square roots of the weights, summed over blocks of rows."""
+    p = X.shape[1]
+    gram, xty, yty = np.zeros((p, p)), np.zeros(p), 0.0
+    weighted = not np.all(s == 1.0)
+    for start in range(0, X.shape[0], ROWS):
+        rows = slice(start, start + ROWS)
+        block, target = X[rows] - x_mean, y[rows] - y_mean
+        if weighted:
+            root_s = np.sqrt(s[rows])
+            block *= root_s[:, None]
+            target = target * root_s
+        gram += block.T @ block
+        xty += block.T @ target
+        yty += float(target @ target)
+    return gram, xty, yty
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -47,7 +47,9 @@ def check_X(X, name: str = "X"):
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{name} is empty: shape {X.shape}")
-    if not np.all(np.isfinite(data)):
+    # the sum is finite when every entry is (NaN and inf propagate) and needs no n x p
+    # temporary; a sum that overflowed is checked entry by entry
+    if not np.isfinite(np.sum(data)) and not np.all(np.isfinite(data)):
         bad = np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[0]
         raise ValueError(
             f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]})"

@@ -51,6 +51,9 @@ class DaskSettings:
     poll: float = 0.5
     #: times the data may be scattered again after every copy was lost
     rescatters: int = 3
+    #: memory limit of each worker of ``--dask local:N`` ("2GB"; "auto": the machine's
+    #: memory shared out), past which the nanny restarts it
+    local_memory_limit: str = "auto"
 
     @classmethod
     def from_config(cls) -> DaskSettings:
@@ -60,7 +63,8 @@ class DaskSettings:
                                           getattr(cls, f.name))
                   for f in dataclasses.fields(cls)}
         return cls(int(values["retries"]), float(values["worker_timeout"]),
-                   float(values["poll"]), int(values["rescatters"]))
+                   float(values["poll"]), int(values["rescatters"]),
+                   str(values["local_memory_limit"]))
 
 
 DEFAULTS = DaskSettings()
@@ -265,7 +269,8 @@ def connect(address: str):
         if not count.isdigit() or int(count) < 1:
             raise ValueError(f"--dask local:N needs a positive number of workers, got "
                              f"{address!r}")
-        cluster = local_cluster(int(count))
+        cluster = local_cluster(int(count),
+                                memory_limit=DaskSettings.from_config().local_memory_limit)
         client = Client(cluster)
         client.close = _closing(client.close, cluster)
         return client

@@ -198,6 +198,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
     penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
+    if is_dask_collection(X) and not datafit.quadratic:  # a pass per Newton step
+        return _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio,
+                            alphas, tol, fit_intercept, standardize)
     if is_dask_collection(X):  # one pass for the moments, then the Gram form here
         if dfmax is not None or pmax is not None or relax:
             raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
@@ -246,23 +249,58 @@ def describe_path(res: PathResult, fit_intercept: bool, standardize: bool, featu
 
 
 def deviance_ratios(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
-    """The fraction of the null deviance each fit explains (glmnet's ``dev.ratio``),
-    from one product ``X W^T`` (:func:`.cv_tasks.linear_predictors`) rather than a loop
-    over the alphas. Invariant under standardization and exact on a Gram form (the same
-    datafit at every ``w``), so the problem as solved gives it: on a tall table that is
-    ``p + 1`` rows instead of ``n``."""
-    from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
-
+    """The fraction of the null deviance each fit explains (glmnet's ``dev.ratio``).
+    Invariant under standardization and exact on a Gram form (the same datafit at every
+    ``w``), so the problem as solved gives it: on a tall table that is ``p + 1`` rows
+    instead of ``n``."""
     null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
     if not null > 0:
         return np.full(coefs.shape[0], np.nan)
-    Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k) or (n, k, n_classes)
+    return 1.0 - _datafit_values(problem, coefs, intercepts) / null
+
+
+def _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio, alphas,
+                 tol, fit_intercept, standardize) -> PathResult:
+    """:func:`path` of a smooth datafit on a Dask array (:mod:`.tall_newton`)."""
+    from .tall_newton import newton_path
+
+    if getattr(X, "moments_source", False) or not fit_intercept or standardize:
+        raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
+                         "Newton with an intercept, on the columns as they are: use "
+                         "fit_intercept=True and standardize=False")
+    return newton_path(X, y, datafit, penalty, sample_weight=sample_weight,
+                       n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
+                       tol=tol)[0]
+
+
+#: rows (dense X) or fits (sparse X) per block when every fit of a path is evaluated
+ROWS, FITS = 8192, 8
+
+
+def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray):
+    """The datafit at each fit of a path, from one product ``X W^T``
+    (:func:`.cv_tasks.linear_predictors`) rather than a Python loop over the alphas
+    (whose overhead dominates on small tables)."""
+    from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
+
     if problem.datafit.multiclass:
-        fits = np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
-    else:
-        fits = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
-        fits = fits / problem.n_samples
-    return 1.0 - fits / null
+        Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k, n_classes)
+        return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
+    # by blocks: Z and the losses of every fit would be (n, n_alphas) each, as large as
+    # X itself for a 100-alpha path on 100 features (rows of dense X; fits for sparse X,
+    # whose rows are not contiguous)
+    total = np.zeros(coefs.shape[0])
+    if problem.is_sparse:
+        for first in range(0, coefs.shape[0], FITS):
+            fits = slice(first, first + FITS)
+            Z = linear_predictors(problem.X, coefs[fits], intercepts[fits])
+            total[fits] = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
+        return total / problem.n_samples
+    for start in range(0, problem.n_samples, ROWS):
+        rows = slice(start, start + ROWS)
+        Z = linear_predictors(problem.X[rows], coefs, intercepts)  # (rows, k)
+        total += problem.sample_weight[rows] @ problem.datafit.loss(problem.y[rows, None], Z)
+    return total / problem.n_samples
 
 
 ENGINES = ("auto", "compiled", "python")

@@ -126,15 +126,19 @@ class Moments:
 
 
 def _block(X: np.ndarray, y: np.ndarray, s: np.ndarray) -> Moments:
-    Z = np.column_stack([X, y])
+    return stacked_moments(np.column_stack([X, y]), s)
+
+
+def stacked_moments(Z: np.ndarray, s: np.ndarray) -> Moments:
+    """The moments of the rows of ``Z = [X, y]`` (Z is centered in place: a scratch array)."""
     weight = float(s.sum())
     if weight <= 0:
-        return _empty(Z.shape[1]) if X.shape[0] == 0 else Moments(
-            0.0, X.shape[0], np.zeros(Z.shape[1]), np.zeros((Z.shape[1],) * 2))
+        return _empty(Z.shape[1]) if Z.shape[0] == 0 else Moments(
+            0.0, Z.shape[0], np.zeros(Z.shape[1]), np.zeros((Z.shape[1],) * 2))
     mean = (s @ Z) / weight
     Z -= mean
     weighted = Z if np.all(s == 1.0) else Z * s[:, None]
-    return Moments(weight, X.shape[0], mean, weighted.T @ Z)
+    return Moments(weight, Z.shape[0], mean, weighted.T @ Z)
 
 
 def _empty(q: int) -> Moments:

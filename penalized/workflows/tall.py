@@ -20,7 +20,10 @@ from .sufficient import Moments, check_width
 
 
 def is_dask_collection(X) -> bool:
-    """Whether ``X`` is a Dask array or data frame (Dask is not imported for this)."""
+    """Whether ``X`` is a Dask array or data frame (Dask is not imported for this), or a
+    table that computes its own moments (declares ``moments_source``)."""
+    if getattr(X, "moments_source", False):
+        return True
     dask = sys.modules.get("dask")
     return dask is not None and dask.is_dask_collection(X)
 
@@ -130,11 +133,18 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
     from .sufficient import _sum
 
     _check_model(datafit, scorer)
-    X, y, s = _as_arrays(X, y, sample_weight)
+    source = getattr(X, "moments_source", False)
+    if source:  # a table on disk: its target and weights are its own columns
+        _check_own_columns(y, sample_weight)
+    else:
+        X, y, s = _as_arrays(X, y, sample_weight)
     if foldid is not None:
         cv = folds_from_labels(foldid, X.shape[0])
     labels = _fold_labels(cv, X.shape[0])
-    tests = _reduce(X, y, s, labels, int(labels.max()) + 1, client)
+    if source:
+        tests = X.fold_moments(labels, int(labels.max()) + 1, client)
+    else:
+        tests = _reduce(X, y, s, labels, int(labels.max()) + 1, client)
     total = _sum(list(tests))
     trains = [total - held_out for held_out in tests]
     data = (total.comoment, total.mean, np.array([total.weight]),
@@ -142,8 +152,17 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
     return total, trains, tests, data
 
 
+def _check_own_columns(y, sample_weight) -> None:
+    if y is not None or sample_weight is not None:
+        raise ValueError("a table that computes its own moments holds its target (and "
+                         "weights): pass y=None and sample_weight=None")
+
+
 def dask_moments(X, y, sample_weight, datafit, client=None) -> Moments:
     """The moments of all the rows of Dask input (for ``pz.path``)."""
     _check_model(datafit)
+    if getattr(X, "moments_source", False):
+        _check_own_columns(y, sample_weight)
+        return X.fold_moments(np.zeros(X.shape[0], dtype=np.int32), 1, client)[0]
     X, y, s = _as_arrays(X, y, sample_weight)
     return _reduce(X, y, s, np.zeros(X.shape[0], dtype=np.int32), 1, client)[0]

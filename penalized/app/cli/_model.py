@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from ...core.datafits import Datafit
+from ...core.gram import use_gram
 from ...core.problem import make_problem
 from ...core.validation import check_X
 from ...penalties import Penalty
@@ -222,6 +223,9 @@ def out_of_fold(X, y, datafit: Datafit, penalty: Penalty, splitter, *, standardi
     predictions are the ones its score was computed from at that alpha.
     """
     problem = make_problem(check_X(X), y, datafit, penalty)
+    if use_gram(problem, "auto"):
+        return _out_of_fold_gram(problem, make_splits(splitter, problem), standardize, tol,
+                                 max_iter)
     out = None
     for train, test in make_splits(splitter, problem):
         sub, shift, scale = standardized(subset_problem(problem, train), standardize)
@@ -231,6 +235,24 @@ def out_of_fold(X, y, datafit: Datafit, penalty: Penalty, splitter, *, standardi
         if out is None:
             out = np.empty((problem.n_samples,) + z.shape[1:])
         out[test] = z
+    return out
+
+
+def _out_of_fold_gram(problem, splits, standardize: bool, tol: float, max_iter) -> np.ndarray:
+    """:func:`out_of_fold` for tall least squares: each training fold's fit from its
+    moments (one pass over X for all folds, no copy of a fold), the held-out rows'
+    predictors by blocks of rows (the route :func:`cross_validate` scored them by)."""
+    from ...workflows.sufficient import BLOCK_ROWS, fold_moments, gram_path
+
+    _, trains, _ = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
+    out = np.empty(problem.n_samples)
+    alphas = np.array([problem.penalty.alpha])
+    for (_, test), moments in zip(splits, trains, strict=True):
+        res = gram_path(problem, moments, alphas, standardize, problem.fit_intercept,
+                        {"tol": tol, "max_iter": max_iter})
+        for start in range(0, test.size, BLOCK_ROWS):
+            rows = test[start:start + BLOCK_ROWS]
+            out[rows] = linear_predictors(problem.X[rows], res.coefs, res.intercepts)[:, 0]
     return out
 
 

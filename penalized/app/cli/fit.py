@@ -113,7 +113,10 @@ def _option(*names, **kwargs):
 
 @app.command(epilog=FIT_EPILOG)
 def fit(
-    data: Annotated[str, typer.Argument(help="CSV (separator sniffed) or Parquet file.")],
+    data: Annotated[str, typer.Argument(
+        help="CSV (separator sniffed) or Parquet file, or a folder or glob of Parquet files "
+             "(in memory if it fits; with --dask, read by the workers, never whole: "
+             "least squares on numeric columns).")],
     target: Annotated[str, _option("--target", "-t", help="Column to predict.")],
     task: Annotated[Task, _option(
         "--task", help="auto: two values or text labels = classification.")] = "auto",
@@ -166,7 +169,9 @@ def fit(
     quiet: Annotated[bool, _option("--quiet", "-q", help="No progress or logs.")] = False,
     dask: Annotated[str | None, _option(
         "--dask", help="Run the CV on a Dask cluster: tcp://host:8786, or local / local:N "
-                       "worker processes on this machine.")] = None,
+                       "worker processes on this machine (each limited by the Dask config "
+                       "penalized.local-memory-limit, e.g. DASK_PENALIZED__LOCAL_MEMORY_LIMIT"
+                       "=2GB).")] = None,
     checkpoint: Annotated[str | None, _option(
         "--checkpoint", help="Folder storing every finished fold (see --resume).")] = None,
     resume: Annotated[bool, _option(
@@ -235,23 +240,29 @@ class FitSettings:
 
     @property
     def folder(self) -> str:
-        return self.out or f"penalized-{os.path.splitext(os.path.basename(self.data))[0]}"
+        data = os.path.normpath(self.data)
+        if any(c in os.path.basename(data) for c in "*?["):  # a glob: its folder's name
+            data = os.path.dirname(data) or "data"
+        return self.out or f"penalized-{os.path.splitext(os.path.basename(data))[0]}"
 
 
 @dataclasses.dataclass(frozen=True)
 class FitInputs:
     """The checked table and model choices, before any work."""
 
-    table: object  # penalized.app.io.PreparedTable
+    table: object  # penalized.app.io.PreparedTable, or _tall.FolderTable
     task: str
     datafit: object
     penalty: object
+    #: a Parquet folder read by the Dask workers (never whole in this process)
+    tall: bool = False
 
 
 def _checked_inputs(s: FitSettings) -> FitInputs:
     """Every check that needs no data first, then the data's; nothing is logged, so an
     error is the only line on stderr."""
     from ..io import prepare_table, read_table
+    from ..parquet_folder import is_parquet_folder
     from ..persistence import check_new_folder
     from ._dask import check_resume
 
@@ -264,6 +275,10 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
         factor_groups(pen, None, True)  # the option's error, before reading the data
     check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
+    if s.dask is not None and is_parquet_folder(s.data):
+        from ._tall import folder_inputs
+
+        return FitInputs(*folder_inputs(s), pen, tall=True)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
                           drop_first=s.drop_first)
@@ -273,7 +288,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     task = infer_task(table.y, s.task)
     datafit = datafit_for(task, table.y)
     pen = excluded_penalty(pen, s.exclude, table.feature_names)
-    n = table.X.shape[0]
+    n = table.n_rows_used
     if n < s.cv:
         raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows with a target, found {n}")
     _check_class_counts(table.y, task, s.cv)
@@ -301,13 +316,14 @@ def excluded_penalty(pen, exclude: tuple, feature_names) -> object:
 def _fit_job(s: FitSettings) -> None:
     from ._dask import cluster_run
     from ._model import cross_validated_metrics, cross_validated_model, edge_warning
+    from ._tall import folder_model
 
     start = time.perf_counter()
     inputs = _checked_inputs(s)
     table, task, datafit, pen = inputs.table, inputs.task, inputs.datafit, inputs.penalty
     for note in table.notes:
         log(note, s.quiet)
-    n, p = table.X.shape
+    n, p = table.folder.shape if inputs.tall else table.X.shape
     ratio = default_ratio(n, p, pen) if s.alpha_min_ratio is None else s.alpha_min_ratio
     log(f"{n} rows x {p} features; {task} ({type(datafit).__name__}), {pen!r}, {s.cv}-fold "
         f"CV over {s.n_alphas} alphas", s.quiet)
@@ -315,7 +331,9 @@ def _fit_job(s: FitSettings) -> None:
             cluster_run(s.dask, s.checkpoint, s.resume, s.quiet) as client, \
             Progress(s.quiet) as progress:
         warnings.simplefilter("always")
-        run = cross_validated_model(
+        tall = folder_model(table, datafit, pen, s, ratio, client, progress) \
+            if inputs.tall else None  # (run, metrics) of a Parquet folder on the workers
+        run = tall[0] if tall else cross_validated_model(
             table.X, table.y, datafit, pen, name=f"{type(datafit).__name__} + {pen.name}",
             feature_names=table.feature_names, cv=s.cv, n_alphas=s.n_alphas,
             alpha_min_ratio=ratio, rule=s.rule, standardize=s.standardize, seed=s.seed,
@@ -329,7 +347,7 @@ def _fit_job(s: FitSettings) -> None:
     warnings_shown = [f"warning: {m}" for m in messages + ([edge] if edge else [])]
     for message in warnings_shown:
         log(message, s.quiet)
-    scores = cross_validated_metrics(run, table.y)
+    scores = tall[1] if tall else cross_validated_metrics(run, table.y)
     html = _fit_report(s.data, table, run, task, scores, warnings_shown) if s.report else None
     _save(s, inputs, run, html)
     report_path = os.path.join(s.folder, REPORT) if s.report else None
@@ -382,7 +400,7 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
         "cv_metrics": metrics, "classes": classes,
         "positive_class": classes[1] if classes is not None and len(classes) == 2 else None,
         "n_nonzero": run.n_nonzero, "n_features": len(run.feature_names),
-        "rows_used": table.X.shape[0], "rows_dropped": table.n_rows_dropped,
+        "rows_used": table.n_rows_used, "rows_dropped": table.n_rows_dropped,
         "set_aside": table.spec.set_aside,
         "intercept": run.intercept if np.ndim(run.intercept) == 0
         else dict(zip(classes, map(float, run.intercept), strict=True)),
@@ -422,7 +440,7 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
                                     "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
              "standardize": s.standardize, "source": os.path.basename(s.data),
              "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
-                      "used": table.X.shape[0]}}
+                      "used": table.n_rows_used}}
     save_linear_model(
         s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
@@ -438,7 +456,7 @@ def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) 
     spec = table.spec
     summary = {"file": os.path.basename(data), "target": spec.target, "task": task,
                "rows read": table.n_rows_read, "rows dropped (missing target)":
-               table.n_rows_dropped, "rows used": table.X.shape[0],
+               table.n_rows_dropped, "rows used": table.n_rows_used,
                "numeric columns": len(spec.numeric),
                "one-hot encoded columns": ", ".join(
                    f"{c} ({len(v)} levels)" for c, v in spec.categorical.items()) or "none",
@@ -448,7 +466,7 @@ def _fit_report(data: str, table, run, task: str, scores: dict, warnings_shown) 
     if run.classes is not None and len(run.classes) == 2:
         summary["positive class (probabilities are of)"] = str(run.classes[1])
     sections = [report.data_section(summary, table.notes + list(warnings_shown)),
-                report.linear_section(run, n_samples=table.X.shape[0], metrics=scores)]
+                report.linear_section(run, n_samples=table.n_rows_used, metrics=scores)]
     return report.render(f"penalized fit: {os.path.basename(data)}", sections)
 
 

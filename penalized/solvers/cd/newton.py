@@ -20,10 +20,17 @@ import scipy.sparse as sp
 from ...core.threads import single_blas_thread
 
 
+def _scaled_rows(X, h):
+    """``diag(h) X`` of CSC ``X``: new values on its index arrays (``X.multiply`` went
+    through a COO copy of X and several temporaries of its size)."""
+    X = sp.csc_matrix(X)
+    return sp.csc_matrix((X.data * h[X.indices], X.indices, X.indptr), shape=X.shape)
+
+
 def _gram(X_support, h):
     """``X_S^T diag(h) X_S`` and ``X_S^T h`` for dense or sparse columns."""
     if sp.issparse(X_support):
-        weighted = X_support.multiply(h[:, None]).tocsc()
+        weighted = _scaled_rows(X_support, h)
         gram = (X_support.T @ weighted).toarray()
         xh = np.asarray(weighted.sum(axis=0)).ravel()
     else:
@@ -31,6 +38,26 @@ def _gram(X_support, h):
         gram = X_support.T @ weighted
         xh = weighted.sum(axis=0)
     return gram, xh
+
+
+#: rows per block of the dense products: bounds their temporaries to ``ROWS x |S|``
+#: floats instead of two copies of the support's columns (n x |S| each)
+ROWS = 8192
+
+
+def _dense_products(X, h, old, new):
+    """``X_old^T diag(h) X_new``, ``X_new^T diag(h) X_new`` and ``X_new^T h`` of dense
+    X, summed over blocks of rows."""
+    both = np.concatenate([old, new])
+    products = np.zeros((both.size, new.size))
+    xh = np.zeros(new.size)
+    for start in range(0, X.shape[0], ROWS):
+        block = X[start:start + ROWS]  # a view: only the columns taken below are copied
+        weighted = block[:, new] * h[start:start + ROWS, None]
+        products += block[:, both].T @ weighted
+        xh += weighted.sum(axis=0)
+    k = old.size
+    return products[:k], products[k:], xh
 
 
 class GramCache:
@@ -61,17 +88,24 @@ class GramCache:
         return self.gram[np.ix_(pos, pos)], self.xh[pos]
 
     def _add(self, new):
+        k = self.columns.size
+        if not sp.issparse(self.X):
+            cross, g_new, xh_new = _dense_products(self.X, self.h, self.columns, new)
+            self._store(new, cross, g_new, xh_new)
+            return
         X_new = self.X[:, new]
         g_new, xh_new = _gram(X_new, self.h)
-        k = self.columns.size
         if k:
             X_old = self.X[:, self.columns]
-            weighted = X_new.multiply(self.h[:, None]) if sp.issparse(X_new) \
-                else X_new * self.h[:, None]
+            weighted = _scaled_rows(X_new, self.h)
             cross = np.asarray((X_old.T @ weighted).todense() if sp.issparse(X_old)
                                else X_old.T @ weighted)
         else:
             cross = np.empty((0, new.size))
+        self._store(new, cross, g_new, xh_new)
+
+    def _store(self, new, cross, g_new, xh_new):
+        k = self.columns.size
         gram = np.empty((k + new.size, k + new.size))
         gram[:k, :k] = self.gram
         gram[:k, k:] = cross

@@ -1,0 +1,211 @@
+"""bench_scale.py part (b): a least-squares table larger than the workers' memory, as
+Parquet, through ``penalized fit DIR --target y --dask local:2`` (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+P = 100
+FILE_ROWS = 500_000
+GROUP_ROWS = 100_000
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+
+def coefficients(p: int = P) -> np.ndarray:
+    beta = np.zeros(p)
+    beta[::5] = np.linspace(2.0, 0.1, len(beta[::5]))
+    return beta
+
+
+def write_table(folder: str, rows: int, seed: int = 0) -> float:
+    """``rows`` x 100 features + y, in files of FILE_ROWS rows; seconds taken."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    os.makedirs(folder, exist_ok=True)
+    start, beta = time.perf_counter(), coefficients()
+    names = [f"x{j}" for j in range(P)] + ["y"]
+    for i, first in enumerate(range(0, rows, FILE_ROWS)):
+        rng = np.random.default_rng([seed, i])
+        n = min(FILE_ROWS, rows - first)
+        X = rng.standard_normal((n, P))
+        X[:, 1::2] += 3.0  # means away from zero: the moments are merged centered
+        y = X @ beta + 1.0 + rng.standard_normal(n)
+        table = pa.table([*(X[:, j] for j in range(P)), y], names=names)
+        pq.write_table(table, os.path.join(folder, f"part-{i:05d}.parquet"),
+                       row_group_size=GROUP_ROWS, compression="none")
+    return time.perf_counter() - start
+
+
+def plain_read(folder: str) -> tuple[float, int]:
+    """Seconds to read every column of every file once (pyarrow, one process)."""
+    import pyarrow.parquet as pq
+
+    start, nbytes = time.perf_counter(), 0
+    for name in sorted(os.listdir(folder)):
+        nbytes += pq.read_table(os.path.join(folder, name)).nbytes
+    return time.perf_counter() - start, nbytes
+
+
+class PeakSampler:
+    """The peak RSS of a process and of each of its descendants (sampled every 0.2 s)."""
+
+    def __init__(self, pid: int):
+        import psutil
+
+        self.root, self.peaks, self.names = psutil.Process(pid), {}, {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self.done.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for proc in procs:
+                try:
+                    rss = proc.memory_info().rss
+                    if proc.pid not in self.names:
+                        self.names[proc.pid] = " ".join(proc.cmdline()[1:4])[:60]
+                except psutil.Error:
+                    continue
+                self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), rss)
+            time.sleep(0.2)
+
+    def stop(self) -> dict:
+        self.done.set()
+        self.thread.join()
+        return {f"{pid} {self.names.get(pid, '')}": peak / 2**20
+                for pid, peak in self.peaks.items()}
+
+
+def fit_folder(folder: str, out: str, worker_memory: str) -> tuple[float, dict, dict]:
+    """``penalized fit`` on the folder with 2 local workers: seconds, result, peak RSS."""
+    env = {**os.environ, "DASK_PENALIZED__LOCAL_MEMORY_LIMIT": worker_memory,
+           "PYTHONPATH": ROOT}
+    command = [sys.executable, "-m", "penalized", "fit", folder, "--target", "y", "--dask",
+               "local:2", "--out", out, "--force", "--json", "--no-report", "--quiet"]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    sampler = PeakSampler(process.pid)
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    peaks = sampler.stop()
+    if process.returncode:
+        raise RuntimeError(f"penalized fit failed ({process.returncode}): {stderr[-3000:]}")
+    return seconds, json.loads(stdout), peaks
+
+
+def subset_check(folder: str, rows: int) -> float:
+    """Largest relative difference of the path's coefficients: the first ``rows`` rows
+    (whole files) through the workers' route (here, no cluster) against the in-memory
+    Gram route on the same rows, same folds."""
+    import pyarrow.parquet as pq
+    from sklearn.model_selection import KFold
+
+    import penalized as pz
+    from penalized.app.parquet_folder import open_folder
+
+    names = sorted(os.listdir(folder))[:max(1, rows // FILE_ROWS)]
+    subset = os.path.join(folder, "subset")
+    os.makedirs(subset, exist_ok=True)
+    for name in names:
+        os.link(os.path.join(folder, name), os.path.join(subset, name))
+    try:
+        tall = pz.cross_validate(open_folder(subset, "y"), None, cv=KFold(5), n_alphas=50,
+                                 standardize=True, tol=1e-10)
+        table = np.vstack([pq.read_table(os.path.join(folder, n)).to_pandas().to_numpy()
+                           for n in names])
+        memory = pz.cross_validate(table[:, :P], table[:, P], cv=KFold(5), n_alphas=50,
+                                   standardize=True, tol=1e-10, precompute=True)
+    finally:
+        shutil.rmtree(subset)
+    scale = np.abs(memory.path.coefs).max()
+    return float(np.max(np.abs(tall.path.coefs - memory.path.coefs)) / scale)
+
+
+def part_b(args) -> None:
+    folder = os.path.abspath(args.dir)
+    if os.path.exists(folder) and os.listdir(folder):
+        print(f"{folder}: reusing the files there", flush=True)
+        seconds = float("nan")
+    else:
+        seconds = write_table(folder, args.rows)
+    size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+    print(f"table {args.rows} x {P} + y: {size / 2**30:.2f} GiB of Parquet in "
+          f"{len(os.listdir(folder))} files, written in {seconds:.0f} s; 2 workers x "
+          f"{args.worker_memory}", flush=True)
+    try:
+        read_seconds, nbytes = plain_read(folder)
+        print(f"one plain read (pyarrow, all columns, one process): {read_seconds:.1f} s "
+              f"({nbytes / 2**30:.2f} GiB in Arrow)", flush=True)
+        out = os.path.join(os.path.dirname(folder), "tall-model")
+        fit_seconds, result, peaks = fit_folder(folder, out, args.worker_memory)
+        print(f"penalized fit --dask local:2 (path + 5-fold CV, 100 alphas): "
+              f"{fit_seconds:.1f} s = {fit_seconds / read_seconds:.2f} x one plain read",
+              flush=True)
+        for name, peak in peaks.items():
+            print(f"  peak RSS {peak:8.0f} MiB  {name}", flush=True)
+        beta = coefficients()
+        got = np.array([result["coefficients"].get(f"x{j}", 0.0) for j in range(P)])
+        print(f"alpha {result['alpha']:.3g}, {result['n_nonzero']} nonzero, cv R2 "
+              f"{result['cv_metrics']['R2']:.4f}; largest |coef - truth| "
+              f"{np.max(np.abs(got - beta)):.2e}", flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+        difference = subset_check(folder, args.subset)
+        print(f"first {args.subset} rows: path coefficients through the workers' route vs "
+              f"the in-memory Gram route: largest difference {difference:.1e} (relative to "
+              "the largest coefficient)", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _logistic_block(i: int, rows: int, p: int):
+    rng = np.random.default_rng([7, i])
+    X = rng.standard_normal((rows, p))
+    z = X @ coefficients(p) * 0.5 - 0.5 + rng.logistic(size=rows)
+    return np.column_stack([X, (z > 0).astype(float)])
+
+
+def part_c(args) -> None:
+    """The logistic route on a 2-worker LocalCluster: time per distributed pass and
+    passes per path (``--rows`` x 100 held in the workers' memory)."""
+    import dask
+    import dask.array as da
+    from distributed import Client
+
+    import penalized as pz
+    from penalized.workflows.distributed import local_cluster
+    from penalized.workflows.tall_newton import newton_path
+
+    block = 100_000
+    sizes = [min(block, args.rows - s) for s in range(0, args.rows, block)]
+    with local_cluster(2) as cluster, Client(cluster, set_as_default=False, timeout=60) as c:
+        parts = [da.from_delayed(dask.delayed(_logistic_block)(i, r, P), (r, P + 1), float)
+                 for i, r in enumerate(sizes)]
+        Z = c.persist(da.concatenate(parts))
+        X, y = Z[:, :P], Z[:, P]
+        start = time.perf_counter()
+        res, stats = newton_path(X, y, pz.Logistic(), pz.L1(), n_alphas=args.alphas,
+                                 tol=1e-8, client=c)
+        seconds = time.perf_counter() - start
+    print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
+          f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
+          f"({stats['passes'] / args.alphas:.1f} per alpha), {stats['seconds_per_pass']:.2f} s "
+          f"per pass; outer steps per alpha {res.n_iters.min()}-{res.n_iters.max()}, largest "
+          f"KKT violation {res.certificates.max():.1e}", flush=True)
