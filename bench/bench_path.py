@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic]
+    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic,mcp]
                                [--repeat 3] [--quick] [--peer-tols matched|default]
 
 Every method fits the same grid (100 alphas from alpha_max down to 1e-3 alpha_max, no
@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -76,6 +77,8 @@ def _methods_for(bp: BenchProblem, tols: dict, peers: list[str]):
                for t in OUR_TOLS]
     for name in peers:
         runner, _, tasks = _methods.PEERS[name]
+        if bp.gamma is not None and name not in _methods.MCP_PEERS:
+            continue
         if bp.task in tasks:
             methods.append((name, "see README",
                             lambda b, a, runner=runner: runner(b, a, tols)))
@@ -85,7 +88,7 @@ def _methods_for(bp: BenchProblem, tols: dict, peers: list[str]):
 def _warm_up(runner, bp: BenchProblem) -> float:
     """Run once on a small slice of the same kind of data (compilation, caches, imports)."""
     n, p = min(bp.X.shape[0], 200), min(bp.X.shape[1], 100)
-    small = BenchProblem(bp.name, "warm-up", bp.X[:n, :p], bp.y[:n], bp.task, bp.l1_ratio)
+    small = dataclasses.replace(bp, description="warm-up", X=bp.X[:n, :p], y=bp.y[:n])
     if bp.task == "classification" and len(np.unique(small.y)) < 2:
         return float("nan")
     a_max = pz.alpha_max(small.X, small.y, bp.datafit, bp.penalty(1.0), fit_intercept=False)

@@ -15,7 +15,7 @@ from .core.datafits import ALL_DATAFITS, DATAFITS, Datafit, LeastSquares, Logist
 from .core.exceptions import ConvergenceWarning
 from .core.problem import Problem, make_problem
 from .core.results import FitResult, PathResult
-from .penalties import ALL_PENALTIES, L1, L2, PENALTIES, ElasticNet, Penalty
+from .penalties import ALL_PENALTIES, L1, L2, MCP, PENALTIES, SCAD, ElasticNet, Penalty
 from .workflows.cv import CVResult, cross_validate
 from .workflows.fitting import fit
 from .workflows.paths import alpha_max, path
@@ -26,3 +26,4 @@ __all__ = [
     "Logistic", "Multinomial", "PathResult", "Penalty", "Problem", "__version__", "alpha_max",
     "certify", "conventions", "cross_validate", "fit", "load", "make_problem", "path",
 ]
+__all__ += ["MCP", "SCAD"]

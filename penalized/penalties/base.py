@@ -70,6 +70,9 @@ class Penalty(ABC):
     elastic_net_family: ClassVar[bool] = False
     #: Whether :meth:`orthant_model` gives the penalty exactly (quadratic on orthants).
     orthant_quadratic: ClassVar[bool] = False
+    #: Whether ``P`` is bounded above (MCP, SCAD): a classification loss on separable
+    #: data then has no finite minimizer at any alpha, as at alpha = 0.
+    bounded: ClassVar[bool] = False
 
     def __post_init__(self):
         alpha = float(self.alpha)

@@ -25,15 +25,31 @@ Rule = Literal["min", "1se"]
 Impute = Literal["none", "mean", "median"]
 
 
-def make_penalty(name: str, l1_ratio: float | None):
-    """A registry penalty; ``l1_ratio`` for the penalties that have one."""
+def make_penalty(name: str, l1_ratio: float | None, gamma: float | None = None):
+    """A registry penalty with the shape parameters given (``l1_ratio``, ``gamma``): each
+    must be a field of that penalty, else one error naming those that have it."""
     cls = PENALTIES[name]
-    fields = {f.name for f in cls.__dataclass_fields__.values()}
-    if l1_ratio is not None:
-        if "l1_ratio" not in fields:
-            raise ValueError(f"--l1-ratio applies to the elastic net, not to --penalty {name}")
-        return cls(l1_ratio=l1_ratio)
-    return cls()
+    given = {key: value for key, value in (("l1_ratio", l1_ratio), ("gamma", gamma))
+             if value is not None}
+    for key in given:
+        if key not in cls.__dataclass_fields__:
+            owners = "|".join(sorted(n for n, c in PENALTIES.items()
+                                     if key in c.__dataclass_fields__))
+            raise ValueError(f"--{key.replace('_', '-')} applies to --penalty {owners}, "
+                             f"not to --penalty {name}")
+    return cls(**given)
+
+
+def l1_ratio_of(pen) -> float | None:
+    """The elastic-net mixing of ``pen`` (1 for L1, 0 for L2); None outside that family."""
+    return float(pen.ratio) if pen.elastic_net_family else None
+
+
+def penalty_params(pen) -> dict:
+    """The penalty's shape parameters by name (``{"gamma": 3.0}``), for the JSON output
+    and the saved model."""
+    return {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)
+            if f.name not in ("alpha", "weights", "positive")}
 
 
 def infer_task(y: np.ndarray, task: str) -> str:
@@ -79,7 +95,8 @@ FIT_EPILOG = (
     "  penalized fit houses.csv --target price\n"
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
-    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize"
+    "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
+    "  penalized fit data.csv --target y --penalty mcp --gamma 3"
 )
 
 
@@ -97,6 +114,9 @@ def fit(
         "--penalty", "-p", help="Penalty from the registry.")] = "l1",
     l1_ratio: Annotated[float | None, _option(
         "--l1-ratio", min=0.0, max=1.0, help="Elastic-net mixing (1 = L1, 0 = L2).")] = None,
+    gamma: Annotated[float | None, _option(
+        "--gamma", help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
+                        "3.7): flat beyond gamma * alpha.")] = None,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
     stratify: Annotated[bool, _option(
         "--stratify/--no-stratify",
@@ -154,8 +174,8 @@ def fit(
     without a target dropped.
     """
     settings = FitSettings(
-        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, cv=cv,
-        stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
+        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, gamma=gamma,
+        cv=cv, stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
@@ -195,6 +215,7 @@ class FitSettings:
     dask: str | None = None
     checkpoint: str | None = None
     resume: bool = False
+    gamma: float | None = None
 
     @property
     def folder(self) -> str:
@@ -222,7 +243,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {s.alpha_min_ratio:g}")
     if not 0 < s.tol < 1:
         raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
-    pen = make_penalty(s.penalty, s.l1_ratio)
+    pen = make_penalty(s.penalty, s.l1_ratio, s.gamma)
     check_resume(s.checkpoint, s.resume)
     check_new_folder(s.folder, force=s.force)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
@@ -313,7 +334,8 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
     classes = None if run.classes is None else [str(c) for c in run.classes]
     return {
         "model": folder, "report": report_path, "task": task, "penalty": pen.name,
-        "l1_ratio": float(getattr(pen, "ratio", 1.0)), "rule": rule, "alpha": run.alpha,
+        "l1_ratio": l1_ratio_of(pen), "penalty_params": penalty_params(pen),
+        "rule": rule, "alpha": run.alpha,
         "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
         "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
         "cv_metrics": metrics, "classes": classes,
@@ -358,12 +380,13 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
                                     "stratified": s.stratify and inputs.task == "classification",
                                     "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
              "standardize": s.standardize, "source": os.path.basename(s.data),
+             "penalty_params": penalty_params(pen),
              "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
                       "used": table.X.shape[0]}}
     save_linear_model(
         s.folder, coef=run.coef, intercept=run.intercept, feature_spec=table.spec.to_dict(),
         task=inputs.task, datafit=inputs.datafit.name, penalty=pen.name, alpha=run.alpha,
-        l1_ratio=float(getattr(pen, "ratio", 1.0)), classes=run.classes, extra=extra,
+        l1_ratio=l1_ratio_of(pen), classes=run.classes, extra=extra,
         extra_arrays={"alphas": cvr.alphas, "cv_mean": cvr.mean, "cv_std_error": cvr.std_error,
                       "path_coefs": cvr.path.coefs, "path_intercepts": cvr.path.intercepts},
         extra_files=None if html is None else {REPORT: html.encode("utf-8")})

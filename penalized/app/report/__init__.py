@@ -32,7 +32,9 @@ OBJECTIVE = (
     "&minus;log softmax(z)<sub>y</sub> (multinomial: one column of w per class, P summed "
     "over them); "
     "P = ||w||<sub>1</sub> (L1), ||w||&sup2;/2 (L2), r||w||<sub>1</sub> + (1 &minus; r)"
-    "||w||&sup2;/2 (elastic net, r = l1_ratio). The intercept is not penalized. "
+    "||w||&sup2;/2 (elastic net, r = l1_ratio), or MCP / SCAD (non-convex: the lasso's "
+    "slope alpha at 0, flat beyond gamma &middot; alpha; there alpha &middot; P(w) stands "
+    "for the penalty itself). The intercept is not penalized. "
     "This is scikit-learn's Lasso scaling."
 )
 
@@ -210,6 +212,13 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
                     if snapped else "") + "</details>")
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
+    if not penalty.elastic_net_family:  # the conversions are the elastic net's
+        parts.append(f'<p class="note">{_e(type(penalty).__name__)} is not an elastic net: '
+                     "alpha is its level (the lasso's slope at 0), the same number as "
+                     "skglm's <code>alpha</code> and ncvreg's <code>lambda</code> for least "
+                     "squares (1/(2n) RSS); the ridge and lasso conversions do not apply."
+                     "</p>")
+        return "\n".join(parts)
     parts.append(
         f'<p class="note">n = {n_samples} training rows; l1_ratio = {ratio:g}. '
         + ("Columns were standardized before fitting, so alpha refers to standardized "

@@ -42,7 +42,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ...penalties.compiled import prox_scalar, subdiff_scalar, value_scalar
+from ...penalties.compiled import (
+    coordinate_curvature,
+    prox_scalar,
+    subdiff_scalar,
+    value_scalar,
+)
 
 
 class PenaltyArgs(NamedTuple):
@@ -397,8 +402,11 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
             v = subdiff_scalar(pen.kind, old, grad, alphas_j[j], pen.param, pen.positive)
             if v > violation:
                 violation = v
-            new = prox_scalar(pen.kind, old - grad / L, 1.0 / L, alphas_j[j], pen.param,
-                              pen.positive)
+            # the penalty may need more curvature than the model's (a non-convex one);
+            # ``dec`` below is the model's decrease, with its own L
+            L_step = coordinate_curvature(pen.kind, L, pen.param)
+            new = prox_scalar(pen.kind, old - grad / L_step, 1.0 / L_step, alphas_j[j],
+                              pen.param, pen.positive)
             if new != old:
                 delta = new - old
                 dec -= grad * delta + 0.5 * L * delta * delta + \
