@@ -76,11 +76,13 @@ def _kkt_scale(bp: BenchProblem) -> float:
 
 
 # ---- ours --------------------------------------------------------------------------------
-def run_ours(bp: BenchProblem, alphas: np.ndarray, tol: float) -> Solved:
+def run_ours(bp: BenchProblem, alphas: np.ndarray, tol: float, precompute="auto") -> Solved:
+    """``pz.path`` on the grid; ``precompute`` is its option ("auto" or "false")."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pz.ConvergenceWarning)
         res = pz.path(bp.X, bp.y, bp.datafit, bp.penalty(1.0), alphas=alphas, tol=tol,
-                      fit_intercept=False)
+                      fit_intercept=False,
+                      precompute=False if precompute == "false" else "auto")
     if not np.allclose(res.alphas, alphas, rtol=0, atol=0):
         raise RuntimeError("pz.path reordered the grid")
     gaps = np.array(res.certificates) if res.certificate_kind == "gap" else None

@@ -65,7 +65,7 @@ class MCP(SeparableNonConvex):
     --------
     >>> import penalized as pz
     >>> pz.MCP(alpha=1.0, gamma=3.0).prox([0.5, 2.0, 4.0], step=1.0)
-    array([0.  , 1.5 , 4.  ])
+    array([0. , 1.5, 4. ])
     """
 
     gamma: float = 3.0

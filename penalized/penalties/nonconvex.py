@@ -34,13 +34,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Penalty
-from .elastic_net import L1
-
-
-def _flat(a) -> np.ndarray:
-    """C-contiguous, float64, writable: one compiled specialization of the loops."""
-    a = np.ascontiguousarray(a, dtype=float)
-    return a if a.flags.writeable else a.copy()
+from .elastic_net import L1, _flat
 
 
 def subdiff_distance_ref(w, grad, lam, derivative, positive: bool) -> np.ndarray:
