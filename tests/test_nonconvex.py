@@ -246,6 +246,24 @@ def test_fit_and_path_stop_on_the_kkt_score(penalty, datafit, sparse):
 
 
 @pytest.mark.parametrize("penalty", NONCONVEX, ids=penalty_id)
+def test_multinomial_fit_stops_on_the_kkt_score(penalty):
+    """The multinomial solver's row-block coordinate descent takes the same curvature
+    floor; three noisy classes (no separation: a finite minimizer exists)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((150, 10)) * rng.uniform(0.5, 2.0, 10)
+    scores = X[:, :3] * np.array([1.0, -1.0, 0.5]) + rng.gumbel(size=(150, 3))
+    y = np.argmax(scores, axis=1).astype(float)
+    alpha = 0.2 * pz.alpha_max(X, y, pz.Multinomial(), penalty)
+    res = pz.fit(X, y, pz.Multinomial(), penalty, alpha=alpha, tol=1e-8)
+    assert res.converged and res.stop_reason == "kkt" and res.coef.shape == (10, 3)
+    problem = pz.make_problem(X, y, pz.Multinomial(), penalty.with_alpha(alpha))
+    grad = problem.gradient(res.coef, res.intercept)[0]
+    assert np.max(problem.penalty.subdiff_distance(res.coef, grad)) <= \
+        1e-8 * stopping_scale(problem)
+    assert 0 < res.n_nonzero < 10
+
+
+@pytest.mark.parametrize("penalty", NONCONVEX, ids=penalty_id)
 def test_columns_with_less_curvature_than_the_concavity(penalty):
     """Columns scaled to curvature 0.01, far below MCP's 1/gamma: coordinate descent
     takes 1.25 times the concavity instead (penalties.compiled.coordinate_curvature), so
