@@ -22,8 +22,9 @@ the candidate minimizers (a hard threshold, as skglm does for SCAD). Coordinate 
 takes ``step = 1 / L_j`` (``L_j`` the column's curvature, 1 on standardized least
 squares), but never a curvature below 1.25 times the concavity
 (:func:`penalized.penalties.compiled.coordinate_curvature`): its steps stay continuous
-descent steps whose fixed points are the KKT points, on any column scaling (skglm
-returns wrong values there; ncvreg requires standardized columns).
+descent steps whose fixed points are the KKT points, on any column scaling (there
+skglm's MCP prox keeps 0 up to ``step alpha``, a local minimizer, and steps with it;
+ncvreg requires standardized columns).
 """
 
 from __future__ import annotations
