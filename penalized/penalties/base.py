@@ -72,7 +72,7 @@ class Penalty(ABC):
     orthant_quadratic: ClassVar[bool] = False
     #: Whether ``P`` is bounded above (MCP, SCAD): a classification loss on separable
     #: data then has no finite minimizer at any alpha, as at alpha = 0.
-    bounded: ClassVar[bool] = False
+    bounded_above: ClassVar[bool] = False
 
     def __post_init__(self):
         alpha = float(self.alpha)

@@ -58,9 +58,9 @@ class SeparableNonConvex(Penalty):
     convex: ClassVar[bool] = False
     smooth: ClassVar[bool] = False
     separable: ClassVar[bool] = True
-    bounded: ClassVar[bool] = True
-    #: ``gamma`` must exceed this (the penalty is not defined, or not concave-bounded,
-    #: at or below it)
+    bounded_above: ClassVar[bool] = True
+    #: ``gamma`` must exceed this (MCP 1, SCAD 2, as ncvreg requires): then a step of 1
+    #: (a standardized column) is in the strictly convex regime of the prox
     gamma_min: ClassVar[float] = 1.0
 
     def _check_params(self) -> None:

@@ -115,15 +115,15 @@ def separates(problem: Problem, coef, b) -> bool:
 
 
 def warn_if_unbounded(problem: Problem, res: FitResult) -> None:
-    """At ``alpha = 0``, or with a bounded penalty (MCP, SCAD), a classification loss on
+    """At ``alpha = 0``, or with a penalty bounded above (MCP, SCAD), a classification loss on
     separable data has no minimizer: any reported fit is a point on a ray to infinity,
     "converged" or not."""
-    bounded = res.penalty.bounded and res.penalty.alpha > 0
-    if (res.penalty.alpha > 0 and not bounded) or problem.datafit.task != "classification":
+    flat = res.penalty.bounded_above and res.penalty.alpha > 0
+    if (res.penalty.alpha > 0 and not flat) or problem.datafit.task != "classification":
         return
     if separates(problem, res.coef, res.intercept):
-        where, remedy = (f"and {type(res.penalty).__name__} is bounded",
-                         "use a convex penalty (L1, elastic net)") if bounded \
+        where, remedy = (f"and {type(res.penalty).__name__} is bounded above",
+                         "use a convex penalty (L1, elastic net)") if flat \
             else ("at alpha=0", "use alpha > 0")
         warnings.warn(
             f"the classes are perfectly separated {where}: no finite minimizer exists "

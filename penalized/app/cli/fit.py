@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 
 from ...core.datafits import DATAFITS, LeastSquares, Logistic
-from ...penalties import PENALTIES
+from ...penalties import PENALTIES, Penalty
 from ...workflows.fitting import DEFAULT_TOL
 from . import app
 from ._output import Progress, log, print_json, print_table
@@ -40,16 +40,21 @@ def make_penalty(name: str, l1_ratio: float | None, gamma: float | None = None):
     return cls(**given)
 
 
-def l1_ratio_of(pen) -> float | None:
-    """The elastic-net mixing of ``pen`` (1 for L1, 0 for L2); None outside that family."""
-    return float(pen.ratio) if pen.elastic_net_family else None
+def l1_ratio_of(penalty) -> float | None:
+    """The share of the L1 part for the penalties that have one as a parameter (the
+    elastic-net family), else None (MCP, SCAD)."""
+    if penalty.elastic_net_family:
+        return float(penalty.ratio)
+    ratio = getattr(penalty, "l1_ratio", None)
+    return None if ratio is None else float(ratio)
 
 
 def penalty_params(pen) -> dict:
     """The penalty's shape parameters by name (``{"gamma": 3.0}``), for the JSON output
     and the saved model."""
+    common = {f.name for f in dataclasses.fields(Penalty)}  # alpha, weights, positive...
     return {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)
-            if f.name not in ("alpha", "weights", "positive")}
+            if f.name not in common}
 
 
 def infer_task(y: np.ndarray, task: str) -> str:

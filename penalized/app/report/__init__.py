@@ -210,15 +210,10 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
                     "largest (standardized units) were set to exactly zero: numerical residue "
                     "(e.g. of collinear one-hot columns), not selected features.</p>"
                     if snapped else "") + "</details>")
+    if not penalty.elastic_net_family:  # the conversions are the elastic net's
+        return "\n".join(parts)
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
-    if not penalty.elastic_net_family:  # the conversions are the elastic net's
-        parts.append(f'<p class="note">{_e(type(penalty).__name__)} is not an elastic net: '
-                     "alpha is its level (the lasso's slope at 0), the same number as "
-                     "skglm's <code>alpha</code> and ncvreg's <code>lambda</code> for least "
-                     "squares (1/(2n) RSS); the ridge and lasso conversions do not apply."
-                     "</p>")
-        return "\n".join(parts)
     parts.append(
         f'<p class="note">n = {n_samples} training rows; l1_ratio = {ratio:g}. '
         + ("Columns were standardized before fitting, so alpha refers to standardized "
