@@ -50,11 +50,12 @@ def l1_ratio_of(penalty) -> float | None:
 
 
 def penalty_params(pen) -> dict:
-    """The penalty's shape parameters by name (``{"gamma": 3.0}``), for the JSON output
-    and the saved model."""
+    """The penalty's scalar shape parameters by name (``{"gamma": 3.0}``), for the JSON
+    output and the saved model (arrays, such as a group penalty's groups, are left out)."""
     common = {f.name for f in dataclasses.fields(Penalty)}  # alpha, weights, positive...
-    return {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)
-            if f.name not in common}
+    values = {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)
+              if f.name not in common}
+    return {k: v for k, v in values.items() if isinstance(v, int | float | str)}
 
 
 def infer_task(y: np.ndarray, task: str) -> str:
