@@ -50,7 +50,7 @@ def test_registered_with_declared_capabilities():
         assert not (pen.orthant_quadratic or pen.strongly_convex or pen.constrained_dual)
         with pytest.raises(TypeError):
             pen.conjugate(np.ones(3))
-    for bad in (1.0, 0.5, np.nan, np.inf):
+    for bad in (1.0, 0.5, np.nan, np.inf, "three", None):
         with pytest.raises(ValueError, match="gamma must be a finite number > 1 for MCP"):
             pz.MCP(gamma=bad)
     with pytest.raises(ValueError, match="gamma must be a finite number > 2 for SCAD"):

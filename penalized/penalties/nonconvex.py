@@ -64,7 +64,10 @@ class SeparableNonConvex(Penalty):
     gamma_min: ClassVar[float] = 1.0
 
     def _check_params(self) -> None:
-        g = float(self.gamma)
+        try:
+            g = float(self.gamma)
+        except (TypeError, ValueError):
+            g = np.nan
         if not (np.isfinite(g) and g > self.gamma_min):
             raise ValueError(f"gamma must be a finite number > {self.gamma_min:g} for "
                              f"{type(self).__name__}, got {self.gamma!r}")
