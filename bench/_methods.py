@@ -76,14 +76,17 @@ def _kkt_scale(bp: BenchProblem) -> float:
 
 
 # ---- ours --------------------------------------------------------------------------------
-def run_ours(bp: BenchProblem, alphas: np.ndarray, tol: float) -> Solved:
+def run_ours(bp: BenchProblem, alphas: np.ndarray, tol: float, precompute="auto") -> Solved:
+    """``pz.path`` on the grid; ``precompute`` is its option ("auto" or "false")."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pz.ConvergenceWarning)
         res = pz.path(bp.X, bp.y, bp.datafit, bp.penalty(1.0), alphas=alphas, tol=tol,
-                      fit_intercept=False)
+                      fit_intercept=False,
+                      precompute=False if precompute == "false" else "auto")
     if not np.allclose(res.alphas, alphas, rtol=0, atol=0):
         raise RuntimeError("pz.path reordered the grid")
-    return Solved(np.array(res.coefs), len(alphas), np.array(res.certificates))
+    gaps = np.array(res.certificates) if res.certificate_kind == "gap" else None
+    return Solved(np.array(res.coefs), len(alphas), gaps)
 
 
 # ---- scikit-learn --------------------------------------------------------------------------
@@ -127,12 +130,14 @@ def run_saga(bp, alphas, tols) -> Solved:
 # ---- skglm -------------------------------------------------------------------------------
 def run_skglm(bp: BenchProblem, alphas: np.ndarray, tols: dict) -> Solved:
     from skglm.datafits import Logistic, Quadratic
-    from skglm.penalties import L1, L1_plus_L2
+    from skglm.penalties import L1, L1_plus_L2, MCPenalty
     from skglm.solvers import AndersonCD, ProxNewton
 
     tol = tols["skglm"] * _kkt_scale(bp)
 
     def penalty(a):
+        if bp.gamma is not None:
+            return MCPenalty(a, bp.gamma)
         return L1(a) if bp.l1_ratio == 1.0 else L1_plus_L2(a, bp.l1_ratio)
 
     if bp.task == "regression":  # skglm's own path (Lasso/ElasticNet estimators use it)
@@ -214,6 +219,10 @@ PEERS = {
     "celer": (run_celer, "celer", ("regression", "classification")),
     "glmnet": (run_glmnet, "glmnet", ("regression", "classification")),
 }
+
+
+#: the peers that have MCP (the others run only on the elastic-net problems)
+MCP_PEERS = ("skglm",)
 
 
 def peer_available(name: str) -> bool:

@@ -24,6 +24,7 @@ SHAPES = {
     "sparse": {"full": (10_000, 50_000), "quick": (1_000, 3_000)},
     "sparse-enet": {"full": (10_000, 50_000), "quick": (1_000, 3_000)},
     "logistic": {"full": (2_000, 2_000), "quick": (200, 100)},
+    "mcp": {"full": (10_000, 1_000), "quick": (1_000, 100)},
 }
 ALL_PROBLEMS = tuple(SHAPES)
 
@@ -42,6 +43,8 @@ class BenchProblem:
     task : {"regression", "classification"}
     l1_ratio : float
         1.0 for the lasso / L1 logistic, 0.5 for the elastic net.
+    gamma : float or None
+        MCP's gamma: the penalty is ``MCP(gamma)`` instead of the elastic net.
     """
 
     name: str
@@ -50,6 +53,7 @@ class BenchProblem:
     y: np.ndarray
     task: str
     l1_ratio: float
+    gamma: float | None = None
 
     @property
     def is_sparse(self) -> bool:
@@ -60,7 +64,9 @@ class BenchProblem:
         return pz.LeastSquares() if self.task == "regression" else pz.Logistic()
 
     def penalty(self, alpha: float) -> pz.Penalty:
-        """Our penalty at ``alpha`` (L1 or ElasticNet)."""
+        """Our penalty at ``alpha`` (L1, ElasticNet or MCP)."""
+        if self.gamma is not None:
+            return pz.MCP(alpha=alpha, gamma=self.gamma)
         if self.l1_ratio == 1.0:
             return pz.L1(alpha=alpha)
         return pz.ElasticNet(alpha=alpha, l1_ratio=self.l1_ratio)
@@ -117,6 +123,13 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
         y = _regression_target(rng, X, _sparse_coef(rng, p, 200))
         penalty = "lasso" if name == "sparse" else "elastic net l1_ratio=0.5"
         desc = f"wide sparse CSC n={n} p={p} density={density:g}, {penalty}"
+    elif name == "mcp":
+        # iid columns, p / n = 0.1: the smallest eigenvalue of X^T X / n, about
+        # (1 - sqrt(0.1))^2 = 0.47, exceeds MCP's concavity 1 / gamma = 1/3, so the
+        # objective is strongly convex: one minimizer, reached by every method
+        X = np.asfortranarray(rng.standard_normal((n, p)))
+        y = _regression_target(rng, X, _sparse_coef(rng, p, 20))
+        desc = f"tall dense n={n} p={p}, MCP gamma=3"
     else:  # logistic
         X = np.asfortranarray(rng.standard_normal((n, p)))
         z = X @ _sparse_coef(rng, p, 20)
@@ -128,4 +141,5 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
             y = y - y.mean()
     return BenchProblem(name=name, description=desc, X=X, y=np.ascontiguousarray(y),
                         task="classification" if name == "logistic" else "regression",
-                        l1_ratio=0.5 if name.endswith("-enet") else 1.0)
+                        l1_ratio=0.5 if name.endswith("-enet") else 1.0,
+                        gamma=3.0 if name == "mcp" else None)

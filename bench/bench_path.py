@@ -2,8 +2,9 @@
 
 Usage::
 
-    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic]
+    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic,mcp]
                                [--repeat 3] [--quick] [--peer-tols matched|default]
+                               [--precompute auto|false]
 
 Every method fits the same grid (100 alphas from alpha_max down to 1e-3 alpha_max, no
 intercept) on the same data; all objectives are computed by ONE function of ours
@@ -23,6 +24,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -70,12 +72,15 @@ def path_objectives(bp: BenchProblem, alphas: np.ndarray, coefs: np.ndarray) -> 
     return out
 
 
-def _methods_for(bp: BenchProblem, tols: dict, peers: list[str]):
+def _methods_for(bp: BenchProblem, tols: dict, peers: list[str], precompute="auto"):
     """(label, tol shown, runner) for ours at each tol and every applicable peer."""
-    methods = [(f"penalized tol={t:g}", f"{t:g}", lambda b, a, t=t: _methods.run_ours(b, a, t))
+    methods = [(f"penalized tol={t:g}", f"{t:g}",
+                lambda b, a, t=t: _methods.run_ours(b, a, t, precompute))
                for t in OUR_TOLS]
     for name in peers:
         runner, _, tasks = _methods.PEERS[name]
+        if bp.gamma is not None and name not in _methods.MCP_PEERS:
+            continue
         if bp.task in tasks:
             methods.append((name, "see README",
                             lambda b, a, runner=runner: runner(b, a, tols)))
@@ -85,7 +90,7 @@ def _methods_for(bp: BenchProblem, tols: dict, peers: list[str]):
 def _warm_up(runner, bp: BenchProblem) -> float:
     """Run once on a small slice of the same kind of data (compilation, caches, imports)."""
     n, p = min(bp.X.shape[0], 200), min(bp.X.shape[1], 100)
-    small = BenchProblem(bp.name, "warm-up", bp.X[:n, :p], bp.y[:n], bp.task, bp.l1_ratio)
+    small = dataclasses.replace(bp, description="warm-up", X=bp.X[:n, :p], y=bp.y[:n])
     if bp.task == "classification" and len(np.unique(small.y)) < 2:
         return float("nan")
     a_max = pz.alpha_max(small.X, small.y, bp.datafit, bp.penalty(1.0), fit_intercept=False)
@@ -127,7 +132,7 @@ def time_method(runner, bp, alphas, repeat: int, budget_s: float, timeout_s: flo
 
 def bench_problem(bp: BenchProblem, *, n_alphas: int, repeat: int, tols: dict,
                   peers: list[str], budget_s: float, timeout_s: float, reference: bool,
-                  log) -> dict:
+                  log, precompute="auto") -> dict:
     """All methods on one problem; returns the JSON record of that problem."""
     a_max = pz.alpha_max(bp.X, bp.y, bp.datafit, bp.penalty(1.0), fit_intercept=False)
     alphas = alpha_grid(a_max, n_alphas, 1e-3)
@@ -141,7 +146,7 @@ def bench_problem(bp: BenchProblem, *, n_alphas: int, repeat: int, tols: dict,
         objectives["reference"] = path_objectives(bp, alphas, solved.coefs)
         log(f"   reference: penalized tol={REFERENCE_TOL:g} in {ref_time:.2f} s")
     rows = []
-    for label, tol_label, runner in _methods_for(bp, tols, peers):
+    for label, tol_label, runner in _methods_for(bp, tols, peers, precompute):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -254,6 +259,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="comma-separated subset of " + ",".join(_methods.PEERS)
                         + " (default: every installed one)")
     parser.add_argument("--peer-tols", choices=("matched", "default"), default="matched")
+    parser.add_argument("--precompute", choices=("auto", "false"), default="auto",
+                        help="pz.path's precompute for our timed rows (false: no Gram form "
+                             "of tall least squares; the reference keeps auto)")
     parser.add_argument("--budget", type=float, default=60.0,
                         help="no repeats for a method whose first run exceeds this (s)")
     parser.add_argument("--method-timeout", type=float, default=600.0,
@@ -302,6 +310,7 @@ def main(argv=None) -> int:
     record = {
         "command": " ".join(sys.argv), "quick": args.quick, "repeat": args.repeat,
         "peer_tols": args.peer_tols, "tols": tols, "our_tols": list(OUR_TOLS),
+        "precompute": args.precompute,
         "versions": _versions(peers), "peers_missing": missing,
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                     "loadavg_before": load_before, "threads": 1},
@@ -314,7 +323,8 @@ def main(argv=None) -> int:
         records.append(bench_problem(bp, n_alphas=args.n_alphas, repeat=args.repeat,
                                      tols=tols, peers=peers, budget_s=args.budget,
                                      timeout_s=args.method_timeout,
-                                     reference=not args.no_reference, log=log))
+                                     reference=not args.no_reference, log=log,
+                                     precompute=args.precompute))
         log(format_table(records[-1:]))
         write_json(record, target)  # after every problem: a long run keeps what it measured
     first_call = None

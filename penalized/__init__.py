@@ -15,7 +15,7 @@ from .core.datafits import ALL_DATAFITS, DATAFITS, Datafit, LeastSquares, Logist
 from .core.exceptions import ConvergenceWarning
 from .core.problem import Problem, make_problem
 from .core.results import FitResult, PathResult
-from .penalties import ALL_PENALTIES, L1, L2, PENALTIES, ElasticNet, Penalty
+from .penalties import ALL_PENALTIES, L1, L2, MCP, PENALTIES, SCAD, ElasticNet, Penalty
 from .penalties.group_lasso import GroupLasso, SparseGroupLasso
 from .workflows.adaptive import adaptive_cross_validate, adaptive_weights
 from .workflows.cv import CVResult, cross_validate
@@ -30,3 +30,4 @@ __all__ = [
     "GroupLasso", "SparseGroupLasso",
 ]
 __all__ += ["adaptive_cross_validate", "adaptive_weights"]
+__all__ += ["MCP", "SCAD"]

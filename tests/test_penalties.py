@@ -76,7 +76,8 @@ def test_prox_matches_scalar_minimization_per_coordinate(penalty, step):
         found = minimize_scalar(coordinate_objective, bounds=(lower, 10.0), method="bounded",
                                 options={"xatol": 1e-10})
         assert coordinate_objective(u[j]) <= found.fun + 1e-10
-        assert u[j] == pytest.approx(found.x, abs=1e-6)
+        if penalty.convex:  # else the bounded search may stop in a worse local minimum
+            assert u[j] == pytest.approx(found.x, abs=1e-6)
 
 
 @pytest.mark.parametrize("penalty", variants())

@@ -70,9 +70,11 @@ def test_kkt_conditions_hold_at_the_solution(penalty, datafit, solver, sparse, f
         assert res.intercept == 0.0
     assert res.objective == pytest.approx(problem.objective(res.coef, res.intercept), rel=1e-12)
     assert res.certificate >= 0
-    # every solver reaches the same optimum
-    best = reference_objective(problem)
-    assert res.objective <= best * (1 + 1e-8) + 1e-14
+    # every solver reaches the same optimum (a non-convex penalty has local minima: each
+    # solver may stop at another KKT point, checked above)
+    if problem.penalty.convex:
+        best = reference_objective(problem)
+        assert res.objective <= best * (1 + 1e-8) + 1e-14
 
 
 # ---- scikit-learn oracles --------------------------------------------------------------

@@ -154,6 +154,9 @@ class Penalty(ABC):
     #: The PyTorch prox acts on whole units of a layer, not coordinates (only
     #: :class:`penalized.torch.NeuronGroupLasso`, which is not a linear-model penalty).
     unit_groups: ClassVar[bool] = False
+    #: Whether ``P`` is bounded above (MCP, SCAD): a classification loss on separable
+    #: data then has no finite minimizer at any alpha, as at alpha = 0.
+    bounded_above: ClassVar[bool] = False
 
     def __post_init__(self):
         alpha = float(self.alpha)

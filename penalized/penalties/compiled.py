@@ -13,6 +13,7 @@ function, and its own module with the operations; the solvers name no penalty.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .elastic_net_compiled import (
@@ -24,54 +25,127 @@ from .elastic_net_compiled import (
     enet_value,
     enet_value_scalar,
 )
+from .mcp_compiled import (
+    mcp_concavity,
+    mcp_prox_scalar,
+    mcp_subdiff_distance,
+    mcp_subdiff_scalar,
+    mcp_value,
+    mcp_value_scalar,
+)
+from .scad_compiled import (
+    scad_concavity,
+    scad_prox_scalar,
+    scad_subdiff_distance,
+    scad_subdiff_scalar,
+    scad_value,
+    scad_value_scalar,
+)
 
 #: ``kernel_id`` of the elastic-net family (L1, L2, ElasticNet)
 ELASTIC_NET = 0
+#: ``kernel_id`` of the minimax concave penalty (``param``: gamma)
+MCP = 1
+#: ``kernel_id`` of SCAD (``param``: gamma)
+SCAD = 2
+
+#: A coordinate step of a non-convex penalty uses at least this multiple of the
+#: penalty's concavity as its curvature (:func:`coordinate_curvature`): the prox is then
+#: strictly convex and continuous, with slope at most ``1 / (1 - 1 / 1.25) = 5``.
+CURVATURE_MARGIN = 1.25
 
 
 # ---- scalar operations (inlined into the kernel) ---------------------------------
-# Only the elastic-net family so far: a new family adds
-# ``if kind == 1: return its_prox(...)`` before the default.
+# A new family adds ``if kind == ITS_ID: return its_prox(...)`` before the default
+# (the elastic net).
 @njit(cache=True, inline="always")
 def prox_scalar(kind, x, step, alpha_j, param, positive):
     """``argmin_u (u - x)^2 / (2 step) + alpha_j P(u)``."""
+    if kind == MCP:
+        return mcp_prox_scalar(x, step, alpha_j, param, positive)
+    if kind == SCAD:
+        return scad_prox_scalar(x, step, alpha_j, param, positive)
     return enet_prox_scalar(x, step, alpha_j, param, positive)
 
 
 @njit(cache=True, inline="always")
 def subdiff_scalar(kind, w, grad, alpha_j, param, positive):
     """Distance of ``-grad`` to ``alpha_j dP(w)`` (the KKT violation of one coordinate)."""
+    if kind == MCP:
+        return mcp_subdiff_scalar(w, grad, alpha_j, param, positive)
+    if kind == SCAD:
+        return scad_subdiff_scalar(w, grad, alpha_j, param, positive)
     return enet_subdiff_scalar(w, grad, alpha_j, param, positive)
 
 
 @njit(cache=True, inline="always")
 def value_scalar(kind, w, alpha_j, param, positive):
     """``alpha_j P(w)``."""
+    if kind == MCP:
+        return mcp_value_scalar(w, alpha_j, param, positive)
+    if kind == SCAD:
+        return scad_value_scalar(w, alpha_j, param, positive)
     return enet_value_scalar(w, alpha_j, param, positive)
+
+
+@njit(cache=True, inline="always")
+def coordinate_curvature(kind, curvature, param):
+    """The curvature a coordinate step takes, given the datafit model's ``curvature``.
+
+    Convex penalties: the model's own (the step minimizes the model exactly). A
+    non-convex penalty's prox is a global minimizer that jumps between local minima
+    once ``1 / step`` is below the penalty's concavity (a hard threshold): a step that
+    trusts the quadratic model far from the current point (a prox-Newton model of
+    logistic stalled on such jumps, every line search rejecting them), and that leaves
+    zero coefficients where their KKT score is 0. Raised to ``CURVATURE_MARGIN`` times
+    the concavity, the step majorizes the model (a descent step on it, exact where the
+    model's curvature is larger: standardized least squares, ``gamma`` above 1.25 for
+    MCP, 2.25 for SCAD) and its fixed points are the KKT points (Breheny and Huang, 2011,
+    need the same convexity of each coordinate problem).
+    """
+    if kind == MCP:
+        return max(curvature, CURVATURE_MARGIN * mcp_concavity(param))
+    if kind == SCAD:
+        return max(curvature, CURVATURE_MARGIN * scad_concavity(param))
+    return curvature
 
 
 # ---- vector operations (the compiled path driver's certificate) --------------------
 @njit(cache=True)
 def value_vector(kind, w, omega, alpha, param):
     """``alpha sum_j omega_j P(w_j)``."""
+    if kind == MCP:
+        return mcp_value(w, omega, alpha, param)
+    if kind == SCAD:
+        return scad_value(w, omega, alpha, param)
     return enet_value(w, omega, alpha, param)
 
 
 @njit(cache=True)
 def subdiff_vector(kind, w, grad, omega, alpha, param, positive):
     """Per-feature KKT violations."""
+    if kind == MCP:
+        return mcp_subdiff_distance(w, grad, omega, alpha, param, positive)
+    if kind == SCAD:
+        return scad_subdiff_distance(w, grad, omega, alpha, param, positive)
     return enet_subdiff_distance(w, grad, omega, alpha, param, positive)
 
 
 @njit(cache=True)
 def dual_scale_vector(kind, v, omega, alpha, param, positive):
-    """Factor (>= 1) making ``v / factor`` dual-feasible."""
+    """Factor (>= 1) making ``v / factor`` dual-feasible (1 for the non-convex penalties,
+    which have no dual: :func:`conjugate_vector` is infinite for them)."""
+    if kind == MCP or kind == SCAD:
+        return 1.0
     return enet_dual_scale(v, omega, alpha, param, positive)
 
 
 @njit(cache=True)
 def conjugate_vector(kind, v, omega, alpha, param, positive):
-    """Sum over penalized features of the conjugate of ``alpha omega_j P`` at ``v_j``."""
+    """Sum over penalized features of the conjugate of ``alpha omega_j P`` at ``v_j``
+    (``inf`` for the non-convex penalties: no duality gap certifies them)."""
+    if kind == MCP or kind == SCAD:
+        return np.inf
     return enet_conjugate_sum(v, omega, alpha, param, positive)
 
 

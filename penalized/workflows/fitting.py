@@ -119,15 +119,20 @@ def separates(problem: Problem, coef, b) -> bool:
 
 
 def warn_if_unbounded(problem: Problem, res: FitResult) -> None:
-    """At ``alpha = 0`` a classification loss on separable data has no minimizer:
-    any reported fit is a point on a ray to infinity, "converged" or not."""
-    if res.penalty.alpha > 0 or problem.datafit.task != "classification":
+    """At ``alpha = 0``, or with a penalty bounded above (MCP, SCAD), a classification loss on
+    separable data has no minimizer: any reported fit is a point on a ray to infinity,
+    "converged" or not."""
+    flat = res.penalty.bounded_above and res.penalty.alpha > 0
+    if (res.penalty.alpha > 0 and not flat) or problem.datafit.task != "classification":
         return
     if separates(problem, res.coef, res.intercept):
+        where, remedy = (f"and {type(res.penalty).__name__} is bounded above",
+                         "use a convex penalty (L1, elastic net)") if flat \
+            else ("at alpha=0", "use alpha > 0")
         warnings.warn(
-            f"the classes are perfectly separated at alpha=0: no finite minimizer exists "
+            f"the classes are perfectly separated {where}: no finite minimizer exists "
             f"(the coefficients, largest |coef| = {np.max(np.abs(res.coef)):.3g}, grow "
-            "without bound as the solver goes on); use alpha > 0",
+            f"without bound as the solver goes on); {remedy}",
             NoFiniteMinimizerWarning, stacklevel=4)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 
 from ...core.datafits import DATAFITS, LeastSquares, Logistic
-from ...penalties import PENALTIES
+from ...penalties import PENALTIES, Penalty
 from ...workflows.fitting import DEFAULT_TOL
 from . import app
 from ._output import Progress, log, print_json, print_table
@@ -25,15 +25,37 @@ Rule = Literal["min", "1se"]
 Impute = Literal["none", "mean", "median"]
 
 
-def make_penalty(name: str, l1_ratio: float | None):
-    """A registry penalty; ``l1_ratio`` for the penalties that have one."""
+def make_penalty(name: str, l1_ratio: float | None, gamma: float | None = None):
+    """A registry penalty with the shape parameters given (``l1_ratio``, ``gamma``): each
+    must be a field of that penalty, else one error naming those that have it."""
     cls = PENALTIES[name]
-    fields = {f.name for f in cls.__dataclass_fields__.values()}
-    if l1_ratio is not None:
-        if "l1_ratio" not in fields:
-            raise ValueError(f"--l1-ratio applies to the elastic net, not to --penalty {name}")
-        return cls(l1_ratio=l1_ratio)
-    return cls()
+    given = {key: value for key, value in (("l1_ratio", l1_ratio), ("gamma", gamma))
+             if value is not None}
+    for key in given:
+        if key not in cls.__dataclass_fields__:
+            owners = "|".join(sorted(n for n, c in PENALTIES.items()
+                                     if key in c.__dataclass_fields__))
+            raise ValueError(f"--{key.replace('_', '-')} applies to --penalty {owners}, "
+                             f"not to --penalty {name}")
+    return cls(**given)
+
+
+def l1_ratio_of(penalty) -> float | None:
+    """The share of the L1 part for the penalties that have one as a parameter (the
+    elastic-net family, the sparse group lasso), else None (group lasso, MCP, SCAD)."""
+    if penalty.elastic_net_family:
+        return float(penalty.ratio)
+    ratio = getattr(penalty, "l1_ratio", None)
+    return None if ratio is None else float(ratio)
+
+
+def penalty_params(pen) -> dict:
+    """The penalty's scalar shape parameters by name (``{"gamma": 3.0}``), for the JSON
+    output and the saved model (arrays, such as a group penalty's groups, are left out)."""
+    common = {f.name for f in dataclasses.fields(Penalty)}  # alpha, weights, positive...
+    values = {f.name: getattr(pen, f.name) for f in dataclasses.fields(pen)
+              if f.name not in common}
+    return {k: v for k, v in values.items() if isinstance(v, int | float | str)}
 
 
 def factor_groups(penalty, spec, group_factors: bool):
@@ -48,15 +70,6 @@ def factor_groups(penalty, spec, group_factors: bool):
                          f"), not to --penalty {penalty.name}")
     labels = list(spec.numeric) + [c for c in spec.categorical for _ in spec.encoded_levels(c)]
     return dataclasses.replace(penalty, groups=np.array(labels, dtype=object))
-
-
-def l1_ratio_of(penalty) -> float | None:
-    """The share of the L1 part for the penalties that have one as a parameter (the
-    elastic-net family, the sparse group lasso), else None (the group lasso)."""
-    if penalty.elastic_net_family:
-        return float(penalty.ratio)
-    ratio = getattr(penalty, "l1_ratio", None)
-    return None if ratio is None else float(ratio)
 
 
 def infer_task(y: np.ndarray, task: str) -> str:
@@ -103,7 +116,8 @@ FIT_EPILOG = (
     "  penalized fit churn.parquet --target churned --penalty elasticnet --l1-ratio 0.5 "
     "--cv 10 --rule 1se --out run/ --json\n"
     "  penalized fit data.csv --target y --sep ';' --impute median --no-standardize\n"
-    "  penalized fit wages.csv --target wage --penalty group-lasso --group-factors"
+    "  penalized fit wages.csv --target wage --penalty group-lasso --group-factors\n"
+    "  penalized fit data.csv --target y --penalty mcp --gamma 3"
 )
 
 
@@ -127,6 +141,9 @@ def fit(
     group_factors: Annotated[bool, _option(
         "--group-factors", help="Group penalties: the one-hot columns of each text column "
                                 "form one group (numeric columns: a group each).")] = False,
+    gamma: Annotated[float | None, _option(
+        "--gamma", help="Concavity of --penalty mcp (> 1, default 3) or scad (> 2, default "
+                        "3.7): flat beyond gamma * alpha.")] = None,
     cv: Annotated[int, _option("--cv", min=2, help="Number of folds (shuffled K-fold).")] = 5,
     stratify: Annotated[bool, _option(
         "--stratify/--no-stratify",
@@ -192,8 +209,8 @@ def fit(
     without a target dropped.
     """
     settings = FitSettings(
-        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, cv=cv,
-        stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
+        data=data, target=target, task=task, penalty=penalty, l1_ratio=l1_ratio, gamma=gamma,
+        cv=cv, stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
         keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
@@ -237,6 +254,7 @@ class FitSettings:
     group_factors: bool = False
     exclude: tuple = ()
     dfmax: int | None = None
+    gamma: float | None = None
 
     @property
     def folder(self) -> str:
@@ -270,7 +288,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
         raise ValueError(f"--alpha-min-ratio must be in (0, 1), got {s.alpha_min_ratio:g}")
     if not 0 < s.tol < 1:
         raise ValueError(f"--tol must be in (0, 1), got {s.tol:g}")
-    pen = make_penalty(s.penalty, s.l1_ratio)
+    pen = make_penalty(s.penalty, s.l1_ratio, s.gamma)
     if s.group_factors and not pen.block_separable:
         factor_groups(pen, None, True)  # the option's error, before reading the data
     check_resume(s.checkpoint, s.resume)
@@ -394,7 +412,8 @@ def _result(folder, report_path, task, pen, rule, run, table, scores, elapsed) -
     classes = None if run.classes is None else [str(c) for c in run.classes]
     return {
         "model": folder, "report": report_path, "task": task, "penalty": pen.name,
-        "l1_ratio": l1_ratio_of(pen), "rule": rule, "alpha": run.alpha,
+        "l1_ratio": l1_ratio_of(pen), "penalty_params": penalty_params(pen),
+        "rule": rule, "alpha": run.alpha,
         "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se, "cv_scoring": cvr.scoring,
         "cv_score": float(cvr.mean[run.index]), "cv_std_error": float(cvr.std_error[run.index]),
         "cv_metrics": metrics, "classes": classes,
@@ -439,6 +458,7 @@ def _save(s: FitSettings, inputs: FitInputs, run, html: str | None) -> None:
                                     "stratified": s.stratify and inputs.task == "classification",
                                     "alpha_min": cvr.alpha_min, "alpha_1se": cvr.alpha_1se},
              "standardize": s.standardize, "source": os.path.basename(s.data),
+             "penalty_params": penalty_params(pen),
              "rows": {"read": table.n_rows_read, "dropped": table.n_rows_dropped,
                       "used": table.n_rows_used}}
     save_linear_model(

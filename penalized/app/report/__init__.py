@@ -32,7 +32,9 @@ OBJECTIVE = (
     "&minus;log softmax(z)<sub>y</sub> (multinomial: one column of w per class, P summed "
     "over them); "
     "P = ||w||<sub>1</sub> (L1), ||w||&sup2;/2 (L2), r||w||<sub>1</sub> + (1 &minus; r)"
-    "||w||&sup2;/2 (elastic net, r = l1_ratio). The intercept is not penalized. "
+    "||w||&sup2;/2 (elastic net, r = l1_ratio), or MCP / SCAD (non-convex: the lasso's "
+    "slope alpha at 0, flat beyond gamma &middot; alpha; there alpha &middot; P(w) stands "
+    "for the penalty itself). The intercept is not penalized. "
     "This is scikit-learn's Lasso scaling."
 )
 

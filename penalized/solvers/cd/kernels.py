@@ -42,7 +42,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ...penalties.compiled import box_prox_scalar, box_subdiff_scalar, value_scalar
+from ...penalties.compiled import (
+    box_prox_scalar,
+    box_subdiff_scalar,
+    coordinate_curvature,
+    value_scalar,
+)
 
 
 class PenaltyArgs(NamedTuple):
@@ -413,8 +418,11 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
                                    pen.lower[j], pen.upper[j])
             if v > violation:
                 violation = v
-            new = box_prox_scalar(pen.kind, old - grad / L, 1.0 / L, alphas_j[j], pen.param,
-                                  pen.positive, pen.lower[j], pen.upper[j])
+            # the penalty may need more curvature than the model's (a non-convex one);
+            # ``dec`` below is the model's decrease, with its own L
+            L_step = coordinate_curvature(pen.kind, L, pen.param)
+            new = box_prox_scalar(pen.kind, old - grad / L_step, 1.0 / L_step, alphas_j[j],
+                                  pen.param, pen.positive, pen.lower[j], pen.upper[j])
             if new != old:
                 delta = new - old
                 dec -= grad * delta + 0.5 * L * delta * delta + \

@@ -69,7 +69,12 @@ import numpy as np
 from numba import njit, objmode
 
 from ...core.certificates import certify_with_gradient, is_converged
-from ...penalties.compiled import prox_scalar, subdiff_scalar, value_scalar
+from ...penalties.compiled import (
+    coordinate_curvature,
+    prox_scalar,
+    subdiff_scalar,
+    value_scalar,
+)
 from ..base import Iterate
 from . import kernels, rules
 from .driver import CDSolver, kernel_arrays
@@ -235,8 +240,9 @@ def _small_cd(Hc, r, d, W_row, alpha, pen, penalized, sweeps, settled):
             for ll in range(K):
                 g += Hc[k, ll] * d[ll]
             u = W_row[k] + d[k]
-            if penalized:
-                new = prox_scalar(pen.kind, u - g / L, 1.0 / L, alpha, pen.param,
+            if penalized:  # (a non-convex penalty may need more curvature than L)
+                L_step = coordinate_curvature(pen.kind, L, pen.param)
+                new = prox_scalar(pen.kind, u - g / L_step, 1.0 / L_step, alpha, pen.param,
                                   pen.positive)
             else:
                 new = u - g / L
