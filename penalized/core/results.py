@@ -8,6 +8,7 @@ import numpy as np
 
 from ..penalties import Penalty
 from .datafits import Datafit
+from .validation import check_offset
 
 
 def _class_probabilities(datafit: Datafit, z: np.ndarray) -> np.ndarray:
@@ -122,22 +123,24 @@ class FitResult:
     def n_nonzero(self) -> int:
         return int(np.count_nonzero(self.coef))
 
-    def decision_function(self, X) -> np.ndarray:
-        """Linear predictor ``X @ coef + intercept``: (n_samples,) or (n_samples, n_classes)."""
+    def decision_function(self, X, offset=None) -> np.ndarray:
+        """Linear predictor ``X @ coef + intercept (+ offset)``: (n_samples,) or
+        (n_samples, n_classes). ``offset``: the new rows' own (e.g. ``log(exposure)``)."""
         if self.coef.ndim == 2:
             return np.asarray(X @ self.coef) + self.intercept
-        return np.asarray(X @ self.coef).ravel() + self.intercept
+        z = np.asarray(X @ self.coef).ravel() + self.intercept
+        return z if offset is None else z + check_offset(offset, z.shape[0])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, offset=None) -> np.ndarray:
         """Mean response (regression) or predicted label (classification)."""
-        return _labels_or_mean(self.datafit, self.classes, self.decision_function(X))
+        return _labels_or_mean(self.datafit, self.classes, self.decision_function(X, offset))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Class probabilities, (n_samples, n_classes) in the order of ``classes``."""
         if self.classes is None:
             raise ValueError(f"predict_proba needs a classification fit, this one is "
                              f"{type(self.datafit).__name__}")
-        return _class_probabilities(self.datafit, self.decision_function(X))
+        return _class_probabilities(self.datafit, self.decision_function(X, offset))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

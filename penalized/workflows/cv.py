@@ -255,7 +255,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
                    n_jobs: int | None = None, refit: bool = True, precompute="auto",
                    callback=None, foldid=None, fold_alphas: str = "shared",
-                   keep_fold_paths: bool = False, client=None, checkpoint=None) -> CVResult:
+                   keep_fold_paths: bool = False, client=None, checkpoint=None,
+                   offset=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -332,6 +333,10 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         Folder storing each finished path; a run with the same data and options
         resumes from it (skipping finished paths, same result), a checkpoint of
         another run is refused (:mod:`penalized.workflows.checkpoint`).
+    offset : array-like of shape (n_samples,), optional
+        A fixed part of the linear predictor, as in :func:`penalized.fit`: split with
+        the folds (each training fold fitted with its rows' offset, each held-out fold
+        scored with its own). Not with a Dask X nor a scikit-learn scorer.
 
     Returns
     -------
@@ -359,17 +364,20 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     how = RouteOptions(standardize, fit_intercept, refit, l1_ratios is not None, fold_alphas,
                keep_fold_paths, column_names(X),
                {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas})
+    if offset is not None:
+        _check_offset_route(X, scorer)
     if is_dask_collection(X):
         total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
                                                        client, foldid)
         plan = gram_plan(total, trains, tests, datafit, candidates, how)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                               sample_weight=sample_weight)
+                               sample_weight=sample_weight, offset=offset)
         splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
                              problem, groups)
         data = (problem.X, problem.y, problem.sample_weight,
-                [part for pair in splits for part in pair])
+                [part for pair in splits for part in pair]
+                + ([] if problem.offset is None else [problem.offset]))
         if scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
             moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
             plan = gram_plan(*moments, datafit, candidates, how)
@@ -384,6 +392,16 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
     return _collect(outputs, plan, scorer, candidates, l1_ratios, keep_fold_paths)
+
+
+def _check_offset_route(X, scorer: Scorer) -> None:
+    """The routes that cannot take an offset, refused with one clear error."""
+    if is_dask_collection(X):
+        raise ValueError("offset: a Dask X is cross-validated by its sufficient statistics, "
+                         "which do not take an offset; use a NumPy array")
+    if scorer.uses_data:
+        raise ValueError(f"offset: scoring={scorer.name!r} (a scikit-learn scorer) predicts "
+                         "from X alone; use one of penalized's scorings (e.g. 'deviance')")
 
 
 def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,

@@ -53,8 +53,9 @@ def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
     total = s.sum()
     if total <= 0:
         raise ValueError("a training fold has sample weights summing to zero")
+    offset = None if problem.offset is None else problem.offset[rows]
     return replace_data(problem, X=X, y=problem.y[rows],
-                        sample_weight=s * (rows.shape[0] / total))
+                        sample_weight=s * (rows.shape[0] / total), offset=offset)
 
 
 def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
@@ -80,6 +81,8 @@ def _fold_scores(problem: Problem, train, test, grid, scorer: Scorer, standardiz
                             problem.classes)
     else:
         Z = linear_predictors(problem.X[test], res.coefs, res.intercepts)
+        if problem.offset is not None:  # the held-out rows' own offset
+            Z = Z + problem.offset[test][:, None]
         scores = scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
     return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
 

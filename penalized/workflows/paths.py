@@ -29,10 +29,11 @@ from .tall import dask_moments, is_dask_collection
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
-              fit_intercept: bool = True, sample_weight=None) -> float:
+              fit_intercept: bool = True, sample_weight=None, offset=None) -> float:
     """Smallest alpha at which every penalized coefficient is exactly zero."""
     problem = make_problem(X, y, datafit or LeastSquares(), penalty or L1(),
-                           fit_intercept=fit_intercept, sample_weight=sample_weight)
+                           fit_intercept=fit_intercept, sample_weight=sample_weight,
+                           offset=offset)
     return problem.penalty.alpha_max(null_gradient(problem)[0])
 
 
@@ -123,7 +124,8 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
          n_alphas: int = 100, alpha_min_ratio: float | None = None, alphas=None,
          solver: str = "auto", tol: float = DEFAULT_TOL, max_iter: int | None = None,
          fit_intercept: bool = True, sample_weight=None, callback=None,
-         precompute="auto", engine: str = "auto", standardize: bool = False) -> PathResult:
+         precompute="auto", engine: str = "auto", standardize: bool = False,
+         offset=None) -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -167,6 +169,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     standardize : bool, default=False
         Fit on columns scaled to unit variance (glmnet's default); the alphas are
         then in standardized units, the coefficients in the original ones.
+    offset : array-like of shape (n_samples,), optional
+        A fixed part of the linear predictor, as in :func:`penalized.fit` (not with a
+        Dask X, nor in Gram form).
 
     Examples
     --------
@@ -180,6 +185,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
     if is_dask_collection(X):  # one pass for the moments, then the Gram form here
+        if offset is not None:
+            raise ValueError("a Dask X is fitted through its sufficient statistics, which "
+                             "do not take an offset: fit it on a NumPy array")
         from ..core.gram import gram_form_from
         from .sufficient import describe_moments_path, gram_grid, gram_path
 
@@ -194,7 +202,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         return describe_moments_path(res, moments, fit_intercept, standardize,
                                      column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
+                           sample_weight=sample_weight, offset=offset)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine)
@@ -232,6 +240,8 @@ def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray)
     from .cv_tasks import linear_predictors  # (cv_tasks imports this module)
 
     Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k) or (n, k, n_classes)
+    if problem.offset is not None:
+        Z = Z + problem.offset[:, None]
     if problem.datafit.multiclass:
         return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
     losses = problem.datafit.loss(problem.y[:, None], Z)

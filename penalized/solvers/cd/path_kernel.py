@@ -24,11 +24,14 @@ directly, numba links its compiled code into this function and optimizes it agai
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, objmode
 
 from ...core.datafits_compiled import (
     conjugate_scalar,
+    log_link,
     loss_scalar,
     parts_scalar,
 )
@@ -53,11 +56,12 @@ def _run_kernel(data, h, r, sum_h, fit_intercept, w, b, ws, stats_ws, alphas_j, 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _predictor(data, w, xw):
-    """``xw = X w`` from scratch (no drift from the kernel's updates)."""
+def _predictor(data, w, offset, xw):
+    """``xw = X w + offset`` from scratch (no drift from the kernel's updates): the
+    predictor less the intercept, as the Python driver's ``xw``."""
     n = xw.shape[0]
     for i in range(n):
-        xw[i] = 0.0
+        xw[i] = offset[i]
     for j in range(w.shape[0]):
         if w[j] != 0.0:
             _col_axpy(data, None, None, n, j, -w[j], xw)
@@ -67,7 +71,14 @@ def _predictor(data, w, xw):
 def _optimal_intercept(kind, quadratic, y, s, xw, b):
     """The intercept minimizing the datafit for fixed ``X w``: Newton's method, one step
     (exact) for a quadratic datafit (as
-    :func:`penalized.core.certificates.optimal_intercept`)."""
+    :func:`penalized.core.certificates.optimal_intercept`); in closed form for a log
+    link (Newton overshoots from far below)."""
+    if log_link(kind):
+        sum_y, sum_mu = 0.0, 0.0
+        for i in range(y.shape[0]):
+            sum_y += s[i] * y[i]
+            sum_mu += s[i] * math.exp(xw[i] + b)
+        return b + math.log(sum_y / sum_mu)
     for _ in range(50):
         g = 0.0
         hess = 0.0
@@ -85,11 +96,11 @@ def _optimal_intercept(kind, quadratic, y, s, xw, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
+def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, offset, grad):
     """``(primal, dual)`` at ``(w, b)``; fills ``grad`` with the datafit gradient
     ``X^T (s dloss) / n``. The dual point is ``u = -s dloss / n`` rescaled to be
     feasible, so that ``c_i f*(y_i, -u_i / c_i)`` (``c_i = s_i / n``) takes
-    ``dloss_i / scale``."""
+    ``dloss_i / scale``; an offset ``o_i`` shifts that conjugate by ``-a o_i``."""
     n = y.shape[0]
     p = w.shape[0]
     dl = np.empty(n)
@@ -108,7 +119,8 @@ def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad):
     conj_f = 0.0
     for i in range(n):
         if s[i] > 0.0:
-            conj_f += s[i] * conjugate_scalar(kind, y[i], dl[i] / scale)
+            a = dl[i] / scale
+            conj_f += s[i] * (conjugate_scalar(kind, y[i], a) - a * offset[i])
     dual = -conj_f / n - conjugate_vector(pen.kind, v, omega, alpha, pen.param, pen.positive)
     return primal, dual
 
@@ -217,13 +229,13 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
 
 @njit(cache=True, nogil=True, inline="always")
 def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, tol, scale,
-               max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, xw):
+               max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, offset, xw):
     """One alpha from ``(w, b)`` (``w`` updated in place): returns
     ``(b, primal, gap, epochs, reason)``."""
     n, p = y.shape[0], w.shape[0]
     grad, h, r = np.empty(p), np.empty(n), np.empty(n)
     history = np.empty(cfg.max_outer + 1)
-    _predictor(data, w, xw)
+    _predictor(data, w, offset, xw)
     best_dual, remaining = -np.inf, np.inf
     ws = np.empty(0, dtype=np.int64)
     forced = np.zeros(p, dtype=np.bool_)
@@ -235,7 +247,8 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
     for outer in range(cfg.max_outer + 1):
         if fit_intercept:
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
-        primal, dual = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad)
+        primal, dual = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, offset,
+                                grad)
         best_dual = max(best_dual, dual)
         gap = max(primal - best_dual, 0.0)
         history[outer] = primal
@@ -289,7 +302,7 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
 
 @njit(cache=True, nogil=True)
 def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, coefs, out):
+            max_epochs, progress, ridge, cfg, kcfg, offset, coefs, out):
     """Fit every alpha of ``alphas`` (largest first), each warm-started from the last.
 
     Parameters
@@ -305,6 +318,7 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     tol, scale, max_epochs : the stopping rule (gap below ``tol * max(objective,
         1e-6 * scale)``) and the epoch budget per alpha
     cfg, kcfg : :class:`.settings.RoundSettings`, :class:`.settings.KernelSettings`
+    offset : (n,) the fixed part of the predictor ``z = X w + b + offset`` (zeros: none)
     coefs : (k, p) out, the coefficients
     out : (5, k) out, rows: intercepts, objectives, duality gaps, epochs, stop reasons
         (the codes of :mod:`.rules`)
@@ -320,7 +334,7 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     for k in range(alphas.shape[0]):
         b, primal, gap, epochs, reason = _fit_alpha(
             data, kind, quadratic, y, s, alphas[k], omega, pen, fit_intercept, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, stats, w, b, xw)
+            max_epochs, progress, ridge, cfg, kcfg, stats, w, b, offset, xw)
         for j in range(p):
             coefs[k, j] = w[j]
         out[0, k] = b
