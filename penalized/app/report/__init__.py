@@ -208,6 +208,12 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
                     "largest (standardized units) were set to exactly zero: numerical residue "
                     "(e.g. of collinear one-hot columns), not selected features.</p>"
                     if snapped else "") + "</details>")
+    if path.datafit.task != "classification" and not path.datafit.quadratic:
+        # the conventions are those of least squares and of the cross-entropies
+        parts.append(f'<p class="note">No other library\'s alpha convention is tabulated for '
+                     f"{_e(type(path.datafit).__name__)}: alpha is the strength of "
+                     "(1/n) sum loss + alpha P(w), as for the others.</p>")
+        return "\n".join(parts)
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
     parts.append(
