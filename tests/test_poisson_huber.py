@@ -366,3 +366,25 @@ def test_cli_task_poisson_on_doctor_visits(tmp_path, capsys):
     z = frame.drop(columns="visits").to_numpy() @ saved.coef + saved.intercept
     np.testing.assert_allclose(predicted, np.exp(z), rtol=1e-9)
     assert np.all(predicted > 0)
+
+
+def test_cli_task_huber_and_counts_never_inferred(tmp_path, capsys):
+    import pandas as pd
+
+    X, y = robust(n=120, p=3, seed=9)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y, counts=np.round(y - y.min()))
+    data = tmp_path / "robust.csv"
+    frame.to_csv(data, index=False)
+    code = main(["fit", str(data), "--target", "y", "--drop", "counts", "--task", "huber",
+                 "--out", str(tmp_path / "huber"), "--json", "--cv", "3", "--n-alphas", "10",
+                 "--no-report"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert pz.load(tmp_path / "huber").manifest["datafit"] == "huber"
+    # a count target is least squares unless --task poisson says otherwise
+    code = main(["fit", str(data), "--target", "counts", "--drop", "y", "--out",
+                 str(tmp_path / "auto"), "--json", "--cv", "3", "--n-alphas", "10",
+                 "--no-report"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert pz.load(tmp_path / "auto").manifest["datafit"] == "leastsquares"
