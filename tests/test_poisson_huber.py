@@ -304,6 +304,12 @@ def test_cross_validation_splits_the_offset_by_fold():
         Z = X[test] @ fold.coefs.T + fold.intercepts + np.log(e[test])[:, None]
         np.testing.assert_allclose(cv.fold_scores[k], scorer(pz.Poisson(), y[test], Z),
                                    rtol=1e-6)
+    # the full-data fit predicts with the new rows' offset (glmnet's newoffset)
+    k = cv.index_min
+    expected = np.exp(X @ cv.path.coefs[k] + cv.path.intercepts[k] + np.log(e))
+    np.testing.assert_allclose(cv.predict(X, offset=np.log(e)), expected, rtol=1e-12)
+    np.testing.assert_allclose(cv.path.predict(X, cv.alphas[k], offset=np.log(e)), expected,
+                               rtol=1e-12)
 
 
 def test_poisson_deviance_scorer_is_sklearns():

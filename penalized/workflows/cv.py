@@ -134,9 +134,10 @@ class CVResult:
         coefficients at the alpha chosen by ``rule``."""
         return np.array(self.best_fit(rule).coef)
 
-    def predict(self, X, rule: str = "min") -> np.ndarray:
-        """Mean response or label of the full-data fit chosen by ``rule``."""
-        return self.best_fit(rule).predict(X)
+    def predict(self, X, rule: str = "min", offset=None) -> np.ndarray:
+        """Mean response or label of the full-data fit chosen by ``rule`` (``offset``: the
+        rows' own, for a model cross-validated with one)."""
+        return self.best_fit(rule).predict(X, offset)
 
     def predict_proba(self, X, rule: str = "min") -> np.ndarray:
         """Class probabilities of the full-data fit chosen by ``rule``."""
