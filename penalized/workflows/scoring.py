@@ -42,9 +42,9 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax, xlogy
+from scipy.special import expit, log_softmax, softmax
 
-from ..core.datafits import Datafit
+from ..core.datafits import Datafit, Poisson
 
 
 def _n_outputs(datafit: Datafit) -> int:
@@ -113,12 +113,13 @@ def _deviance(datafit, y, Z, s):
 
 
 def _poisson_deviance(datafit, y, Z, s):
-    """Of the mean response ``mu`` (infinite where ``mu <= 0``)."""
+    """Of the mean response ``mu``, whatever the datafit: twice the Poisson loss (the
+    unit half deviance) at ``log mu``; infinite where ``mu <= 0``."""
     yy = y.reshape((-1,) + (1,) * (Z.ndim - 1))
     mu = _probabilities(datafit, Z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit = 2.0 * (xlogy(yy, yy) - xlogy(yy, mu) - yy + mu)
-    return _weighted_mean(np.where(mu > 0, unit, np.inf), s)
+    positive = mu > 0
+    unit = 2.0 * Poisson().loss(yy, np.log(np.where(positive, mu, 1.0)))
+    return _weighted_mean(np.where(positive, unit, np.inf), s)
 
 
 def _accuracy(datafit, y, Z, s):

@@ -32,6 +32,7 @@ from ...workflows.cv import (
 )
 from ...workflows.fitting import DEFAULT_TOL
 from ...workflows.paths import path_problem
+from ...workflows.scoring import SCORERS
 
 
 @dataclasses.dataclass(eq=False)
@@ -262,7 +263,7 @@ def cross_validated_metrics(run: ModelRun, y) -> dict:
         out = {"R2": float(1 - residual @ residual / total) if total > 0 else float("nan"),
                "RMSE": float(np.sqrt(np.mean(residual**2)))}
         if not run.datafit.quadratic:
-            out["deviance"] = float(2.0 * np.mean(run.datafit.loss(y.astype(float), z)))
+            out["deviance"] = float(SCORERS["deviance"](run.datafit, y.astype(float), z))
         return out
     classes = np.asarray(run.classes)
     proba = run.datafit.inverse_link(z)
