@@ -41,12 +41,14 @@ PEER_TOLS = {
     "glmnet": 1e-12,          # glmnet's `thresh`
     "liblinear": 1e-6,
     "saga": 1e-4,             # tighter is hopeless along 100 alphas (see README)
+    "skglm-poisson": 1e-6,    # times ||X^T grad(0)||_inf, on the Poisson path
+    "glum": 1e-5,             # glum's gradient_tol (Poisson path)
 }
 #: Epochs per alpha for saga (sklearn's default is 100; its accuracy is reported).
 SAGA_MAX_ITER = 200
 DEFAULT_TOLS = {
     "sklearn": 1e-4, "celer": 1e-6, "celer-logreg": 1e-6, "skglm": 1e-4, "glmnet": 1e-7,
-    "liblinear": 1e-4, "saga": 1e-4,
+    "liblinear": 1e-4, "saga": 1e-4, "skglm-poisson": 1e-4, "glum": 1e-4,
 }
 
 
@@ -71,7 +73,8 @@ class Solved:
 def _kkt_scale(bp: BenchProblem) -> float:
     """``||X^T grad(0)||_inf``: the gradient of the datafit at w = 0, no intercept."""
     n = bp.X.shape[0]
-    g0 = -bp.y / n if bp.task == "regression" else -bp.signed_y / (2 * n)
+    g0 = {"regression": -bp.y / n, "classification": -bp.signed_y / (2 * n),
+          "poisson": (1.0 - bp.y) / n}[bp.task]  # Poisson: exp(0) - y
     return float(np.max(np.abs(bp.X.T @ g0)))
 
 
@@ -129,11 +132,11 @@ def run_saga(bp, alphas, tols) -> Solved:
 
 # ---- skglm -------------------------------------------------------------------------------
 def run_skglm(bp: BenchProblem, alphas: np.ndarray, tols: dict) -> Solved:
-    from skglm.datafits import Logistic, Quadratic
+    from skglm.datafits import Logistic, Poisson, Quadratic
     from skglm.penalties import L1, L1_plus_L2, MCPenalty
     from skglm.solvers import AndersonCD, ProxNewton
 
-    tol = tols["skglm"] * _kkt_scale(bp)
+    tol = tols["skglm-poisson" if bp.task == "poisson" else "skglm"] * _kkt_scale(bp)
 
     def penalty(a):
         if bp.gamma is not None:
@@ -144,14 +147,16 @@ def run_skglm(bp: BenchProblem, alphas: np.ndarray, tols: dict) -> Solved:
         solver = AndersonCD(tol=tol, fit_intercept=False)
         _, coefs, _ = solver.path(bp.X, bp.y, Quadratic(), penalty(1.0), alphas=alphas)
         return Solved(np.asarray(coefs).T.copy(), len(alphas))
-    # Logistic: ProxNewton (skglm's SparseLogisticRegression solver) has no path method:
-    # warm-start it along the grid as AndersonCD.path does.
-    y = bp.signed_y
+    # Logistic, Poisson: ProxNewton (skglm's SparseLogisticRegression solver, and its
+    # Poisson one) has no path method: warm-start it along the grid as AndersonCD.path does.
+    # skglm's Poisson datafit is exp(z) - y z: ours less a constant, same minimizers.
+    y = bp.y if bp.task == "poisson" else bp.signed_y
+    datafit = Poisson() if bp.task == "poisson" else Logistic()
     solver = ProxNewton(tol=tol, fit_intercept=False)
     coefs = np.zeros((len(alphas), bp.X.shape[1]))
     w = np.zeros(bp.X.shape[1])
     for k, alpha in enumerate(alphas):
-        w = solver.solve(bp.X, y, Logistic(), penalty(alpha), w_init=w.copy(),
+        w = solver.solve(bp.X, y, datafit, penalty(alpha), w_init=w.copy(),
                          Xw_init=np.asarray(bp.X @ w).ravel())[0]
         coefs[k] = w
     return Solved(coefs, len(alphas))
@@ -210,12 +215,28 @@ def run_glmnet(bp: BenchProblem, alphas: np.ndarray, tols: dict) -> Solved:
     return Solved(coefs, n_solved)
 
 
+# ---- glum --------------------------------------------------------------------------------
+def run_glum(bp: BenchProblem, alphas: np.ndarray, tols: dict) -> Solved:
+    """glum's own path (``alpha_search`` over our grid): its Poisson objective is half the
+    mean deviance plus ``alpha (r ||w||_1 + (1 - r) ||w||^2 / 2)``, ours exactly."""
+    from glum import GeneralizedLinearRegressor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # glum's ConvergenceWarning: accuracy is reported
+        model = GeneralizedLinearRegressor(
+            family="poisson", alphas=alphas.copy(), alpha_search=True,
+            l1_ratio=bp.l1_ratio, fit_intercept=False, gradient_tol=tols["glum"],
+            max_iter=1000).fit(bp.X, bp.y)
+    return Solved(np.asarray(model.coef_path_).reshape(len(alphas), -1).copy(), len(alphas))
+
+
 #: name -> (runner, library module that must be importable, tasks it applies to)
 PEERS = {
     "sklearn": (run_sklearn, "sklearn", ("regression",)),
     "sklearn-liblinear": (run_liblinear, "sklearn", ("classification",)),
     "sklearn-saga": (run_saga, "sklearn", ("classification",)),
-    "skglm": (run_skglm, "skglm", ("regression", "classification")),
+    "skglm": (run_skglm, "skglm", ("regression", "classification", "poisson")),
+    "glum": (run_glum, "glum", ("poisson",)),
     "celer": (run_celer, "celer", ("regression", "classification")),
     "glmnet": (run_glmnet, "glmnet", ("regression", "classification")),
 }

@@ -25,6 +25,7 @@ SHAPES = {
     "sparse-enet": {"full": (10_000, 50_000), "quick": (1_000, 3_000)},
     "logistic": {"full": (2_000, 2_000), "quick": (200, 100)},
     "mcp": {"full": (10_000, 1_000), "quick": (1_000, 100)},
+    "poisson": {"full": (2_000, 200), "quick": (300, 30)},
 }
 ALL_PROBLEMS = tuple(SHAPES)
 
@@ -39,8 +40,8 @@ class BenchProblem:
     description : str
     X : ndarray of shape (n_samples, n_features), Fortran order, or csc_matrix
     y : ndarray of shape (n_samples,)
-        Real values (least squares) or labels in {0, 1} (logistic).
-    task : {"regression", "classification"}
+        Real values (least squares), labels in {0, 1} (logistic) or counts (Poisson).
+    task : {"regression", "classification", "poisson"}
     l1_ratio : float
         1.0 for the lasso / L1 logistic, 0.5 for the elastic net.
     gamma : float or None
@@ -61,7 +62,8 @@ class BenchProblem:
 
     @property
     def datafit(self) -> pz.Datafit:
-        return pz.LeastSquares() if self.task == "regression" else pz.Logistic()
+        return {"regression": pz.LeastSquares, "classification": pz.Logistic,
+                "poisson": pz.Poisson}[self.task]()
 
     def penalty(self, alpha: float) -> pz.Penalty:
         """Our penalty at ``alpha`` (L1, ElasticNet or MCP)."""
@@ -130,6 +132,12 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
         X = np.asfortranarray(rng.standard_normal((n, p)))
         y = _regression_target(rng, X, _sparse_coef(rng, p, 20))
         desc = f"tall dense n={n} p={p}, MCP gamma=3"
+    elif name == "poisson":  # counts of mean exp(X w), X centered: no intercept
+        X = _toeplitz_design(rng, n, p, rho=0.5)
+        X -= X.mean(axis=0)
+        coef = _sparse_coef(rng, p, 20) * 0.15
+        y = rng.poisson(np.exp(X @ coef)).astype(float)
+        desc = f"Poisson dense n={n} p={p}, Toeplitz rho=0.5, L1"
     else:  # logistic
         X = np.asfortranarray(rng.standard_normal((n, p)))
         z = X @ _sparse_coef(rng, p, 20)
@@ -137,9 +145,10 @@ def make_bench_problem(name: str, quick: bool = False, seed: int = 0) -> BenchPr
         desc = f"logistic dense n={n} p={p}, L1"
     if not sp.issparse(X):  # centered dense data: no intercept needed, for everyone
         X -= X.mean(axis=0)
-        if name != "logistic":
+        if name not in ("logistic", "poisson"):
             y = y - y.mean()
+    task = {"logistic": "classification", "poisson": "poisson"}.get(name, "regression")
     return BenchProblem(name=name, description=desc, X=X, y=np.ascontiguousarray(y),
-                        task="classification" if name == "logistic" else "regression",
+                        task=task,
                         l1_ratio=0.5 if name.endswith("-enet") else 1.0,
                         gamma=3.0 if name == "mcp" else None)

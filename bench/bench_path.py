@@ -2,7 +2,8 @@
 
 Usage::
 
-    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic,mcp]
+    python bench/bench_path.py [--problems tall,wide,wide-enet,sparse,sparse-enet,logistic,
+                                            mcp,poisson]
                                [--repeat 3] [--quick] [--peer-tols matched|default]
                                [--precompute auto|false]
 
@@ -234,7 +235,7 @@ def _versions(peers) -> dict:
     import importlib.metadata as md
     names = {"penalized": "penalized", "numpy": "numpy", "scipy": "scipy", "numba": "numba",
              "sklearn": "scikit-learn", "skglm": "skglm", "celer": "celer",
-             "glmnet": "python-glmnet"}
+             "glmnet": "python-glmnet", "glum": "glum"}
     out = {}
     for key, dist in names.items():
         try:

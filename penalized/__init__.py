@@ -11,7 +11,16 @@ from . import conventions  # alpha conversions between libraries
 from ._version import __version__
 from .app.persistence import load  # model folders (no pickle)
 from .core.certificates import Certificate, certify
-from .core.datafits import ALL_DATAFITS, DATAFITS, Datafit, LeastSquares, Logistic, Multinomial
+from .core.datafits import (
+    ALL_DATAFITS,
+    DATAFITS,
+    Datafit,
+    Huber,
+    LeastSquares,
+    Logistic,
+    Multinomial,
+    Poisson,
+)
 from .core.exceptions import ConvergenceWarning
 from .core.problem import Problem, make_problem
 from .core.results import FitResult, PathResult
@@ -26,6 +35,7 @@ __all__ = [
     "ALL_DATAFITS", "ALL_PENALTIES", "DATAFITS", "PENALTIES", "CVResult", "Certificate",
     "ConvergenceWarning", "Datafit", "ElasticNet", "FitResult", "L1", "L2", "LeastSquares",
     "Logistic", "Multinomial", "PathResult", "Penalty", "Problem", "__version__", "alpha_max",
+    "Huber", "Poisson",
     "certify", "conventions", "cross_validate", "fit", "load", "make_problem", "path",
     "GroupLasso", "SparseGroupLasso",
 ]

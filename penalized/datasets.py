@@ -73,6 +73,10 @@ CORPUS: dict[str, _Spec] = {
     "cps1985": _Spec(("AER", "CPS1985"), "wage", "regression", log_target=True),
     # counts, least squares for now
     "doctor_visits": _Spec(("AER", "DoctorVisits"), "visits", "regression"),
+    # counts (length of stay; Poisson in tests/test_poisson_huber.py); provnum is the
+    # hospital's ID; type is type1..type3 as one integer code
+    "medpar": _Spec(("COUNT", "medpar"), "los", "regression", drop=("provnum", "type"),
+                    note="1495 x 7 counts"),
     "diabetes": _Spec(("sklearn", "load_diabetes"), "target", "regression"),
     "breast_cancer": _Spec(("sklearn", "load_breast_cancer"), "target", "binary"),
     "digits": _Spec(("sklearn", "load_digits"), "target", "multiclass"),

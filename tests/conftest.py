@@ -32,15 +32,16 @@ def datafit_id(datafit) -> str:
     return type(datafit).name or type(datafit).__name__
 
 
-def solvers_for(penalty) -> list[str]:
+def solvers_for(penalty, datafit=None) -> list[str]:
     """Solvers that accept ``penalty``: fista always, cd for separable penalties with a
-    compiled kernel, bcd for block-separable ones, gd when it is smooth."""
+    compiled kernel, bcd for block-separable ones, gd when it is smooth and the datafit's
+    curvature is bounded (a constant step)."""
     names = ["fista"]
     if penalty.separable and penalty.kernel_id >= 0:
         names.insert(0, "cd")
     if penalty.block_separable:
         names.insert(0, "bcd")
-    if penalty.smooth:
+    if penalty.smooth and (datafit is None or np.isfinite(datafit.curvature_bound)):
         names.append("gd")
     return names
 
@@ -56,7 +57,7 @@ def fit_cases():
     cases = []
     for penalty in PENALTIES:
         for datafit in DATAFITS:
-            for solver in solvers_for(penalty):
+            for solver in solvers_for(penalty, datafit):
                 cases.append(pytest.param(
                     penalty, datafit, solver,
                     id=f"{penalty_id(penalty)}-{datafit_id(datafit)}-{solver}"))
@@ -86,7 +87,12 @@ def make_data(datafit, n_samples: int = 50, n_features: int = 15, *, sparse: boo
 def make_target(datafit, z, rng):
     """Target for ``datafit`` from a linear predictor ``z`` (noisy)."""
     if datafit.task == "regression":
-        return z + 0.5 * rng.standard_normal(z.shape[0])
+        y = z + 0.5 * rng.standard_normal(z.shape[0])
+        try:
+            datafit.prepare_target(y)
+        except ValueError:  # a datafit of counts (Poisson): log-linear in z
+            return rng.poisson(np.exp(np.clip(0.5 * z, -4.0, 3.0))).astype(float)
+        return y
     # classification: noisy labels, every class present; a datafit that accepts
     # more than two classes (multinomial) gets three
     noisy = z + rng.logistic(size=z.shape[0])

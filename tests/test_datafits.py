@@ -30,7 +30,10 @@ def test_dloss_and_d2loss_match_finite_differences(datafit):
     numeric_d1 = (datafit.loss(y, z + EPS) - datafit.loss(y, z - EPS)) / (2 * EPS)
     np.testing.assert_allclose(datafit.dloss(y, z), numeric_d1, rtol=1e-6, atol=1e-8)
     numeric_d2 = (datafit.dloss(y, z + EPS) - datafit.dloss(y, z - EPS)) / (2 * EPS)
-    np.testing.assert_allclose(datafit.d2loss(y, z), numeric_d2, rtol=1e-5, atol=1e-8)
+    if datafit.exact_curvature:
+        np.testing.assert_allclose(datafit.d2loss(y, z), numeric_d2, rtol=1e-5, atol=1e-8)
+    else:  # the declared bound stands in for it: it majorizes the true curvature
+        assert np.all(datafit.d2loss(y, z) >= numeric_d2 - 1e-6)
 
 
 @pytest.mark.parametrize("datafit", DATAFITS, ids=datafit_id)

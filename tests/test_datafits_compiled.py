@@ -25,21 +25,32 @@ def _evaluate(kind, y, z, a):
 
 def _samples(datafit, rng):
     n = 400
-    # moderate and extreme predictors: the logistic formulas must not overflow
-    z = np.r_[rng.standard_normal(n - 6) * 3, -800.0, -40.0, -1e-9, 1e-9, 40.0, 800.0]
-    y = rng.standard_normal(n) if datafit.quadratic else rng.choice([-1.0, 1.0], n)
-    # conjugate arguments inside the domain (logistic: a = -y t, t in [0, 1]), and out
-    t = np.r_[rng.uniform(0, 1, n - 4), 0.0, 1.0, -0.5, 1.5]
-    a = -y * t if not datafit.quadratic else rng.standard_normal(n)
+    # moderate and extreme predictors: the logistic formulas must not overflow (a datafit
+    # with unbounded curvature, exp(z), overflows beyond z = 709 by nature: +-40 there)
+    big = 800.0 if np.isfinite(datafit.curvature_bound) else 40.0
+    z = np.r_[rng.standard_normal(n - 6) * 3, -big, -40.0, -1e-9, 1e-9, 40.0, big]
+    if datafit.task == "classification" or datafit.quadratic:
+        y = rng.standard_normal(n) if datafit.quadratic else rng.choice([-1.0, 1.0], n)
+        # conjugate arguments inside the domain (logistic: a = -y t, t in [0, 1]), and out
+        t = np.r_[rng.uniform(0, 1, n - 4), 0.0, 1.0, -0.5, 1.5]
+        a = -y * t if not datafit.quadratic else rng.standard_normal(n)
+        return y, z, a
+    # counts: conjugate arguments are derivatives of the loss (inside its domain, the
+    # boundary reached as z -> -inf) and beyond (a + y < 0)
+    y = rng.poisson(2.0, n).astype(float)
+    a = datafit.dloss(y, np.r_[rng.standard_normal(n - 4) * 2, -50.0, -50.0, 0.0, 0.0])
+    a[-2:] = -y[-2:] - 0.5
     return y, z, a
 
 
 @pytest.mark.parametrize("datafit", COMPILED, ids=repr)
 def test_compiled_operations_equal_the_numpy_methods(datafit):
-    assert {d.kernel_id for d in COMPILED} == {compiled.LEAST_SQUARES, compiled.LOGISTIC}
+    assert {d.kernel_id for d in COMPILED} == {compiled.LEAST_SQUARES, compiled.LOGISTIC,
+                                               compiled.POISSON}
     y, z, a = _samples(datafit, np.random.default_rng(0))
     out = _evaluate(datafit.kernel_id, y, z, a)
-    np.testing.assert_allclose(out[0], datafit.loss(y, z), rtol=1e-13, atol=1e-300)
+    # (absolute rounding where the loss cancels: Poisson's exp(z) - y z near 0)
+    np.testing.assert_allclose(out[0], datafit.loss(y, z), rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(out[1], datafit.dloss(y, z), rtol=1e-13, atol=1e-300)
     np.testing.assert_allclose(out[2], datafit.d2loss(y, z), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(out[3], datafit.conjugate(y, a), rtol=1e-13)

@@ -327,10 +327,14 @@ class SavedModel:
         return softmax(z, axis=1) if z.ndim == 2 else expit(z)
 
     def predict(self, data) -> np.ndarray:
-        """Mean response or label, as the in-process model predicts."""
+        """Mean response (the datafit's inverse link: ``exp`` for Poisson) or label, as
+        the in-process model predicts."""
         z = self.decision_function(data)
         if self.manifest["task"] != "classification":
-            return z
+            from ..core.datafits import DATAFITS
+
+            datafit = DATAFITS.get(self.manifest.get("datafit", ""))
+            return z if datafit is None else datafit().inverse_link(z)
         return self.classes[np.argmax(z, axis=1)] if z.ndim == 2 \
             else self.classes[(z > 0).astype(int)]
 

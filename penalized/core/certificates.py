@@ -38,25 +38,11 @@ class Certificate:
 
 
 def optimal_intercept(problem: Problem, z_without_b: np.ndarray, b: float) -> float:
-    """The intercept that minimizes the datafit for fixed ``w`` (exact or Newton)."""
+    """The intercept that minimizes the datafit for fixed ``w`` (the datafit's
+    :meth:`~penalized.core.datafits.Datafit.optimal_intercept`: exact or Newton)."""
     if not problem.fit_intercept:
         return np.zeros(problem.intercept_shape) if problem.intercept_shape else 0.0
-    y, s, datafit = problem.y, problem.sample_weight, problem.datafit
-    if datafit.multiclass:  # one intercept per class, a small Newton on its own
-        return datafit.optimal_intercept(y, z_without_b, b, s)
-    if datafit.quadratic:  # the weighted mean residual (np.average: 3x the time)
-        return float(np.dot(s, y - z_without_b) / np.sum(s))
-    for _ in range(50):
-        z = z_without_b + b
-        g = np.sum(s * datafit.dloss(y, z))
-        h = np.sum(s * datafit.d2loss(y, z))
-        if h <= 0:
-            break
-        delta = g / h
-        b -= delta
-        if abs(delta) <= 1e-13 * (1.0 + abs(b)):
-            break
-    return float(b)
+    return problem.datafit.optimal_intercept(problem.y, z_without_b, b, problem.sample_weight)
 
 
 def optimal_free_part(problem: Problem, free: np.ndarray, z_penalized: np.ndarray,
@@ -134,8 +120,8 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     its ``grad_err``) may be passed when known (``grad`` only together with ``xw``, and
     only if ``b`` is already the optimal intercept for ``w``).
     """
-    if xw is None:
-        xw, grad = problem.X @ w, None
+    if xw is None:  # (X w + offset: the predictor less the intercept)
+        xw, grad = problem.linear_predictor(w, 0.0), None
     b_opt = optimal_intercept(problem, xw, b)
     moved = abs(b_opt - b) > 1e-12 * (1.0 + abs(b)) if np.ndim(b_opt) == 0 else \
         np.max(np.abs(np.subtract(b_opt, b))) > 1e-12 * (1.0 + np.max(np.abs(b)))
@@ -190,6 +176,10 @@ def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None)
         pos = c > 0
         c_column = c[pos].reshape((-1,) + (1,) * (u.ndim - 1))
         conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c_column))
+    if problem.offset is not None:
+        # the datafit of sample i is loss(y_i, z_i + o_i), whose conjugate at a is
+        # loss^*(a) - a o_i: with a = -u_i / c_i, c_i times it adds u_i o_i
+        conj_f += float(np.dot(u, problem.offset))
     return float(-conj_f - pen.conjugate(v))
 
 

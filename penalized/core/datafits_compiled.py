@@ -15,6 +15,9 @@ from numba import njit
 
 #: ``kernel_id`` of each datafit with compiled operations
 LEAST_SQUARES, LOGISTIC = 0, 1
+#: Poisson, log link: the half deviance ``exp(z) - y + y (log y - z)`` (its intercept
+#: has a closed form, ``log_link``)
+POISSON = 2
 
 
 @njit(cache=True, inline="always")
@@ -37,9 +40,14 @@ def _logistic_parts(y, z):
 @njit(cache=True, inline="always")
 def parts_scalar(kind, y, z):
     """``(loss, dloss, d2loss)`` at one sample: the derivatives in ``z`` of
-    ``(y - z)^2 / 2``, or of ``log(1 + exp(-y z))`` with y in {-1, 1}."""
+    ``(y - z)^2 / 2``, of ``log(1 + exp(-y z))`` with y in {-1, 1}, or of
+    ``exp(z) - y + y (log y - z)``."""
     if kind == LOGISTIC:
         return _logistic_parts(y, z)
+    if kind == POISSON:
+        mu = math.exp(z)
+        log_y = math.log(y) if y > 0.0 else 0.0
+        return mu - y + y * (log_y - z), mu - y, mu
     return 0.5 * (y - z) * (y - z), z - y, 1.0
 
 
@@ -75,4 +83,17 @@ def conjugate_scalar(kind, y, a):
             return math.inf
         t = min(max(t, 0.0), 1.0)
         return _xlogx(t) + _xlogx(1.0 - t)
+    if kind == POISSON:  # t log t - t with t = a + y >= 0, less y log y - y
+        t = a + y
+        if t < -1e-12:
+            return math.inf
+        t = max(t, 0.0)
+        return _xlogx(t) - t - _xlogx(y) + y
     return a * y + 0.5 * a * a
+
+
+@njit(cache=True, inline="always")
+def log_link(kind):
+    """Whether the mean is ``exp(z)`` with ``d loss / dz = mu - y`` (Poisson): the
+    optimal intercept is then ``b + log(sum s y / sum s mu)``, exactly."""
+    return kind == POISSON

@@ -60,6 +60,8 @@ def gram_applicable(problem: Problem) -> str | None:
         return f"it needs a least-squares datafit, got {type(datafit).__name__}"
     if problem.is_sparse:
         return "it needs a dense X (sparse X would be densified)"
+    if problem.offset is not None:
+        return "it does not take an offset (subtract it from y for least squares)"
     return None
 
 

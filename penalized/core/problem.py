@@ -2,11 +2,13 @@ r"""The optimization problem: validated data + datafit + penalty.
 
 .. math::
 
-    \min_{w, b}\ \frac{1}{n} \sum_i s_i\, \ell(y_i, x_i^\top w + b) + \alpha P(w)
+    \min_{w, b}\ \frac{1}{n} \sum_i s_i\, \ell(y_i, x_i^\top w + b + o_i) + \alpha P(w)
 
-A :class:`Problem` is immutable; solvers read it and return results. All the
-math that every solver needs (objective, gradient, Lipschitz constant) lives
-here, written once for dense and sparse X.
+with ``o`` the ``offset`` (zero unless given). A :class:`Problem` is immutable; solvers
+read it and return results. All the math that every solver needs (objective, gradient,
+Lipschitz constant) lives here, written once for dense and sparse X. The offset enters
+the predictor here once: solvers keep ``xw = X w + offset`` (the predictor less the
+intercept, :meth:`Problem.linear_predictor` at ``b = 0``) as their state.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import scipy.sparse.linalg as spla
 
 from ..penalties import Penalty
 from .datafits import Datafit
-from .validation import check_magnitude, check_sample_weight, check_X, check_y
+from .validation import check_magnitude, check_offset, check_sample_weight, check_X, check_y
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -34,6 +36,8 @@ class Problem:
     penalty: Penalty
     fit_intercept: bool = True
     classes: np.ndarray | None = None
+    #: fixed part of the linear predictor, shape (n_samples,) (None: zero)
+    offset: np.ndarray | None = None
     #: memo of pure functions of the data (e.g. Gram blocks; the datafit gradient at
     #: the last returned point, keyed by that point), shared by the problems of one
     #: path (``with_penalty`` keeps it; ``with_data`` drops it); never solver state
@@ -80,7 +84,9 @@ class Problem:
 
     # ---- evaluation ---------------------------------------------------
     def linear_predictor(self, w, b: float) -> np.ndarray:
-        return self.X @ w + b
+        """``X w + b + offset``; at ``b = 0`` the solvers' ``xw``."""
+        z = self.X @ w + b
+        return z if self.offset is None else z + self.offset
 
     def datafit_value(self, z) -> float:
         return self.datafit.value(self.y, z, self.sample_weight)
@@ -101,11 +107,15 @@ class Problem:
         """Optimal intercept of the null model (an array of shape (n_classes,) if multiclass)."""
         if not self.fit_intercept:
             return np.zeros(self.intercept_shape) if self.intercept_shape else 0.0
-        return self.datafit.intercept_at_zero(self.y, self.sample_weight)
+        b = self.datafit.intercept_at_zero(self.y, self.sample_weight)
+        if self.offset is None:
+            return b
+        return self.datafit.optimal_intercept(self.y, self.offset, b, self.sample_weight)
 
     def null_predictor(self, b) -> np.ndarray:
         """The linear predictor of the model with every coefficient 0."""
-        return np.zeros((self.n_samples,) + self.intercept_shape) + b
+        z = np.zeros((self.n_samples,) + self.intercept_shape) + b
+        return z if self.offset is None else z + self.offset
 
     # ---- constants ----------------------------------------------------
     @cached_property
@@ -121,7 +131,10 @@ class Problem:
         """Lipschitz constant of the datafit gradient in ``(w, b)`` jointly.
 
         ``c * ||S^{1/2} [X, 1]||_2^2 / n`` with ``c`` the datafit's curvature
-        bound; the largest singular value comes from a few Lanczos iterations.
+        bound; the largest singular value comes from a few Lanczos iterations. A
+        datafit without a bound (Poisson) takes its largest curvature at the null
+        model: a starting estimate, which FISTA's backtracking raises as needed (plain
+        gradient descent refuses such a datafit).
         """
         sqrt_s = np.sqrt(self.sample_weight)
         n, p = self.X.shape
@@ -146,7 +159,11 @@ class Problem:
             op = spla.LinearOperator((n, m), matvec=matvec, rmatvec=rmatvec, dtype=float)
             sigma = spla.svds(op, k=1, return_singular_vectors=False, tol=1e-4,
                               random_state=0)[0] * 1.001
-        return float(self.datafit.curvature_bound * sigma**2 / n) + 1e-300
+        c = self.datafit.curvature_bound
+        if not np.isfinite(c):
+            z0 = self.null_predictor(self.intercept_at_zero())
+            c = float(np.max(self.datafit.d2loss(self.y, z0)))
+        return float(c * sigma**2 / n) + 1e-300
 
 
 def _column_of(X, value: float) -> str:
@@ -157,8 +174,9 @@ def _column_of(X, value: float) -> str:
 
 
 def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: bool = True,
-                 sample_weight=None) -> Problem:
-    """Validate everything once and build a :class:`Problem`."""
+                 sample_weight=None, offset=None) -> Problem:
+    """Validate everything once and build a :class:`Problem` (``offset``: a fixed part of
+    the linear predictor per sample, e.g. ``log(exposure)`` for Poisson)."""
     if not isinstance(datafit, Datafit):
         raise TypeError(f"datafit must be a penalized datafit (e.g. pz.LeastSquares()), "
                         f"got {datafit!r}")
@@ -187,4 +205,8 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
     if datafit.multiclass and penalty.weights is not None and np.any(penalty.weights == 0):
         raise ValueError(f"{type(datafit).__name__} does not support unpenalized features "
                          "(penalty weights of 0) yet: give them a small positive weight")
-    return Problem(X, y_int, s, datafit, penalty, bool(fit_intercept), classes)
+    offset = check_offset(offset, X.shape[0])
+    if offset is not None and datafit.multiclass:
+        raise ValueError(f"{type(datafit).__name__} does not take an offset (one predictor "
+                         "per class); offsets serve single-output datafits")
+    return Problem(X, y_int, s, datafit, penalty, bool(fit_intercept), classes, offset)

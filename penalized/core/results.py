@@ -8,6 +8,7 @@ import numpy as np
 
 from ..penalties import Penalty
 from .datafits import Datafit
+from .validation import check_offset
 
 
 def _class_probabilities(datafit: Datafit, z: np.ndarray) -> np.ndarray:
@@ -122,22 +123,26 @@ class FitResult:
     def n_nonzero(self) -> int:
         return int(np.count_nonzero(self.coef))
 
-    def decision_function(self, X) -> np.ndarray:
-        """Linear predictor ``X @ coef + intercept``: (n_samples,) or (n_samples, n_classes)."""
+    def decision_function(self, X, offset=None) -> np.ndarray:
+        """Linear predictor ``X @ coef + intercept (+ offset)``: (n_samples,) or
+        (n_samples, n_classes). ``offset``: the new rows' own (e.g. ``log(exposure)``)."""
         if self.coef.ndim == 2:
+            if offset is not None:
+                raise ValueError(f"{type(self.datafit).__name__} does not take an offset")
             return np.asarray(X @ self.coef) + self.intercept
-        return np.asarray(X @ self.coef).ravel() + self.intercept
+        z = np.asarray(X @ self.coef).ravel() + self.intercept
+        return z if offset is None else z + check_offset(offset, z.shape[0])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, offset=None) -> np.ndarray:
         """Mean response (regression) or predicted label (classification)."""
-        return _labels_or_mean(self.datafit, self.classes, self.decision_function(X))
+        return _labels_or_mean(self.datafit, self.classes, self.decision_function(X, offset))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Class probabilities, (n_samples, n_classes) in the order of ``classes``."""
         if self.classes is None:
             raise ValueError(f"predict_proba needs a classification fit, this one is "
                              f"{type(self.datafit).__name__}")
-        return _class_probabilities(self.datafit, self.decision_function(X))
+        return _class_probabilities(self.datafit, self.decision_function(X, offset))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -296,24 +301,24 @@ class PathResult:
             return np.stack([self.fit_at(a, **options).coef for a in np.ravel(alpha)])
         return np.array(self.fit_at(alpha, **options).coef)
 
-    def _many(self, method: str, X, alpha, options: dict) -> np.ndarray:
+    def _many(self, method: str, X, alpha, options: dict, offset=None) -> np.ndarray:
         if np.ndim(alpha):
-            return np.stack([getattr(self.fit_at(a, **options), method)(X)
+            return np.stack([getattr(self.fit_at(a, **options), method)(X, offset)
                              for a in np.ravel(alpha)], axis=1)
-        return getattr(self.fit_at(alpha, **options), method)(X)
+        return getattr(self.fit_at(alpha, **options), method)(X, offset)
 
     def predict(self, X, alpha, *, exact: bool = False, X_train=None, y=None,
-                sample_weight=None, tol: float | None = None) -> np.ndarray:
-        """glmnet's ``predict(fit, newx, s=alpha)``: mean response or label at any alpha
-        (a list: one column each). ``exact=True`` refits on the path's training data,
-        ``X_train`` (default ``X``) and ``y``."""
+                sample_weight=None, tol: float | None = None, offset=None) -> np.ndarray:
+        """glmnet's ``predict(fit, newx, s=alpha, newoffset=offset)``: mean response or
+        label at any alpha (a list: one column each). ``exact=True`` refits on the path's
+        training data, ``X_train`` (default ``X``) and ``y`` (without an offset)."""
         return self._many("predict", X, alpha, dict(
             exact=exact, X=X if X_train is None else X_train, y=y,
-            sample_weight=sample_weight, tol=tol) if exact else {})
+            sample_weight=sample_weight, tol=tol) if exact else {}, offset)
 
-    def decision_function(self, X, alpha) -> np.ndarray:
-        """The linear predictor at any alpha (interpolated)."""
-        return self._many("decision_function", X, alpha, {})
+    def decision_function(self, X, alpha, offset=None) -> np.ndarray:
+        """The linear predictor at any alpha (interpolated), plus the rows' ``offset``."""
+        return self._many("decision_function", X, alpha, {}, offset)
 
     def predict_proba(self, X, alpha) -> np.ndarray:
         """Class probabilities at any alpha (interpolated), (n_samples, n_classes)."""

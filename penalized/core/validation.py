@@ -126,3 +126,24 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_offset(offset, n_samples: int) -> np.ndarray | None:
+    """A fixed part of the linear predictor per sample (glmnet's ``offset``, e.g.
+    ``log(exposure)``): float64 of shape (n_samples,), finite; None stays None."""
+    if offset is None:
+        return None
+    try:
+        arr = np.asarray(offset, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("offset must be numeric") from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"offset has shape {arr.shape}, expected ({n_samples},)")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"offset contains NaN or infinity ({bad.size} row(s), first at row "
+                         f"{bad[0]}: {arr[bad[0]]}); for exposures give log(exposure) of "
+                         "positive exposures")
+    return np.ascontiguousarray(arr)

@@ -8,9 +8,10 @@ defaults and fitted attributes, plus ``rule="min" | "1se"`` on the CV classes,
 
 from ._adaptive import AdaptiveLassoCV
 from ._coordinate_descent import ElasticNet, ElasticNetCV, Lasso, LassoCV
+from ._glm import PoissonRegressor
 from ._logistic import LogisticRegression, LogisticRegressionCV
 from ._ridge import Ridge, RidgeCV
 
 __all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "LogisticRegression",
-           "LogisticRegressionCV", "Ridge", "RidgeCV"]
+           "LogisticRegressionCV", "PoissonRegressor", "Ridge", "RidgeCV"]
 __all__ += ["AdaptiveLassoCV"]

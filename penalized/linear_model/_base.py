@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..core.problem import make_problem
 from ..core.results import FitResult
+from ..core.validation import check_offset
 from ..workflows.cv import CVResult, check_rule
 from ..workflows.fitting import solve_problem
 from ..workflows.standardize import scale_init, standardized, unscale_fit
@@ -115,10 +116,16 @@ class LinearModelMixin(BaseEstimator):
         return validate_data(self, X, accept_sparse=list(self._sparse_formats),
                              dtype=np.float64, reset=False)
 
-    def _linear_predictor(self, X) -> np.ndarray:
+    def _linear_predictor(self, X, offset=None) -> np.ndarray:
+        """``X @ coef_.T + intercept_``, plus the rows' ``offset`` (glmnet's ``newoffset``)
+        when the model was fitted with one."""
         X = self._validate_predict(X)
         coef = self.coef_
-        return np.asarray(X @ coef.T) + self.intercept_
+        z = np.asarray(X @ coef.T) + self.intercept_
+        if offset is None:
+            return z
+        offset = check_offset(offset, X.shape[0])
+        return z + (offset[:, None] if z.ndim == 2 else offset)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -156,10 +163,10 @@ def set_cv_attributes(est, cv: CVResult, rule: str) -> FitResult:
 
 def fit_single(X, y, datafit, penalty, *, fit_intercept: bool, sample_weight, solver: str,
                tol: float, max_iter: int | None, standardize: bool = False,
-               init=None) -> FitResult:
+               init=None, offset=None) -> FitResult:
     """One fit, optionally on standardized columns, reported on the original scale."""
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
+                           sample_weight=sample_weight, offset=offset)
     scaled, shift, scale = standardized(problem, standardize)
     if not standardize:
         return solve_problem(scaled, solver, tol, max_iter, init=init)

@@ -57,8 +57,9 @@ class _ElasticNetModel(RegressorMixin, LinearModelMixin):
     def _ratio(self) -> float:
         return check_l1_ratio(self.l1_ratio)
 
-    def fit(self, X, y, sample_weight=None, check_input=True):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,)."""
+    def fit(self, X, y, sample_weight=None, check_input=True, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and ``y`` (n_samples,);
+        ``offset`` (n_samples,): a fixed part of the predictor (glmnet's)."""
         alpha = check_estimator_alpha(self.alpha)
         ratio = self._ratio()
         X, y = self._validate_fit(X, y, classifier=False)
@@ -71,7 +72,7 @@ class _ElasticNetModel(RegressorMixin, LinearModelMixin):
                          solver=engine_solver(self.solver),
                          tol=sklearn_engine_tol(self.tol),
                          max_iter=check_max_iter(self.max_iter),
-                         standardize=self.standardize, init=init)
+                         standardize=self.standardize, init=init, offset=offset)
         set_fit_attributes(self, res)
         return self
 
@@ -79,9 +80,9 @@ class _ElasticNetModel(RegressorMixin, LinearModelMixin):
     def sparse_coef_(self):
         return sp.csr_matrix(self.coef_[None, :])
 
-    def predict(self, X):
-        """``X @ coef_ + intercept_``, shape (n_samples,)."""
-        return self._linear_predictor(X)
+    def predict(self, X, offset=None):
+        """``X @ coef_ + intercept_`` (+ ``offset``), shape (n_samples,)."""
+        return self._linear_predictor(X, offset)
 
 
 class ElasticNet(_ElasticNetModel):

@@ -83,24 +83,25 @@ class _LogisticModel(ClassifierMixin, LinearModelMixin):
         set_fit_attributes(self, fit, as_row=True)
         self.n_iter_ = np.array([int(fit.n_iter)])
 
-    def decision_function(self, X):
-        """Scores, shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
-        scores = self._linear_predictor(X)
+    def decision_function(self, X, offset=None):
+        """Scores, shape (n_samples,) for two classes, (n_samples, n_classes) otherwise;
+        ``offset``: the rows' own, for a model fitted with one."""
+        scores = self._linear_predictor(X, offset)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, offset=None):
         """Class probabilities, shape (n_samples, n_classes)."""
-        scores = self.decision_function(X)
+        scores = self.decision_function(X, offset)
         if scores.ndim == 1:
             p = expit(scores)
             return np.column_stack([1.0 - p, p])
         return softmax(scores, axis=1)  # multinomial
 
-    def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+    def predict_log_proba(self, X, offset=None):
+        return np.log(self.predict_proba(X, offset))
 
-    def predict(self, X):
-        scores = self.decision_function(X)
+    def predict(self, X, offset=None):
+        scores = self.decision_function(X, offset)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
 
@@ -161,8 +162,9 @@ class LogisticRegression(_LogisticModel):
         self.warm_start = warm_start
         self.n_jobs = n_jobs
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on ``X`` (n_samples, n_features), dense or sparse, and labels ``y``."""
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Fit on ``X`` (n_samples, n_features), dense or sparse, and labels ``y``;
+        ``offset`` (n_samples,): a fixed part of the predictor (two classes only)."""
         if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
             raise ValueError(f"C must be a positive number, got {self.C!r}")
         ratio = _ratio_from(self.penalty, self.l1_ratio)
@@ -175,7 +177,8 @@ class LogisticRegression(_LogisticModel):
         fit = fit_single(X, y, self._datafit(), ElasticNetPenalty(alpha=alpha, l1_ratio=ratio),
                          fit_intercept=self.fit_intercept, sample_weight=sample_weight,
                          solver=engine_solver(self.solver), tol=check_tol(self.tol),
-                         max_iter=None if max_iter is None else max(max_iter, 20_000))
+                         max_iter=None if max_iter is None else max(max_iter, 20_000),
+                         offset=offset)
         self._set_fit(fit)
         return self
 

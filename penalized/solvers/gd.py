@@ -32,6 +32,14 @@ class GradientDescent(Solver):
     default_max_iter = 100_000
     check_every = 10
 
+    def check(self, problem) -> None:
+        super().check(problem)
+        if not np.isfinite(problem.datafit.curvature_bound):
+            raise ValueError(
+                f"solver='gd' takes the constant step 1/L, and "
+                f"{type(problem.datafit).__name__} has no global Lipschitz constant "
+                "(unbounded curvature): use solver='cd' or 'fista' (which backtracks)")
+
     def solve(self, problem, start: Iterate, scale: float):
         result = self._run(problem, np.array(start.coef, dtype=float), start.intercept, scale)
         return result, Iterate(result.coef, result.intercept)
@@ -49,7 +57,7 @@ class GradientDescent(Solver):
         cert = None
         for it in range(1, self.max_iter + 1):
             # 1. the prediction h and the loss (datafit) term
-            h = X @ W + b
+            h = problem.linear_predictor(W, b)  # X W + b (+ the offset, if any)
             # 2. d loss / d h per sample, weighted and averaged: for least squares
             #    this is (h - y) / n, the first term of dJ/dW_j once multiplied by X.
             dloss = s * datafit.dloss(y, h) / n

@@ -146,9 +146,10 @@ class CVResult:
         coefficients at the alpha chosen by ``rule``."""
         return np.array(self.best_fit(rule).coef)
 
-    def predict(self, X, rule: str = "min") -> np.ndarray:
-        """Mean response or label of the full-data fit chosen by ``rule``."""
-        return self.best_fit(rule).predict(X)
+    def predict(self, X, rule: str = "min", offset=None) -> np.ndarray:
+        """Mean response or label of the full-data fit chosen by ``rule`` (``offset``: the
+        rows' own, for a model cross-validated with one)."""
+        return self.best_fit(rule).predict(X, offset)
 
     def predict_proba(self, X, rule: str = "min") -> np.ndarray:
         """Class probabilities of the full-data fit chosen by ``rule``."""
@@ -273,7 +274,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                    callback=None, foldid=None, fold_alphas: str = "shared",
                    keep_fold_paths: bool = False, client=None, checkpoint=None,
                    exclude=None, dfmax: int | None = None, pmax: int | None = None,
-                   relax: bool = False, gammas=DEFAULT_GAMMAS) -> CVResult:
+                   relax: bool = False, gammas=DEFAULT_GAMMAS, offset=None) -> CVResult:
     r"""K-fold cross-validation of a penalized model along a path of alphas.
 
     Parameters
@@ -361,6 +362,10 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         blend ``gamma`` of ``gammas``; the best (alpha, gamma) pair is chosen
         (``result.gamma``; :mod:`penalized.workflows.relax`).
     gammas : sequence of float in [0, 1], default=(0, 0.25, 0.5, 0.75, 1)
+    offset : array-like of shape (n_samples,), optional
+        A fixed part of the linear predictor, as in :func:`penalized.fit`: split with
+        the folds (each training fold fitted with its rows' offset, each held-out fold
+        scored with its own). Not with a Dask X nor a scikit-learn scorer.
 
     Returns
     -------
@@ -395,6 +400,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     how = RouteOptions(standardize, fit_intercept, refit, l1_ratios is not None, fold_alphas,
                keep_fold_paths, column_names(X),
                {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio, "alphas": alphas})
+    if offset is not None:
+        _check_offset_route(X, scorer)
     if is_dask_collection(X):
         if limits or relax:
             raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
@@ -403,11 +410,12 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         plan = gram_plan(total, trains, tests, datafit, candidates, how)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                               sample_weight=sample_weight)
+                               sample_weight=sample_weight, offset=offset)
         splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
                              problem, groups)
         data = (problem.X, problem.y, problem.sample_weight,
-                [part for pair in splits for part in pair])
+                [part for pair in splits for part in pair]
+                + ([] if problem.offset is None else [problem.offset]))
         if limits:  # the full data's path decides where the grid stops
             how = how._replace(grid={"n_alphas": None, "alpha_min_ratio": None, "alphas":
                                      limited_grid(problem, candidates, how, options,
@@ -446,6 +454,16 @@ def _collect_relaxed(outputs: list, plan: Plan, scorer: Scorer, gammas,
                      None)
     return dataclasses.replace(res, paths=paths, gammas=gammas,
                                gamma=float(gammas[best_row(res.mean_grid, scorer)]))
+
+
+def _check_offset_route(X, scorer: Scorer) -> None:
+    """The routes that cannot take an offset, refused with one clear error."""
+    if is_dask_collection(X):
+        raise ValueError("offset: a Dask X is cross-validated by its sufficient statistics, "
+                         "which do not take an offset; use a NumPy array")
+    if scorer.uses_data:
+        raise ValueError(f"offset: scoring={scorer.name!r} (a scikit-learn scorer) predicts "
+                         "from X alone; use one of penalized's scorings (e.g. 'deviance')")
 
 
 def _collect(outputs: list, plan: Plan, scorer: Scorer, candidates, l1_ratios,

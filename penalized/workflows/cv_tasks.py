@@ -51,8 +51,9 @@ def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
     total = s.sum()
     if total <= 0:
         raise ValueError("a training fold has sample weights summing to zero")
+    offset = None if problem.offset is None else problem.offset[rows]
     return replace_data(problem, X=X, y=problem.y[rows],
-                        sample_weight=s * (rows.shape[0] / total))
+                        sample_weight=s * (rows.shape[0] / total), offset=offset)
 
 
 def linear_predictors(X, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
@@ -82,6 +83,8 @@ def score_path(problem: Problem, test, scorer: Scorer, coefs, intercepts) -> np.
         return score_fits(scorer, problem.datafit, problem.X[test], problem.y[test],
                           problem.sample_weight[test], coefs, intercepts, problem.classes)
     Z = linear_predictors(problem.X[test], coefs, intercepts)
+    if problem.offset is not None:  # the held-out rows' own offset
+        Z = Z + problem.offset[test][:, None]
     return scorer(problem.datafit, problem.y[test], Z, problem.sample_weight[test])
 
 

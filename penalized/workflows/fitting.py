@@ -45,7 +45,7 @@ def null_point(problem: Problem) -> tuple[np.ndarray, float]:
     b = problem.intercept_at_zero()
     if free.size:
         z0 = problem.null_predictor(b)
-        coef[free], b, _ = optimal_free_part(problem, free, np.zeros(problem.n_samples), z0)
+        coef[free], b, _ = optimal_free_part(problem, free, problem.null_predictor(0.0), z0)
         # bounded free features start at their unconstrained optimum, clipped (a feasible
         # start; the solver and the certificate's intercept update take it from there)
         coef = clip(coef, problem.penalty.bounds(problem.n_features))
@@ -157,7 +157,7 @@ def check_max_iter(max_iter) -> int | None:
 def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         alpha: float | None = None, *, solver: str = "auto", tol: float = DEFAULT_TOL,
         max_iter: int | None = None, fit_intercept: bool = True, sample_weight=None,
-        init=None, standardize: bool = False, exclude=None) -> FitResult:
+        init=None, standardize: bool = False, exclude=None, offset=None) -> FitResult:
     r"""Fit a penalized linear model at one alpha.
 
     Minimizes
@@ -203,6 +203,10 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
         equally, glmnet's default); ``coef`` is reported in the original units.
     exclude : indices, column names or boolean mask, optional
         Features forced to 0 (glmnet's ``exclude``; see :func:`penalized.path`).
+    offset : array-like of shape (n_samples,), optional
+        A fixed part of the linear predictor, ``z = X w + b + offset`` (glmnet's
+        ``offset``): ``log(exposure)`` for :class:`~penalized.Poisson` rates. Predict
+        with the new rows' offset: ``res.predict(X_new, offset=...)``.
 
     Returns
     -------
@@ -228,7 +232,7 @@ def fit(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None,
 
         penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
+                           sample_weight=sample_weight, offset=offset)
     res = _solve_standardized(problem, standardize, solver, tol, max_iter, init)
     return dataclasses.replace(res, feature_names=column_names(X))
 

@@ -31,10 +31,11 @@ from .tall import dask_moments, is_dask_collection
 
 
 def alpha_max(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *,
-              fit_intercept: bool = True, sample_weight=None) -> float:
+              fit_intercept: bool = True, sample_weight=None, offset=None) -> float:
     """Smallest alpha at which every penalized coefficient is exactly zero."""
     problem = make_problem(X, y, datafit or LeastSquares(), penalty or L1(),
-                           fit_intercept=fit_intercept, sample_weight=sample_weight)
+                           fit_intercept=fit_intercept, sample_weight=sample_weight,
+                           offset=offset)
     pen = problem.penalty
     return box_alpha_max(pen, null_gradient(problem)[0], pen.bounds(problem.n_features))
 
@@ -128,7 +129,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
          fit_intercept: bool = True, sample_weight=None, callback=None,
          precompute="auto", engine: str = "auto", standardize: bool = False,
          exclude=None, dfmax: int | None = None, pmax: int | None = None,
-         relax: bool = False) -> PathResult:
+         relax: bool = False, offset=None) -> PathResult:
     """Regularization path with warm starts.
 
     Parameters
@@ -185,6 +186,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         Also refit each alpha's support without penalty (glmnet's relaxed lasso):
         ``result.relaxed_coefs``, ``result.relaxed_intercepts`` and
         ``result.mixed(gamma)`` (:mod:`penalized.workflows.relax`).
+    offset : array-like of shape (n_samples,), optional
+        A fixed part of the linear predictor, as in :func:`penalized.fit` (not with a
+        Dask X, nor in Gram form).
 
     Examples
     --------
@@ -198,6 +202,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
     penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
+    if is_dask_collection(X) and offset is not None:
+        raise ValueError("a Dask X is fitted through its sufficient statistics or Newton "
+                         "passes, which do not take an offset: fit it on a NumPy array")
     if is_dask_collection(X) and not datafit.quadratic:  # a pass per Newton step
         return _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio,
                             alphas, tol, fit_intercept, standardize)
@@ -218,7 +225,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         return describe_path(res, fit_intercept, standardize,
                                      column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight)
+                           sample_weight=sample_weight, offset=offset)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
@@ -286,6 +293,7 @@ def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray)
     if problem.datafit.multiclass:
         Z = linear_predictors(problem.X, coefs, intercepts)  # (n, k, n_classes)
         return np.array([problem.datafit_value(Z[:, k]) for k in range(Z.shape[1])])
+    offset = np.zeros(problem.n_samples) if problem.offset is None else problem.offset
     # by blocks: Z and the losses of every fit would be (n, n_alphas) each, as large as
     # X itself for a 100-alpha path on 100 features (rows of dense X; fits for sparse X,
     # whose rows are not contiguous)
@@ -293,12 +301,12 @@ def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray)
     if problem.is_sparse:
         for first in range(0, coefs.shape[0], FITS):
             fits = slice(first, first + FITS)
-            Z = linear_predictors(problem.X, coefs[fits], intercepts[fits])
+            Z = linear_predictors(problem.X, coefs[fits], intercepts[fits]) + offset[:, None]
             total[fits] = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
         return total / problem.n_samples
     for start in range(0, problem.n_samples, ROWS):
         rows = slice(start, start + ROWS)
-        Z = linear_predictors(problem.X[rows], coefs, intercepts)  # (rows, k)
+        Z = linear_predictors(problem.X[rows], coefs, intercepts) + offset[rows, None]
         total += problem.sample_weight[rows] @ problem.datafit.loss(problem.y[rows, None], Z)
     return total / problem.n_samples
 
@@ -409,7 +417,8 @@ def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.nda
     from .selection import ridge_coefs, ridge_decompose
 
     root = np.sqrt(problem.penalty.feature_weights(problem.n_features))
-    dec = ridge_decompose(np.asarray(problem.X) / root, problem.y, problem.sample_weight,
+    y = problem.y if problem.offset is None else problem.y - problem.offset  # (exact: LS)
+    dec = ridge_decompose(np.asarray(problem.X) / root, y, problem.sample_weight,
                           problem.fit_intercept)
     coefs, intercepts = ridge_coefs(dec, problem.n_samples * np.asarray(alphas, dtype=float))
     return coefs / root, intercepts

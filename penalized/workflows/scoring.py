@@ -16,7 +16,12 @@ Scores are weighted means over the samples (weights ``s``, any positive scale):
               one-hot target: the Brier score).
 ``mae``       :math:`\sum_i s_i |y_i - \mu_i| / \sum_i s_i`.
 ``deviance``  twice the mean negative log-likelihood (glmnet's default); for least
-              squares the mean squared error.
+              squares the mean squared error. For a single-output datafit, twice its
+              mean loss (every loss here is 0 at the saturated model): the Poisson
+              deviance for :class:`~penalized.Poisson`.
+``poisson_deviance`` :math:`2 \sum_i s_i (y_i \log(y_i / \mu_i) - y_i + \mu_i) / \sum_i s_i`
+              (scikit-learn's ``mean_poisson_deviance``) of the mean response; the
+              default for :class:`~penalized.Poisson` (``Datafit.default_scoring``).
 ``log_loss``  the mean negative log-likelihood (classification).
 ``accuracy``  weighted fraction of correct labels (greater is better).
 ``auc``       weighted area under the ROC curve (binary; greater is better).
@@ -39,7 +44,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 
-from ..core.datafits import Datafit
+from ..core.datafits import Datafit, Poisson
 
 
 def _n_outputs(datafit: Datafit) -> int:
@@ -101,9 +106,20 @@ def _negative_log_likelihood(datafit, y, Z, s):
 
 
 def _deviance(datafit, y, Z, s):
-    if datafit.task == "regression":
-        return _squared_error(datafit, y, Z, s)
-    return 2.0 * _negative_log_likelihood(datafit, y, Z, s)
+    if _n_outputs(datafit) > 1:
+        return 2.0 * _negative_log_likelihood(datafit, y, Z, s)
+    yy = y.reshape((-1,) + (1,) * (Z.ndim - 1))
+    return _weighted_mean(2.0 * datafit.loss(yy, Z), s)
+
+
+def _poisson_deviance(datafit, y, Z, s):
+    """Of the mean response ``mu``, whatever the datafit: twice the Poisson loss (the
+    unit half deviance) at ``log mu``; infinite where ``mu <= 0``."""
+    yy = y.reshape((-1,) + (1,) * (Z.ndim - 1))
+    mu = _probabilities(datafit, Z)
+    positive = mu > 0
+    unit = 2.0 * Poisson().loss(yy, np.log(np.where(positive, mu, 1.0)))
+    return _weighted_mean(np.where(positive, unit, np.inf), s)
 
 
 def _accuracy(datafit, y, Z, s):
@@ -193,6 +209,7 @@ SCORERS: dict[str, Scorer] = {
         Scorer("accuracy", True, "classification", _accuracy),
         Scorer("auc", True, "binary", _auc),
         Scorer("class", False, "classification", _misclassification),
+        Scorer("poisson_deviance", False, "regression", _poisson_deviance),
     )
 }
 
@@ -209,7 +226,10 @@ SKLEARN_SCORERS: dict[str, Scorer] = {
 
 
 def default_scoring(datafit: Datafit) -> str:
-    """glmnet's defaults: ``mse`` for regression, ``deviance`` for classification."""
+    """The datafit's own default (``Datafit.default_scoring``), else glmnet's: ``mse``
+    for regression, ``deviance`` for classification."""
+    if datafit.default_scoring:
+        return datafit.default_scoring
     return "mse" if datafit.task == "regression" else "deviance"
 
 

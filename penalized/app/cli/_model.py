@@ -33,6 +33,7 @@ from ...workflows.cv import (
 )
 from ...workflows.fitting import DEFAULT_TOL
 from ...workflows.paths import path_problem
+from ...workflows.scoring import SCORERS
 
 
 @dataclasses.dataclass(eq=False)
@@ -270,9 +271,10 @@ def edge_warning(run: ModelRun) -> str | None:
 def cross_validated_metrics(run: ModelRun, y) -> dict:
     """Metrics a person reads, from the out-of-fold predictions at the chosen alpha.
 
-    Regression: R² and RMSE. Classification: accuracy, log-loss, AUC (one class
-    against the rest, averaged, for more than two classes) and the confusion matrix
-    (rows: true class, columns: predicted class).
+    Regression: R² and RMSE, and for a datafit that is not least squares its deviance
+    (twice the mean loss: the Poisson deviance for Poisson). Classification: accuracy,
+    log-loss, AUC (one class against the rest, averaged, for more than two classes) and
+    the confusion matrix (rows: true class, columns: predicted class).
     """
     from sklearn import metrics
 
@@ -283,8 +285,11 @@ def cross_validated_metrics(run: ModelRun, y) -> dict:
         fitted = run.datafit.inverse_link(z)
         residual = y.astype(float) - fitted
         total = np.sum((y - y.mean()) ** 2)
-        return {"R2": float(1 - residual @ residual / total) if total > 0 else float("nan"),
-                "RMSE": float(np.sqrt(np.mean(residual**2)))}
+        out = {"R2": float(1 - residual @ residual / total) if total > 0 else float("nan"),
+               "RMSE": float(np.sqrt(np.mean(residual**2)))}
+        if not run.datafit.quadratic:
+            out["deviance"] = float(SCORERS["deviance"](run.datafit, y.astype(float), z))
+        return out
     classes = np.asarray(run.classes)
     proba = run.datafit.inverse_link(z)
     if proba.ndim == 1:

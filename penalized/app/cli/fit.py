@@ -19,7 +19,7 @@ from ...workflows.fitting import DEFAULT_TOL
 from . import app
 from ._output import Progress, log, print_json, print_table
 
-Task = Literal["auto", "regression", "classification"]
+Task = Literal["auto", "regression", "classification", "poisson", "huber"]
 PenaltyName = Literal[tuple(sorted(PENALTIES))]
 Rule = Literal["min", "1se"]
 Impute = Literal["none", "mean", "median"]
@@ -82,17 +82,22 @@ def infer_task(y: np.ndarray, task: str) -> str:
     return "classification" if values.nunique() == 2 else "regression"
 
 
+#: the tasks named by a registry datafit of numeric targets (never inferred: counts
+#: look like any numeric target, so ``--task poisson`` is the user's call)
+DATAFIT_TASKS = {"poisson": "poisson", "huber": "huber"}
+
+
 def datafit_for(task: str, y: np.ndarray):
     """The datafit for a task, with a clear error for unsupported targets."""
-    if task == "regression":
+    if task == "regression" or task in DATAFIT_TASKS:
         try:
             np.asarray(y, dtype=float)
         except (TypeError, ValueError):
             sample = pd.Series(y)
             bad = sample[pd.to_numeric(sample, errors="coerce").isna()].iloc[0]
-            raise ValueError(f"--task regression needs a numeric target; found {bad!r}") \
+            raise ValueError(f"--task {task} needs a numeric target; found {bad!r}") \
                 from None
-        return LeastSquares()
+        return DATAFITS[DATAFIT_TASKS[task]]() if task in DATAFIT_TASKS else LeastSquares()
     n_classes = pd.Series(y).nunique()
     if n_classes == 2:
         return Logistic()
@@ -133,7 +138,8 @@ def fit(
              "least squares on numeric columns).")],
     target: Annotated[str, _option("--target", "-t", help="Column to predict.")],
     task: Annotated[Task, _option(
-        "--task", help="auto: two values or text labels = classification.")] = "auto",
+        "--task", help="auto: two values or text labels = classification; poisson: "
+                       "counts (log link); huber: robust regression.")] = "auto",
     penalty: Annotated[PenaltyName, _option(
         "--penalty", "-p", help="Penalty from the registry.")] = "l1",
     l1_ratio: Annotated[float | None, _option(
@@ -303,8 +309,8 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
     pen = factor_groups(pen, table.spec, s.group_factors)
     if pen.block_separable and not s.group_factors:
         table.notes.append("no --group-factors: every feature is a group of its own")
-    task = infer_task(table.y, s.task)
-    datafit = datafit_for(task, table.y)
+    datafit = datafit_for(infer_task(table.y, s.task), table.y)
+    task = datafit.task  # (poisson and huber are regressions)
     pen = excluded_penalty(pen, s.exclude, table.feature_names)
     n = table.n_rows_used
     if n < s.cv:

@@ -212,6 +212,12 @@ def linear_section(run, *, n_samples: int, metrics: dict | None = None) -> str:
                     if snapped else "") + "</details>")
     if not penalty.elastic_net_family:  # the conversions are the elastic net's
         return "\n".join(parts)
+    if path.datafit.task != "classification" and not path.datafit.quadratic:
+        # the conventions are those of least squares and of the cross-entropies
+        parts.append(f'<p class="note">No other library\'s alpha convention is tabulated for '
+                     f"{_e(type(path.datafit).__name__)}: alpha is the strength of "
+                     "(1/n) sum loss + alpha P(w), as for the others.</p>")
+        return "\n".join(parts)
     datafit_name = "logistic" if path.datafit.task == "classification" else "leastsquares"
     parts.append("<h3>The chosen alpha in other conventions</h3>")
     parts.append(

@@ -209,13 +209,15 @@ class CoordinateDescent(CDSolver):
         remaining = cfg.tail_safety * estimate
         reached = progress and obj_in > 0 and estimate <= obj_in
         slow = capped and n_epochs >= budget and violation > tol_in
+        # (the Newton model is written on X w + b: the offset leaves its target)
         polished = ((use_newton and not reached) or slow) and newton_on_support(
-            problem.X, h, target, w, b, pen, problem.fit_intercept,
+            problem.X, h, target if problem.offset is None else target - problem.offset,
+            w, b, pen, problem.fit_intercept,
             self._gram_cache(problem) if quadratic else None)
         if polished:
             w, b = polished
             remaining, violation = np.inf, 0.0  # the gap decides after a Newton step
-            r = target - problem.X @ w - b
+            r = target - problem.linear_predictor(w, b)
         if quadratic:
             return w, b, (target - r) - b, n_epochs, remaining, violation
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)

@@ -20,7 +20,8 @@ from .settings import DEFAULT, CDSettings
 def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
     """Why the compiled path driver cannot serve this path ("" when it can).
 
-    It needs: a datafit with compiled operations (least squares, logistic), dense X, a
+    It needs: a datafit with compiled operations (least squares, logistic, Poisson),
+    dense X, a
     convex penalty with compiled operations and every feature penalized, every alpha
     positive, and the solver "auto" or "cd".
     """
@@ -59,6 +60,13 @@ def pays(problem: Problem, tol: float, n_samples: int, settings: CDSettings = DE
         n_samples >= settings.compiled_tall_ratio * problem.n_features
 
 
+def _offset(problem: Problem) -> np.ndarray:
+    """The problem's offset as a writable C-contiguous float64 array (zeros: none)."""
+    if problem.offset is None:
+        return np.zeros(problem.n_samples)
+    return np.array(problem.offset, dtype=float)
+
+
 def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int | None,
                scale: float, settings: CDSettings = DEFAULT) -> dict:
     """The path of ``problem`` over ``alphas`` (largest first), from the null model.
@@ -91,7 +99,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         bool(problem.fit_intercept), float(b0), float(tol), float(scale),
                         int(max_epochs),
                         bool(progress), bool(pen.strongly_convex), settings.rounds(),
-                        settings.kernel(), coefs, out)
+                        settings.kernel(), _offset(problem), coefs, out)
     reasons = np.array([rules.STOP_REASONS[int(c)] for c in out[4]])
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),

@@ -25,11 +25,14 @@ compilation time.)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from ...core.datafits_compiled import (
     conjugate_scalar,
+    log_link,
     loss_scalar,
     parts_scalar,
 )
@@ -44,11 +47,12 @@ from .kernels import InnerTarget, _col_axpy, _dense_dot, cd_epochs, weighted_col
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _predictor(data, w, xw):
-    """``xw = X w`` from scratch (no drift from the kernel's updates)."""
+def _predictor(data, w, offset, xw):
+    """``xw = X w + offset`` from scratch (no drift from the kernel's updates): the
+    predictor less the intercept, as the Python driver's ``xw``."""
     n = xw.shape[0]
     for i in range(n):
-        xw[i] = 0.0
+        xw[i] = offset[i]
     for j in range(w.shape[0]):
         if w[j] != 0.0:
             _col_axpy(data, None, None, n, j, -w[j], xw)
@@ -58,7 +62,14 @@ def _predictor(data, w, xw):
 def _optimal_intercept(kind, quadratic, y, s, xw, b):
     """The intercept minimizing the datafit for fixed ``X w``: Newton's method, one step
     (exact) for a quadratic datafit (as
-    :func:`penalized.core.certificates.optimal_intercept`)."""
+    :func:`penalized.core.certificates.optimal_intercept`); in closed form for a log
+    link (Newton overshoots from far below)."""
+    if log_link(kind):
+        sum_y, sum_mu = 0.0, 0.0
+        for i in range(y.shape[0]):
+            sum_y += s[i] * y[i]
+            sum_mu += s[i] * math.exp(xw[i] + b)
+        return b + math.log(sum_y / sum_mu)
     for _ in range(50):
         g = 0.0
         hess = 0.0
@@ -76,14 +87,15 @@ def _optimal_intercept(kind, quadratic, y, s, xw, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad, weight_floor, h, r):
+def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, offset, grad, weight_floor, h, r):
     """``(primal, dual, sum h)`` at ``(w, b)``; fills ``grad`` with the datafit gradient
     ``X^T (s dloss) / n``, and ``h``, ``r`` with the datafit's quadratic model there:
     curvature weights and working residual (least squares: the sample weights and the
     residual; as :meth:`.driver.CoordinateDescent._model`), from the same pass.
 
     The dual point is ``u = -s dloss / n`` rescaled to be feasible, so that
-    ``c_i f*(y_i, -u_i / c_i)`` (``c_i = s_i / n``) takes ``dloss_i / scale``."""
+    ``c_i f*(y_i, -u_i / c_i)`` (``c_i = s_i / n``) takes ``dloss_i / scale``; an offset
+    ``o_i`` shifts that conjugate by ``-a o_i``."""
     n = y.shape[0]
     p = w.shape[0]
     dl = np.empty(n)
@@ -108,7 +120,8 @@ def _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad, weight_floor, 
     conj_f = 0.0
     for i in range(n):
         if s[i] > 0.0:
-            conj_f += s[i] * conjugate_scalar(kind, y[i], dl[i] / scale)
+            a = dl[i] / scale
+            conj_f += s[i] * (conjugate_scalar(kind, y[i], a) - a * offset[i])
     dual = -conj_f / n - conjugate_vector(pen.kind, v, omega, alpha, pen.param, pen.positive)
     return primal, dual, sum_h
 
@@ -197,13 +210,13 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
 
 @njit(cache=True, nogil=True, inline="always")
 def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, tol, scale,
-               max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, xw):
+               max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, offset, xw):
     """One alpha from ``(w, b)`` (``w`` updated in place): returns
     ``(b, primal, gap, epochs, reason)``."""
     n, p = y.shape[0], w.shape[0]
     grad, h, r = np.empty(p), np.empty(n), np.empty(n)
     history = np.empty(cfg.max_outer + 1)
-    _predictor(data, w, xw)
+    _predictor(data, w, offset, xw)
     best_dual, remaining = -np.inf, np.inf
     ws = np.empty(0, dtype=np.int64)
     forced = np.zeros(p, dtype=np.bool_)
@@ -215,8 +228,8 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
     for outer in range(cfg.max_outer + 1):
         if fit_intercept:
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
-        primal, dual, sum_h = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, grad,
-                                       cfg.weight_floor, h, r)
+        primal, dual, sum_h = _certify(data, kind, y, s, xw, b, w, omega, alpha, pen, offset,
+                                       grad, cfg.weight_floor, h, r)
         best_dual = max(best_dual, dual)
         gap = max(primal - best_dual, 0.0)
         history[outer] = primal
@@ -269,7 +282,7 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
 
 @njit(cache=True, nogil=True)
 def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, coefs, out):
+            max_epochs, progress, ridge, cfg, kcfg, offset, coefs, out):
     """Fit every alpha of ``alphas`` (largest first), each warm-started from the last.
 
     Parameters
@@ -285,6 +298,7 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     tol, scale, max_epochs : the stopping rule (gap below ``tol * max(objective,
         1e-6 * scale)``) and the epoch budget per alpha
     cfg, kcfg : :class:`.settings.RoundSettings`, :class:`.settings.KernelSettings`
+    offset : (n,) the fixed part of the predictor ``z = X w + b + offset`` (zeros: none)
     coefs : (k, p) out, the coefficients
     out : (5, k) out, rows: intercepts, objectives, duality gaps, epochs, stop reasons
         (the codes of :mod:`.rules`)
@@ -300,7 +314,7 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     for k in range(alphas.shape[0]):
         b, primal, gap, epochs, reason = _fit_alpha(
             data, kind, quadratic, y, s, alphas[k], omega, pen, fit_intercept, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, stats, w, b, xw)
+            max_epochs, progress, ridge, cfg, kcfg, stats, w, b, offset, xw)
         for j in range(p):
             coefs[k, j] = w[j]
         out[0, k] = b
