@@ -82,7 +82,7 @@ def test_mlp_cv_folds_run_as_dask_futures(client):
     np.testing.assert_array_equal(remote.fold_epochs_, local.fold_epochs_)
     assert remote.alpha_ == local.alpha_
     assert distributed.client._get_global_client() is None
-    with pytest.raises(DaskRunError, match="fold 0 failed"):
+    with pytest.raises(DaskRunError, match=r"fold \d failed .* retries"):
         pzt.MLPRegressorCV(client=client, **{**options, "hidden_layer_sizes": (0,)}).fit(X, y)
 
 
