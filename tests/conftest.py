@@ -39,7 +39,8 @@ def solvers_for(penalty, datafit=None) -> list[str]:
     names = ["fista"]
     if penalty.separable and penalty.kernel_id >= 0:
         names.insert(0, "cd")
-    if penalty.block_separable:
+    if penalty.block_separable and (datafit is None or (
+            datafit.kernel_id >= 0 and np.isfinite(datafit.curvature_bound))):
         names.insert(0, "bcd")
     if penalty.smooth and (datafit is None or np.isfinite(datafit.curvature_bound)):
         names.append("gd")

@@ -59,7 +59,9 @@ def test_alpha_max_with_an_unpenalized_feature(penalty, datafit, sparse):
     assert at_max.coef[2] != 0.0
     # a path starts from the exact null fit: its first row is zero but for the free feature
     first = pz.path(X, y, datafit, penalty, n_alphas=3).coefs[0]
-    assert np.all(first[penalized_features] == 0.0)
+    # (zero but for rounding: where no solver certifies the null point at once, as FISTA
+    # for Huber, whose free part is iterative, steps at the tie leave 1e-16)
+    assert np.all(np.abs(first[penalized_features]) <= 1e-12 * np.abs(first[2]))
     assert first[2] == pytest.approx(at_max.coef[2], rel=1e-6)
     # the free coefficient is the unpenalized fit on that feature alone
     alone = pz.fit(dense(X)[:, [2]], y, datafit, pz.L2(), alpha=0.0, solver="fista", tol=1e-12)
@@ -88,11 +90,13 @@ def test_path_is_a_sequence_of_cold_fits(penalty, datafit, sparse):
         assert np.all(result.objectives - result.certificates <= tight * (1 + 1e-12))
         assert np.all(result.objectives - tight <= 1e-10 * result.objectives + 1e-15)
     for k in (1, 4, 7):
+        fit_k = result[k]
+        assert fit_k.alpha == result.alphas[k] and fit_k.objective == result.objectives[k]
+        if not penalty.convex:  # warm and cold starts may reach different local minima
+            continue
         cold = pz.fit(X, y, datafit, penalty, alpha=result.alphas[k], tol=1e-10)
         assert result.objectives[k] == pytest.approx(cold.objective, rel=1e-8)
         np.testing.assert_allclose(result.coefs[k], cold.coef, atol=1e-4)
-        fit_k = result[k]
-        assert fit_k.alpha == result.alphas[k] and fit_k.objective == result.objectives[k]
 
 
 def test_user_alphas_are_sorted_descending():

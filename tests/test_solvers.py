@@ -42,7 +42,7 @@ def fit_problem(X, y, datafit, penalty, fit_intercept, sample_weight=None, fract
 
 def reference_objective(problem) -> float:
     """Best objective we can get: a very tight solve (cd where it applies)."""
-    solver = solvers_for(problem.penalty)[0]
+    solver = solvers_for(problem.penalty, problem.datafit)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pz.ConvergenceWarning)
         res = pz.fit(problem.X, problem.y, problem.datafit, problem.penalty,

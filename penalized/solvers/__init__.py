@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.problem import Problem
 from .base import Iterate, Solver
 from .cd.block import BlockCoordinateDescent
@@ -26,7 +28,7 @@ def choose_solver(problem: Problem) -> str:
     if problem.penalty.separable and problem.penalty.kernel_id >= 0:
         return "cd"
     if problem.penalty.block_separable and problem.datafit.kernel_id >= 0 \
-            and not problem.datafit.multiclass:
+            and not problem.datafit.multiclass and np.isfinite(problem.datafit.curvature_bound):
         return "bcd"
     return "fista"
 

@@ -305,6 +305,9 @@ class BlockCoordinateDescent(CDSolver):
         if datafit.kernel_id < 0:
             raise ValueError(f"solver='bcd' has no compiled operations for the datafit "
                              f"{type(datafit).__name__}: use solver='fista'")
+        if not np.isfinite(datafit.curvature_bound):  # its block steps are 1 / L_g
+            raise ValueError(f"solver='bcd' steps by the datafit's curvature bound, and "
+                             f"{type(datafit).__name__} has none: use solver='fista'")
 
     def _polish(self, problem, blocks, w, b, y, h, before, n_cols):
         """Newton steps on the support (:mod:`.block_newton`) once a round left it as it
