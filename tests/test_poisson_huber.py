@@ -394,3 +394,22 @@ def test_cli_task_huber_and_counts_never_inferred(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert pz.load(tmp_path / "auto").manifest["datafit"] == "leastsquares"
+
+
+def test_exact_refit_of_a_path_with_an_offset_needs_the_offset():
+    """glmnet's rule: ``exact = TRUE`` on a fit with an offset needs the offset again; a
+    refit without it would silently fit another model."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 4))
+    exposure = rng.uniform(0.5, 3.0, 80)
+    y = rng.poisson(exposure * np.exp(0.3 * X[:, 0])).astype(float)
+    offset = np.log(exposure)
+    res = pz.path(X, y, pz.Poisson(), pz.L1(), offset=offset, n_alphas=5)
+    alpha = float(np.sqrt(res.alphas[1] * res.alphas[2]))
+    with pytest.raises(ValueError, match="offset"):
+        res.fit_at(alpha, exact=True, X=X, y=y)
+    refit = res.fit_at(alpha, exact=True, X=X, y=y, train_offset=offset, tol=1e-10)
+    direct = pz.fit(X, y, pz.Poisson(), pz.L1(alpha=alpha), offset=offset, tol=1e-10)
+    np.testing.assert_allclose(refit.coef, direct.coef, atol=1e-7)
+    cv = pz.cross_validate(X, y, pz.Poisson(), pz.L1(), offset=offset, cv=3, n_alphas=5)
+    assert cv.path.fitted_with_offset and all(p.fitted_with_offset for p in cv.paths)

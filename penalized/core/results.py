@@ -168,6 +168,9 @@ class PathResult:
     deviance_ratio : ndarray of shape (n_alphas,) or None
         Fraction of the null model's deviance (datafit value) each fit explains
         (glmnet's ``dev.ratio``; set by :func:`penalized.path`).
+    fitted_with_offset : bool
+        Whether the path's training rows had an offset: an exact refit
+        (:meth:`fit_at`) then needs it again (``train_offset``).
     truncation : str
         Why the path stopped before the end of its grid (``dfmax`` / ``pmax``:
         :mod:`penalized.workflows.constraints`), "" when it did not.
@@ -196,6 +199,7 @@ class PathResult:
     standardize: bool = False
     deviance_ratio: np.ndarray | None = None
     truncation: str = ""
+    fitted_with_offset: bool = False
     relaxed_coefs: np.ndarray | None = None
     relaxed_intercepts: np.ndarray | None = None
 
@@ -271,20 +275,24 @@ class PathResult:
         return coef, (1.0 - t) * self.intercepts[i] + t * self.intercepts[j]
 
     def fit_at(self, alpha: float, *, exact: bool = False, X=None, y=None,
-               sample_weight=None, tol: float | None = None) -> FitResult:
+               sample_weight=None, tol: float | None = None, train_offset=None) -> FitResult:
         """The model at any ``alpha``: interpolated linearly in log alpha between the two
         neighbouring grid points (clamped at the grid's ends), or, with ``exact=True``,
-        refitted on ``X, y`` (the data of the path, as glmnet's ``exact = TRUE``),
-        warm-started from the interpolation."""
+        refitted on ``X, y`` (the data of the path, as glmnet's ``exact = TRUE``; with
+        ``train_offset``, their offset, required when the path had one), warm-started
+        from the interpolation."""
         if exact:
             if X is None or y is None:
                 raise ValueError("exact=True refits the model: give the path's X and y")
+            if self.fitted_with_offset and train_offset is None:
+                raise ValueError("this path was fitted with an offset: an exact refit needs "
+                                 "the training rows' offset again (train_offset=...)")
             from ..workflows.fitting import DEFAULT_TOL, fit
 
             return fit(X, y, self.datafit, self.penalty.with_alpha(float(alpha)),
                        fit_intercept=self.fit_intercept, standardize=self.standardize,
                        sample_weight=sample_weight, init=self._at(alpha),
-                       tol=DEFAULT_TOL if tol is None else tol)
+                       tol=DEFAULT_TOL if tol is None else tol, offset=train_offset)
         k = int(np.argmin(np.abs(self.alphas - alpha)))
         coef, intercept = self._at(alpha)
         return dataclasses.replace(
@@ -308,13 +316,15 @@ class PathResult:
         return getattr(self.fit_at(alpha, **options), method)(X, offset)
 
     def predict(self, X, alpha, *, exact: bool = False, X_train=None, y=None,
-                sample_weight=None, tol: float | None = None, offset=None) -> np.ndarray:
+                sample_weight=None, tol: float | None = None, offset=None,
+                train_offset=None) -> np.ndarray:
         """glmnet's ``predict(fit, newx, s=alpha, newoffset=offset)``: mean response or
         label at any alpha (a list: one column each). ``exact=True`` refits on the path's
-        training data, ``X_train`` (default ``X``) and ``y`` (without an offset)."""
+        training data, ``X_train`` (default ``X``), ``y`` and ``train_offset``."""
         return self._many("predict", X, alpha, dict(
             exact=exact, X=X if X_train is None else X_train, y=y,
-            sample_weight=sample_weight, tol=tol) if exact else {}, offset)
+            sample_weight=sample_weight, tol=tol, train_offset=train_offset)
+            if exact else {}, offset)
 
     def decision_function(self, X, alpha, offset=None) -> np.ndarray:
         """The linear predictor at any alpha (interpolated), plus the rows' ``offset``."""

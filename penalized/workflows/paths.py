@@ -231,6 +231,7 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
     res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
                         standardize, column_names(X))
+    res = dataclasses.replace(res, fitted_with_offset=offset is not None)
     if relax:
         from .relax import relaxed_path
 
