@@ -5,7 +5,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import glmnet  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -61,6 +60,7 @@ def test_exact_refits_at_the_alpha(diabetes, path):
 
 
 def test_standardize_on_fit_and_path_matches_glmnet():
+    glmnet = pytest.importorskip("glmnet")
     X, y = load_diabetes(return_X_y=True, scaled=False)
     lambdas = np.array([5.0, 1.0, 0.2])
     ref = glmnet.ElasticNet(alpha=1.0, standardize=True, lambda_path=lambdas, tol=1e-12,

@@ -202,6 +202,16 @@ def is_converged(cert: Certificate, tol: float, scale: float) -> bool:
     return cert.value <= tol * scale
 
 
+def tightened(cert: Certificate, best_dual: float) -> tuple[Certificate, float]:
+    """A gap certificate measured against the best dual objective seen so far (every dual
+    point along a solver's iterates bounds the optimum from below), and that best value;
+    other certificates unchanged."""
+    if cert.kind != "gap":
+        return cert, best_dual
+    best_dual = max(best_dual, cert.objective - cert.value)
+    return dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0)), best_dual
+
+
 def objective_tolerance(cert: Certificate, tol: float, scale: float) -> float:
     """The stopping rule in objective units: ``tol`` times the current objective
     (floored at ``1e-6 * scale``, the null objective, for exactly fitted data)."""

@@ -21,7 +21,6 @@ columns). The solver names no penalty: it reads ``block_separable``,
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -29,7 +28,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
+from ...core.certificates import (
+    certify_with_gradient,
+    is_converged,
+    objective_tolerance,
+    tightened,
+)
 from ...core.datafits_compiled import dloss_scalar, loss_scalar
 from ...penalties.group_lasso_compiled import block_prox, group_distance, sgl_group_distances
 from ..base import Iterate
@@ -337,9 +341,7 @@ class BlockCoordinateDescent(CDSolver):
                                                                   initial=1)))
         for outer in range(cfg.max_outer + 1):
             cert, grad, xw, err, ref = certify_with_gradient(problem, w, b, xw, grad, err, ref)
-            if cert.kind == "gap":  # the best dual point seen so far tightens the gap
-                best_dual = max(best_dual, cert.objective - cert.value)
-                cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
+            cert, best_dual = tightened(cert, best_dual)
             b = cert.intercept
             history.append(cert.objective)
             obj_tol = objective_tolerance(cert, self.tol, scale)

@@ -20,7 +20,12 @@ import dataclasses
 
 import numpy as np
 
-from ...core.certificates import certify_with_gradient, is_converged, objective_tolerance
+from ...core.certificates import (
+    certify_with_gradient,
+    is_converged,
+    objective_tolerance,
+    tightened,
+)
 from ...penalties.bounds import kkt_scores
 from ..base import Iterate, Solver
 from . import kernels, rules
@@ -123,9 +128,7 @@ class CoordinateDescent(CDSolver):
         outer_progress = fit.progress and not problem.datafit.quadratic
         for outer in range(cfg.max_outer + 1):
             cert, grad, xw, err, ref = certify_with_gradient(problem, w, b, xw, grad, err, ref)
-            if cert.kind == "gap":  # the best dual point seen so far tightens the gap
-                best_dual = max(best_dual, cert.objective - cert.value)
-                cert = dataclasses.replace(cert, value=max(cert.objective - best_dual, 0.0))
+            cert, best_dual = tightened(cert, best_dual)
             b = cert.intercept
             history.append(cert.objective)
             obj_tol = objective_tolerance(cert, self.tol, scale)
