@@ -28,17 +28,13 @@ from .elastic_net_compiled import (
 from .mcp_compiled import (
     mcp_concavity,
     mcp_prox_scalar,
-    mcp_subdiff_distance,
     mcp_subdiff_scalar,
-    mcp_value,
     mcp_value_scalar,
 )
 from .scad_compiled import (
     scad_concavity,
     scad_prox_scalar,
-    scad_subdiff_distance,
     scad_subdiff_scalar,
-    scad_value,
     scad_value_scalar,
 )
 
@@ -113,22 +109,25 @@ def coordinate_curvature(kind, curvature, param):
 # ---- vector operations (the compiled path driver's certificate) --------------------
 @njit(cache=True)
 def value_vector(kind, w, omega, alpha, param):
-    """``alpha sum_j omega_j P(w_j)``."""
-    if kind == MCP:
-        return mcp_value(w, omega, alpha, param)
-    if kind == SCAD:
-        return scad_value(w, omega, alpha, param)
-    return enet_value(w, omega, alpha, param)
+    """``alpha sum_j omega_j P(w_j)`` (the elastic net's own loop; the other families
+    through their scalar operation)."""
+    if kind == ELASTIC_NET:
+        return enet_value(w, omega, alpha, param)
+    acc = 0.0
+    for j in range(w.shape[0]):
+        acc += value_scalar(kind, w[j], alpha * omega[j], param, False)
+    return acc
 
 
 @njit(cache=True)
 def subdiff_vector(kind, w, grad, omega, alpha, param, positive):
-    """Per-feature KKT violations."""
-    if kind == MCP:
-        return mcp_subdiff_distance(w, grad, omega, alpha, param, positive)
-    if kind == SCAD:
-        return scad_subdiff_distance(w, grad, omega, alpha, param, positive)
-    return enet_subdiff_distance(w, grad, omega, alpha, param, positive)
+    """Per-feature KKT violations (as :func:`value_vector`)."""
+    if kind == ELASTIC_NET:
+        return enet_subdiff_distance(w, grad, omega, alpha, param, positive)
+    out = np.empty(w.shape[0])
+    for j in range(w.shape[0]):
+        out[j] = subdiff_scalar(kind, w[j], grad[j], alpha * omega[j], param, positive)
+    return out
 
 
 @njit(cache=True)

@@ -18,7 +18,6 @@ from typing import ClassVar
 import numpy as np
 
 from . import compiled as _dispatch
-from . import mcp_compiled as _compiled
 from .nonconvex import SeparableNonConvex
 
 
@@ -81,10 +80,3 @@ class MCP(SeparableNonConvex):
 
     def _prox_ref(self, a, step, lam):
         return mcp_prox(a, step, lam, self.gamma)
-
-    def _value_compiled(self, w, omega):
-        return _compiled.mcp_value(w, omega, self.alpha, self.gamma)
-
-    def _subdiff_compiled(self, w, grad, omega):
-        return _compiled.mcp_subdiff_distance(w, grad, omega, self.alpha, self.gamma,
-                                              self.positive)

@@ -1,4 +1,4 @@
-r"""MCP's compiled math (numba, ``cache=True``): scalar and vector operations.
+r"""MCP's compiled math (numba, ``cache=True``): scalar operations.
 
 The minimax concave penalty (Zhang, 2010) of one coordinate, with level ``lam``
 (``alpha * omega_j``) and concavity ``gamma > 1``:
@@ -7,8 +7,8 @@ The minimax concave penalty (Zhang, 2010) of one coordinate, with level ``lam``
            \gamma \lambda^2 / 2 \ \text{beyond}.
 
 Scalar operations are inlined into the coordinate-descent kernel through
-:mod:`.compiled`; the vector ones (one loop over the features) serve 1-D coefficients
-and the compiled path driver. The numpy reference is :mod:`.mcp` (tests compare).
+:mod:`.compiled`, whose vector operations loop over them. The numpy reference is
+:mod:`.mcp` (tests compare).
 """
 
 from __future__ import annotations
@@ -80,22 +80,3 @@ def mcp_subdiff_scalar(w, grad, lam, gamma, positive):
     if positive and w < 0.0:
         d += -w
     return d
-
-
-@njit(cache=True)
-def mcp_value(w, omega, alpha, gamma):
-    """``sum_j P(w_j)`` at levels ``alpha omega_j``."""
-    acc = 0.0
-    for j in range(w.shape[0]):
-        acc += mcp_value_scalar(w[j], alpha * omega[j], gamma, False)
-    return acc
-
-
-@njit(cache=True)
-def mcp_subdiff_distance(w, grad, omega, alpha, gamma, positive):
-    """Per feature: :func:`mcp_subdiff_scalar` at level ``alpha omega_j``."""
-    p = w.shape[0]
-    out = np.empty(p)
-    for j in range(p):
-        out[j] = mcp_subdiff_scalar(w[j], grad[j], alpha * omega[j], gamma, positive)
-    return out

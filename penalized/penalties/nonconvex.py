@@ -34,6 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import compiled as _dispatch
 from .base import Penalty
 from .elastic_net import L1, _flat
 
@@ -93,10 +94,11 @@ class SeparableNonConvex(Penalty):
         raise NotImplementedError
 
     def _value_compiled(self, w, omega):
-        raise NotImplementedError
+        return _dispatch.value_vector(self.kernel_id, w, omega, self.alpha, self.gamma)
 
     def _subdiff_compiled(self, w, grad, omega):
-        raise NotImplementedError
+        return _dispatch.subdiff_vector(self.kernel_id, w, grad, omega, self.alpha, self.gamma,
+                                        self.positive)
 
     # ---- the protocol ---------------------------------------------------------------
     def value(self, w):

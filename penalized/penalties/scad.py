@@ -20,7 +20,6 @@ from typing import ClassVar
 import numpy as np
 
 from . import compiled as _dispatch
-from . import scad_compiled as _compiled
 from .nonconvex import SeparableNonConvex
 
 
@@ -89,10 +88,3 @@ class SCAD(SeparableNonConvex):
 
     def _prox_ref(self, a, step, lam):
         return scad_prox(a, step, lam, self.gamma)
-
-    def _value_compiled(self, w, omega):
-        return _compiled.scad_value(w, omega, self.alpha, self.gamma)
-
-    def _subdiff_compiled(self, w, grad, omega):
-        return _compiled.scad_subdiff_distance(w, grad, omega, self.alpha, self.gamma,
-                                               self.positive)

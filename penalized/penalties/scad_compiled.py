@@ -1,4 +1,4 @@
-r"""SCAD's compiled math (numba, ``cache=True``): scalar and vector operations.
+r"""SCAD's compiled math (numba, ``cache=True``): scalar operations.
 
 The smoothly clipped absolute deviation penalty (Fan and Li, 2001) of one coordinate,
 with level ``lam`` (``alpha * omega_j``) and ``gamma > 2`` (their ``a``):
@@ -9,8 +9,8 @@ with level ``lam`` (``alpha * omega_j``) and ``gamma > 2`` (their ``a``):
            \frac{(\gamma + 1)\lambda^2}{2} \ \text{beyond}.
 
 Scalar operations are inlined into the coordinate-descent kernel through
-:mod:`.compiled`; the vector ones serve 1-D coefficients and the compiled path driver.
-The numpy reference is :mod:`.scad` (tests compare).
+:mod:`.compiled`, whose vector operations loop over them. The numpy reference is
+:mod:`.scad` (tests compare).
 """
 
 from __future__ import annotations
@@ -89,22 +89,3 @@ def scad_subdiff_scalar(w, grad, lam, gamma, positive):
     if positive and w < 0.0:
         d += -w
     return d
-
-
-@njit(cache=True)
-def scad_value(w, omega, alpha, gamma):
-    """``sum_j P(w_j)`` at levels ``alpha omega_j``."""
-    acc = 0.0
-    for j in range(w.shape[0]):
-        acc += scad_value_scalar(w[j], alpha * omega[j], gamma, False)
-    return acc
-
-
-@njit(cache=True)
-def scad_subdiff_distance(w, grad, omega, alpha, gamma, positive):
-    """Per feature: :func:`scad_subdiff_scalar` at level ``alpha omega_j``."""
-    p = w.shape[0]
-    out = np.empty(p)
-    for j in range(p):
-        out[j] = scad_subdiff_scalar(w[j], grad[j], alpha * omega[j], gamma, positive)
-    return out
