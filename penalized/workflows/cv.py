@@ -436,13 +436,9 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
             [task.key for task in plan.tasks]))
     outputs = run_tasks(plan.tasks, plan.problems, options, n_jobs=n_jobs, callback=callback,
                         client=client, checkpoint=store)
-    result = _collect_relaxed(outputs, plan, scorer, gammas, how) if relax else \
-        _collect(outputs, plan, scorer, candidates, l1_ratios, how)
-    if offset is None:
-        return result
-    marked = {id(p): dataclasses.replace(p, fitted_with_offset=True) for p in result.paths}
-    return dataclasses.replace(result, paths=tuple(marked[id(p)] for p in result.paths),
-                               path=marked.get(id(result.path), result.path))
+    if relax:
+        return _collect_relaxed(outputs, plan, scorer, gammas, how)
+    return _collect(outputs, plan, scorer, candidates, l1_ratios, how)
 
 
 def _collect_relaxed(outputs: list, plan: Plan, scorer: Scorer, gammas,

@@ -231,7 +231,6 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
     res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
                         standardize, column_names(X))
-    res = dataclasses.replace(res, fitted_with_offset=offset is not None)
     if relax:
         from .relax import relaxed_path
 
@@ -375,6 +374,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
         classes=original.classes, deviance_ratio=ratio, truncation=note,
+        fitted_with_offset=original.offset is not None,
     )
 
 
