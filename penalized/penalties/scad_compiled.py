@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .nonconvex_compiled import folded_subdiff_scalar
+
 
 @njit(cache=True, inline="always")
 def scad_value_scalar(w, lam, gamma, positive):
@@ -79,13 +81,5 @@ def scad_prox_scalar(x, step, lam, gamma, positive):
 
 @njit(cache=True, inline="always")
 def scad_subdiff_scalar(w, grad, lam, gamma, positive):
-    """Distance of ``-grad`` to ``dP(w)`` (``[-lam, lam]`` at 0; ``(-inf, lam]`` under
-    ``positive``), plus ``|w|`` for an infeasible ``w < 0`` under ``positive``."""
-    if w == 0.0:
-        d = -grad - lam if positive else abs(grad) - lam
-        return d if d > 0.0 else 0.0
-    s = 1.0 if w > 0.0 else -1.0
-    d = abs(grad + s * scad_derivative(abs(w), lam, gamma))
-    if positive and w < 0.0:
-        d += -w
-    return d
+    """Distance of ``-grad`` to ``dP(w)`` (:func:`.nonconvex_compiled.folded_subdiff_scalar`)."""
+    return folded_subdiff_scalar(w, grad, lam, scad_derivative(abs(w), lam, gamma), positive)
