@@ -128,7 +128,7 @@ def gram_form(problem: Problem) -> GramForm:
 
 
 #: rows per block of the Gram products: a centered block is a temporary of
-#: ``ROWS x p`` floats (a centered copy of X, as large as X, before)
+#: ``ROWS x p`` floats, instead of a centered copy of X (as large as X)
 ROWS = 8192
 
 

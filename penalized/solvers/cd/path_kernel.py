@@ -17,10 +17,9 @@ It lacks the Python driver's Newton step on the support and its bounded (float32
 reused) gradient passes, which pay on large problems or at a tight tol with about as
 many features as samples (:func:`.path_driver.pays`).
 
-The kernel is called directly: no Python object is made per round, and the whole path
-runs without the GIL (threads of ``n_jobs`` share X). (An object-mode call, tried to
-spare the first call's compilation, cost a third of a small table's path and saved no
-compilation time.)
+The kernel is called directly, never through an object-mode block: no Python object is
+made per round (boxing the arguments would cost more than a round on a small table), and
+the whole path runs without the GIL (threads of ``n_jobs`` share X).
 """
 
 from __future__ import annotations
