@@ -45,7 +45,7 @@ def subset_problem(problem: Problem, rows: np.ndarray) -> Problem:
         X = problem.X[rows].tocsc()
         X.sort_indices()
     else:  # rows of a Fortran X taken as columns of its (C-ordered) transpose: one
-        # copy, already Fortran-ordered (36 -> 21 ms on 800 of 1000 x 5000 rows)
+        # copy, already Fortran-ordered (not a C-ordered copy, then a Fortran one)
         X = np.asfortranarray(problem.X.T[:, rows].T)
     s = problem.sample_weight[rows]
     total = s.sum()
