@@ -240,3 +240,42 @@ def test_bounds_in_original_units_on_every_route():
     res = pz.fit(X, labels, pz.Multinomial(), pz.L1(lower=-0.2, upper=0.2), alpha=0.01,
                  solver="fista", tol=1e-8)
     assert res.stop_reason == "kkt" and res.coef.min() == -0.2 and res.coef.max() == 0.2
+
+
+@pytest.mark.parametrize("loss", ["squares", "logistic"])
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_positive_with_unpenalized_features_closes_its_gap(loss, solver):
+    """``positive`` constrains unpenalized features too: feature 1 (weight 0) would be
+    negative and is held at 0, feature 0 (weight 0) is positive. The gap must close (the
+    dual only needs ``v_1 <= 0`` there), at L-BFGS-B's optimum of the same objective."""
+    X, y = _data(n=100, seed=3)
+    if loss == "logistic":
+        y = np.where(y > 0, 1.0, -1.0)
+    datafit = pz.LeastSquares() if loss == "squares" else pz.Logistic()
+    omega = np.ones(X.shape[1])
+    omega[[0, 1]] = 0.0
+    alpha, ratio = 0.05, 0.5
+    pen = pz.ElasticNet(l1_ratio=ratio, weights=omega, positive=True)
+    n, p = X.shape
+
+    def objective(t):
+        w, b = t[:p], t[-1]
+        z = X @ w + b
+        if loss == "squares":
+            value, dz = (z - y) @ (z - y) / (2 * n), (z - y) / n
+        else:
+            m = -y * z
+            value, dz = np.logaddexp(0, m).mean(), -y / (1 + np.exp(-m)) / n
+        value += alpha * omega @ (ratio * w + (1 - ratio) / 2 * w * w)
+        gw = X.T @ dz + alpha * omega * (ratio + (1 - ratio) * w)
+        return value, np.append(gw, dz.sum())
+
+    ref = minimize(objective, np.zeros(p + 1), jac=True, method="L-BFGS-B",
+                   bounds=[(0, None)] * p + [(None, None)],
+                   options=dict(ftol=1e-15, gtol=1e-11, maxiter=20_000))
+    res = pz.fit(X, y, datafit, pen, alpha=alpha, solver=solver, tol=1e-10)
+    assert res.converged and res.stop_reason == "gap" and res.certificate_kind == "gap"
+    assert res.coef[1] == 0.0 and res.coef[0] > 0 and np.all(res.coef >= 0)
+    assert abs(res.objective - ref.fun) <= 1e-9 * max(1.0, abs(ref.fun))
+    path = pz.path(X, y, datafit, pen, n_alphas=10, tol=1e-8)
+    assert path.converged.all() and np.all(path.coefs >= 0)

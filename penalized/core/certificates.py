@@ -143,7 +143,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
             kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
         return Certificate("kkt", kkt, primal, b), grad, xw, grad_err, ref
     u, v = -gz, -grad
-    free = _unpenalized(pen, problem.n_features)
+    free, held = _free_and_held(pen, w, problem.n_features)
     if free.size:
         # The dual constrains X_F^T u = 0 on unpenalized features F (as sum u = 0 for
         # the intercept): build u where those coefficients are optimal. The gap stays
@@ -152,6 +152,8 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
         u = -datafit.gradient_z(y, z_free, s)
         v = problem.X.T @ u
     dual = dual_objective(problem, u, v)
+    if held.size and not _nonpositive(v[held]):
+        dual = -np.inf  # u is outside the dual's domain: no bound from it yet
     gap = max(primal - dual, 0.0)
     return Certificate("gap", float(gap), float(primal), b), grad, xw, grad_err, ref
 
@@ -188,6 +190,30 @@ def _unpenalized(pen, n_features: int) -> np.ndarray:
     if pen.weights is None and not pen.block_separable:
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(pen.feature_weights(n_features) == 0)
+
+
+def _free_and_held(pen, w: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The unpenalized features split into those whose optimum the certificate takes
+    (unconstrained) and those held at 0 by ``positive``.
+
+    Under ``positive`` an unpenalized coefficient is constrained to ``w_j >= 0``: the
+    conjugate of that constraint is the indicator of ``v_j <= 0``, not of ``v_j = 0``.
+    A feature at 0 (every class at 0) is held there and only needs ``v_j <= 0``; solving
+    it unconstrained would certify against a lower, unreachable objective and the gap
+    would never close. The others are optimized unconstrained, which still gives a
+    feasible dual point (``v_j = 0``)."""
+    free = _unpenalized(pen, n_features)
+    if not (free.size and pen.positive):
+        return free, np.zeros(0, dtype=np.int64)
+    at_zero = w[free] <= 0.0
+    if at_zero.ndim > 1:
+        at_zero = np.all(at_zero, axis=tuple(range(1, at_zero.ndim)))
+    return free[~at_zero], free[at_zero]
+
+
+def _nonpositive(v: np.ndarray) -> bool:
+    """``v <= 0`` up to rounding (relative, as the L1 dual constraint's test)."""
+    return bool(np.max(v) <= 1e-12 * (1.0 + np.max(np.abs(v))))
 
 
 def is_converged(cert: Certificate, tol: float, scale: float) -> bool:

@@ -46,9 +46,12 @@ def null_point(problem: Problem) -> tuple[np.ndarray, float]:
     if free.size:
         z0 = problem.null_predictor(b)
         coef[free], b, _ = optimal_free_part(problem, free, problem.null_predictor(0.0), z0)
-        # bounded free features start at their unconstrained optimum, clipped (a feasible
-        # start; the solver and the certificate's intercept update take it from there)
+        # bounded (or positive) free features start at their unconstrained optimum,
+        # clipped (a feasible start; the solver and the certificate's intercept update
+        # take it from there)
         coef = clip(coef, problem.penalty.bounds(problem.n_features))
+        if problem.penalty.positive:
+            coef = np.maximum(coef, 0.0)
     return coef, b
 
 
