@@ -16,6 +16,7 @@ from ..penalties import L1, Penalty
 from ..penalties.bounds import box_alpha_max
 from ..solvers import Iterate
 from ..solvers.cd import path_driver
+from . import row_space
 from .constraints import PathLimits, exclude_features, n_columns, truncation_note
 from .fitting import (
     DEFAULT_TOL,
@@ -329,6 +330,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     limits = PathLimits(dfmax, pmax, problem.n_features)
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
+    rows = _row_space(problem, solver, engine)
+    problem = rows.problem if rows is not None else problem
     grad0, b0, coef0 = null_gradient(problem)
     n_samples = original.n_samples if n_samples is None else int(n_samples)
     grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0, n_samples)
@@ -365,6 +368,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
     coefs = out["coefs"]
     ratio = deviance_ratios(problem, coefs, out["intercepts"])
+    if rows is not None:  # the same predictors, objectives and certificates
+        coefs = rows.coefs(coefs)
     if gram is not None:  # the same objectives and certificates; only b maps back
         out["intercepts"] = gram.intercepts(coefs)
     return PathResult(
@@ -408,6 +413,14 @@ def _exact_ridge(problem: Problem, solver: str, engine: str) -> bool:
     return (engine == "auto" and solver in ("auto", "cd") and problem.datafit.quadratic
             and not problem.datafit.multiclass and problem.penalty.ridge
             and not problem.is_sparse and min(problem.X.shape) <= EXACT_RIDGE_MAX_RANK)
+
+
+def _row_space(problem: Problem, solver: str, engine: str) -> row_space.RowSpace | None:
+    """With ``engine="auto"``, a wide ridge problem of a datafit that is not quadratic
+    is solved in the row space of X (:mod:`.row_space`), when its rank is lower."""
+    if engine == "auto" and solver in ("auto", "cd") and row_space.applies(problem):
+        return row_space.reduce(problem)
+    return None
 
 
 def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

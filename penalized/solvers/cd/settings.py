@@ -143,12 +143,15 @@ class CDSettings:
     #: the model's minimizer on the orthant of CD's point (one linear solve) is tried
     #: once CD has spent at least ``support_min_epochs`` epochs on the model and what
     #: the solve costs, its flop count weighed by ``support_cost`` against the epochs'
-    #: (the solve's dot products run faster per flop than an epoch's scattered
-    #: updates); only on supports of at most ``support_max_size`` entries x samples
+    #: (a tenth: the solve's unit-stride products run several times faster per flop
+    #: than an epoch's per-entry updates, and where CD has a long tail to go, as at the
+    #: ill-conditioned bottom of a ridge path, the solve ends it: bench/README.md,
+    #: "multinomial support solve"); only on supports of at most ``support_max_size``
+    #: entries x samples
     #: (the solve forms the support's columns densely), with at most
     #: ``support_drops`` active-set rounds (entries dropped where signs flip)
     support_min_epochs: int = 5
-    support_cost: float = 0.5
+    support_cost: float = 0.1
     support_max_size: int = 4_000_000
     support_drops: int = 10
     #: the line search: Armijo constant on the prox-Newton decrement, the relative
