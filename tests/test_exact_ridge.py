@@ -59,3 +59,28 @@ def test_only_a_declared_ridge_takes_the_decomposition(penalty, ridge):
     X, y = _wide(30, 3)
     res = pz.path(X, y, pz.LeastSquares(), penalty, n_alphas=5)
     assert bool(res.n_iters.sum() == 0) == ridge  # (coordinate descent runs epochs)
+
+
+@pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic(), pz.Poisson()])
+def test_batched_ridge_certificates_equal_certify(datafit):
+    """``certificates.ridge_certificates`` (a path's points at once) against
+    ``certify`` at each point: weights, sample weights and an offset."""
+    from penalized.core.certificates import certify, ridge_certificates
+
+    X, y = _wide(60, 20)
+    if datafit.task != "regression" or isinstance(datafit, pz.Poisson):
+        y = (y > np.median(y)).astype(float) if isinstance(datafit, pz.Logistic) else \
+            np.round(np.exp(np.clip(y / np.abs(y).max(), -2, 2)))
+    rng = np.random.default_rng(3)
+    omega, s = rng.uniform(0.5, 2.0, 20), rng.uniform(0.5, 1.5, 60)
+    offset = rng.uniform(-0.3, 0.3, 60)
+    problem = pz.make_problem(X, y, datafit, pz.L2(weights=omega), sample_weight=s,
+                              offset=offset)
+    res = pz.path(X, y, datafit, pz.L2(weights=omega), sample_weight=s, offset=offset,
+                  n_alphas=6, tol=1e-3)  # points short of the optimum: gaps of all sizes
+    objectives, gaps = ridge_certificates(problem, res.alphas, res.coefs, res.intercepts)
+    for k, a in enumerate(res.alphas):
+        cert = certify(problem.with_penalty(problem.penalty.with_alpha(float(a))),
+                       res.coefs[k], res.intercepts[k])
+        assert objectives[k] == pytest.approx(cert.objective, rel=1e-12)
+        assert gaps[k] == pytest.approx(cert.value, rel=1e-6, abs=1e-13 * cert.objective)

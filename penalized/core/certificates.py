@@ -158,6 +158,33 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     return Certificate("gap", float(gap), float(primal), b), grad, xw, grad_err, ref
 
 
+def ridge_certificates(problem: Problem, alphas: np.ndarray, coefs: np.ndarray,
+                       intercepts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Objectives and duality gaps of the points ``(coefs[k], intercepts[k])`` at
+    ``alphas[k]``, all at once: :func:`certify` batched over a path, for a ridge penalty
+    (``penalty.ridge``: ``alpha / 2 sum_j omega_j w_j^2``, whose conjugate is
+    ``sum_j v_j^2 / (2 alpha omega_j)`` with no rescaling of the dual point) and a
+    single-output datafit. The intercepts must be optimal for their ``w`` (as
+    :func:`certify` makes them), so that ``sum u = 0``.
+    """
+    y, datafit = problem.y[:, None], problem.datafit
+    c = (problem.sample_weight / problem.n_samples)[:, None]
+    Z = np.asarray(problem.X @ coefs.T) + intercepts
+    if problem.offset is not None:
+        Z += problem.offset[:, None]
+    omega = problem.penalty.feature_weights(problem.n_features)
+    quadratic = (coefs**2) @ omega  # (sum_j omega_j w_j^2 per point)
+    primal = np.sum(c * datafit.loss(y, Z), axis=0) + 0.5 * alphas * quadratic
+    U = -c * datafit.dloss(y, Z)  # the dual point -gradient_z at each point
+    V = np.asarray(problem.X.T @ U)
+    pos = c[:, 0] > 0  # zero-weight samples do not enter the dual
+    conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -U[pos] / c[pos]), axis=0)
+    if problem.offset is not None:
+        conj_f += problem.offset @ U
+    dual = -conj_f - (V**2).T @ (1.0 / omega) / (2.0 * alphas)
+    return primal, np.maximum(primal - dual, 0.0)
+
+
 def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None) -> float:
     """Fenchel dual objective at the candidate ``u`` (rescaled to be feasible).
 

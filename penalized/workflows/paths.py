@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..core.certificates import ridge_certificates
 from ..core.datafits import Datafit, LeastSquares
 from ..core.exceptions import ConvergenceWarning
 from ..core.gram import gram_form, use_gram
@@ -340,8 +341,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)
     scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
     if _exact_ridge(problem, solver, engine):
-        out = _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback, limits,
-                          starts=ridge_path(problem, grid))
+        out = _ridge_fits(problem, grid, tol, max_iter, scale, callback, limits)
     elif _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
@@ -436,6 +436,25 @@ def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.nda
                           problem.fit_intercept)
     coefs, intercepts = ridge_coefs(dec, problem.n_samples * np.asarray(alphas, dtype=float))
     return coefs / root, intercepts
+
+
+def _ridge_fits(problem: Problem, grid, tol, max_iter, scale, callback,
+                limits: PathLimits) -> dict:
+    """The exact ridge path (:func:`ridge_path`), every alpha certified in one batch; if
+    a gap misses ``tol`` (rounding on a nearly singular X) or ``limits`` are set, each
+    alpha goes through the solver from its exact point instead (:func:`_solve_each`)."""
+    coefs, intercepts = ridge_path(problem, grid)
+    objectives, gaps = ridge_certificates(problem, grid, coefs, intercepts)
+    if limits.active or np.any(gaps > tol * np.maximum(objectives, 1e-6 * scale)):
+        return _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback,
+                           limits, starts=(coefs, intercepts))
+    k_alphas = grid.shape[0]
+    for k in range(k_alphas) if callback is not None else ():
+        callback(k + 1, k_alphas)
+    return {"coefs": coefs, "intercepts": intercepts, "objectives": objectives,
+            "certificates": gaps, "n_iters": np.zeros(k_alphas, dtype=int),
+            "stop_reasons": np.full(k_alphas, "gap"), "kept": k_alphas, "why": "",
+            "kind": "gap", "solver": "cd"}
 
 
 def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback,
