@@ -405,8 +405,14 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     if is_dask_collection(X):
         if limits or relax:
             raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
+        if not datafit.quadratic:  # proximal Newton: every fold's path in the same passes
+            from .tall_newton_cv import dask_newton_cv
+
+            return dask_newton_cv(X, y, datafit, candidates, scorer, how, cv=cv, foldid=foldid,
+                                  groups=groups, sample_weight=sample_weight, tol=options["tol"],
+                                  client=client, callback=callback, checkpoint=checkpoint)
         total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
-                                                       client, foldid)
+                                                       client, foldid, groups)
         plan = gram_plan(total, trains, tests, datafit, candidates, how)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,

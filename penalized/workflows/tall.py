@@ -69,8 +69,9 @@ def _as_arrays(X, y, sample_weight):
     return X, y, s
 
 
-def _fold_labels(cv, n: int) -> np.ndarray:
-    """Each row's held-out fold; the held-out folds must partition the rows."""
+def _fold_labels(cv, n: int, groups=None) -> np.ndarray:
+    """Each row's held-out fold (``groups``: for a group splitter); the held-out folds
+    must partition the rows."""
     from sklearn.model_selection import KFold
 
     if cv is None:
@@ -79,7 +80,7 @@ def _fold_labels(cv, n: int) -> np.ndarray:
         if not 2 <= cv <= n:
             raise ValueError(f"cv must be between 2 and {n} folds, got {cv}")
         cv = KFold(int(cv))
-    splits = cv.split(np.zeros((n, 1))) if hasattr(cv, "split") else cv
+    splits = cv.split(np.zeros((n, 1)), None, groups) if hasattr(cv, "split") else cv
     labels = np.full(n, -1, dtype=np.int32)
     count = 0
     for k, (_, test) in enumerate(splits):
@@ -126,7 +127,8 @@ def _reduce(X, y, s, labels: np.ndarray, n_folds: int, client=None) -> list[Mome
     return dask.compute(blocks[0], **scheduler)[0]
 
 
-def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, foldid=None):
+def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, foldid=None,
+                      groups=None):
     """``(total, training folds, held-out folds, fingerprint data)`` of Dask input
     (``foldid``: a fold label per row instead of ``cv``, as in ``cross_validate``)."""
     from .cv import folds_from_labels
@@ -140,7 +142,7 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
         X, y, s = _as_arrays(X, y, sample_weight)
     if foldid is not None:
         cv = folds_from_labels(foldid, X.shape[0])
-    labels = _fold_labels(cv, X.shape[0])
+    labels = _fold_labels(cv, X.shape[0], groups)
     if source:
         tests = X.fold_moments(labels, int(labels.max()) + 1, client)
     else:

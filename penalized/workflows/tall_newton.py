@@ -77,26 +77,30 @@ class _Passes:
         return out
 
 
-def _newton_step(moments: Moments, penalty, alpha: float, n: int, tol: float):
-    """The penalized weighted least-squares model's minimizer ``(w, b)``."""
+def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: float):
+    """The penalized weighted least-squares model's minimizer ``(w, b)`` (``weight``: the
+    sample weights' sum the datafit averages over)."""
     from .sufficient import gram_path
 
     owner = types.SimpleNamespace(datafit=LeastSquares(), penalty=penalty)
-    scaled = alpha * n / moments.weight  # the Gram route's weights sum to n
+    scaled = alpha * weight / moments.weight  # the Gram route's weights sum to n
     res = gram_path(owner, moments, np.array([scaled]), False, True,
                     {"tol": min(tol, 1e-10)})
     return np.array(res.coefs[0]), float(res.intercepts[0])
 
 
-def _solve_alpha(passes: _Passes, penalty, alpha, w, b, current, n, tol):
-    """Proximal Newton at one alpha from ``(w, b)`` whose model ``current`` is known:
-    ``(w, b, model there, outer steps, converged)``."""
-    objective = current[1] / n + alpha * penalty.value(w)
+def alpha_steps(penalty, alpha, w, b, current, weight, tol):
+    """Proximal Newton at one alpha from ``(w, b)`` whose model ``current`` is known, as
+    a generator: it yields each point whose model it needs (``(w, b)``) and is sent that
+    model (``(moments, loss sum, ...)``), so that one pass can serve many paths; it
+    returns ``(w, b, model there, outer steps, converged)``. ``weight``: the sum of the
+    sample weights the datafit averages over."""
+    objective = current[1] / weight + alpha * penalty.value(w)
     for step in range(1, MAX_OUTER + 1):
-        w_new, b_new = _newton_step(current[0], penalty, alpha, n, tol)
+        w_new, b_new = _newton_step(current[0], penalty, alpha, weight, tol)
         for _ in range(MAX_HALVINGS):
-            trial = passes.model(w_new, b_new)
-            value = trial[1] / n + alpha * penalty.value(w_new)
+            trial = yield w_new, b_new
+            value = trial[1] / weight + alpha * penalty.value(w_new)
             if value <= objective * (1 + 1e-15) + 1e-300:
                 break
             w_new, b_new = (w + w_new) / 2, (b + b_new) / 2
@@ -107,11 +111,46 @@ def _solve_alpha(passes: _Passes, penalty, alpha, w, b, current, n, tol):
     return w, b, current, MAX_OUTER, False
 
 
+def walk(penalty, grid, w, b, current, weight, tol, records: list):
+    """A path over ``grid`` from ``(w, b)`` (model ``current``), as a generator of the
+    points it needs (:func:`alpha_steps`); appends to ``records`` one
+    ``(w, b, objective, steps, converged, kkt, model)`` per alpha."""
+    for alpha in grid:
+        w, b, current, steps, ok = yield from alpha_steps(penalty, alpha, w, b, current,
+                                                          weight, tol)
+        kkt = np.max(penalty.with_alpha(alpha).subdiff_distance(
+            w, gradient(current[0], w, b, weight)), initial=0.0)
+        records.append((w, b, current[1] / weight + alpha * penalty.value(w), steps, ok,
+                        kkt, current))
+
+
+def run_alone(steps, model):
+    """Drive a generator of points (:func:`walk`) with ``model(w, b)``: its return value."""
+    try:
+        point = next(steps)
+        while True:
+            point = steps.send(model(*point))
+    except StopIteration as stop:
+        return stop.value
+
+
+def path_result(grid, records: list, top: float, penalty, datafit, classes):
+    """The :class:`PathResult` of :func:`walk`'s records."""
+    from ..core.results import PathResult
+
+    w, b, objectives, steps, converged, kkt, _ = (list(c) for c in zip(*records, strict=True))
+    return PathResult(
+        alphas=np.asarray(grid), coefs=np.array(w), intercepts=np.array(b),
+        objectives=np.array(objectives), certificates=np.array(kkt),
+        certificate_kind="kkt", n_iters=np.array(steps), converged=np.array(converged),
+        alpha_max=float(top), solver="newton-dask", penalty=penalty, datafit=datafit,
+        classes=classes, fit_intercept=True)
+
+
 def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
                 alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
     """The path of a smooth datafit on row-chunked Dask ``X`` (intercept fitted, no
     standardization): ``(PathResult, {"passes": ..., "seconds_per_pass": ...})``."""
-    from ..core.results import PathResult
     from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
     from .tall import _as_arrays
 
@@ -132,39 +171,25 @@ def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
     n, p = X.shape
     w, b = np.zeros(p), _null_intercept(passes, p)
     current = passes.model(w, b)
-    top = penalty.alpha_max(_gradient(current[0], w, b, n))
+    top = penalty.alpha_max(gradient(current[0], w, b, n))
     if alphas is None:  # the rule of paths.default_grid with an L1 part
         ratio = L1_MIN_RATIO if alpha_min_ratio is None else alpha_min_ratio
         grid = alpha_grid(top, n_alphas, ratio)
     else:
         grid = check_alphas(alphas)
-    out = {"coefs": [], "intercepts": [], "objectives": [], "steps": [], "converged": [],
-           "kkt": []}
-    for alpha in grid:
-        w, b, current, steps, ok = _solve_alpha(passes, penalty, alpha, w, b, current, n,
-                                                tol)
-        kkt = np.max(penalty.with_alpha(alpha).subdiff_distance(
-            w, _gradient(current[0], w, b, n)), initial=0.0)
-        for key, value in zip(out, (w, b, current[1] / n + alpha * penalty.value(w), steps,
-                                    ok, kkt), strict=True):
-            out[key].append(value)
-    res = PathResult(
-        alphas=np.asarray(grid), coefs=np.array(out["coefs"]),
-        intercepts=np.array(out["intercepts"]), objectives=np.array(out["objectives"]),
-        certificates=np.array(out["kkt"]), certificate_kind="kkt",
-        n_iters=np.array(out["steps"]), converged=np.array(out["converged"]),
-        alpha_max=float(top), solver="newton-dask", penalty=penalty, datafit=datafit,
-        classes=classes, fit_intercept=True)
+    records = []
+    run_alone(walk(penalty, grid, w, b, current, n, tol, records), passes.model)
+    res = path_result(grid, records, top, penalty, datafit, classes)
     return res, {"passes": passes.count, "seconds_per_pass": passes.seconds / passes.count}
 
 
-def _gradient(moments: Moments, w: np.ndarray, b: float, n: int) -> np.ndarray:
-    """The datafit's gradient ``X^T (s g) / n`` at ``(w, b)`` from the model's moments
+def gradient(moments: Moments, w: np.ndarray, b: float, weight: float) -> np.ndarray:
+    """The datafit's gradient ``X^T (s g) / weight`` at ``(w, b)`` from the model's moments
     there: ``s h (z - t) = s g`` and ``z`` is linear in X (centered parts, then means)."""
     p = w.shape[0]
     C, mean = moments.comoment, moments.mean
     sum_g = moments.weight * (mean[:p] @ w + b - mean[p])
-    return (C[:p, :p] @ w - C[:p, p] + mean[:p] * sum_g) / n
+    return (C[:p, :p] @ w - C[:p, p] + mean[:p] * sum_g) / weight
 
 
 def _null_intercept(passes: _Passes, p: int) -> float:
