@@ -151,3 +151,43 @@ def test_dask_multinomial_cv_is_refused_clearly():
     with pytest.raises(ValueError, match="Multinomial on Dask arrays"):
         pz.cross_validate(da.from_array(X, chunks=100), da.from_array(y, chunks=100),
                           pz.Multinomial(), n_alphas=3)
+
+
+def test_logistic_regression_cv_takes_dask_arrays():
+    """scikit-learn's LogisticRegressionCV (pure L2 over a C grid, fold alphas by weight,
+    accuracy): the same choice, scores and fold paths as on NumPy arrays."""
+    from penalized.linear_model import LogisticRegressionCV
+
+    X, y, s = _data(seed=4)
+    with dask.config.set(scheduler="synchronous"):
+        est = LogisticRegressionCV(Cs=6, tol=1e-12).fit(*_dask(X, y, s))
+    ref = LogisticRegressionCV(Cs=6, tol=1e-12).fit(X, y, sample_weight=s)
+    label = ref.classes_[1]
+    np.testing.assert_array_equal(est.classes_, ref.classes_)
+    np.testing.assert_allclose(est.scores_[label], ref.scores_[label], atol=1e-12)
+    np.testing.assert_allclose(est.coefs_paths_[label], ref.coefs_paths_[label], atol=1e-6)
+    assert est.C_ == pytest.approx(ref.C_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(est.predict(X), ref.predict(X))
+    with pytest.raises(ValueError, match="class_weight with a Dask X"):
+        LogisticRegressionCV(class_weight="balanced").fit(*_dask(X, y, None)[:2])
+
+
+def test_on_a_local_cluster_of_two_worker_processes():
+    """The passes run on 2 worker processes; the result is the in-process one."""
+    distributed = pytest.importorskip("distributed")
+    from penalized.workflows.distributed import local_cluster
+
+    X, y, s = _data(n=900, seed=5)
+    options = dict(cv=3, n_alphas=8, alpha_min_ratio=1e-2, tol=1e-13)
+    with local_cluster(2) as cluster, distributed.Client(
+            cluster, set_as_default=False, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
+        res = pz.cross_validate(*_dask(X, y, None)[:2], pz.Logistic(), client=client,
+                                **options)
+    with dask.config.set(scheduler="synchronous"):
+        alone = pz.cross_validate(*_dask(X, y, None)[:2], pz.Logistic(), **options)
+    np.testing.assert_allclose(res.fold_scores, alone.fold_scores, rtol=1e-10)
+    np.testing.assert_allclose(res.path.objectives, alone.path.objectives, rtol=1e-12)
+    ref = pz.cross_validate(X, y, pz.Logistic(), **{**options, "tol": 1e-12})
+    _assert_equal_cv(res, ref)

@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ..core.datafits import Logistic, Multinomial
 from ..penalties import ElasticNet as ElasticNetPenalty
 from ..workflows.cv import check_rule, cross_validate
+from ..workflows.tall import is_dask_collection
 from ._base import (
     LinearModelMixin,
     check_l1_ratio,
@@ -38,6 +39,7 @@ from ._base import (
     set_cv_attributes,
     set_fit_attributes,
 )
+from ._dask import prepare_dask_classifier
 
 _PENALTY_RATIOS = {"l1": 1.0, "l2": 0.0}
 
@@ -287,7 +289,10 @@ class LogisticRegressionCV(_LogisticModel):
             if isinstance(self.scoring, str | None) else self.scoring
         Cs = self._grid_Cs()
         ratios = self._ratios()
-        X, y, sample_weight = self._prepare(X, y, sample_weight)
+        if is_dask_collection(X):  # the Newton route: every fold in the same passes
+            X, y, sample_weight = prepare_dask_classifier(self, X, y, sample_weight)
+        else:
+            X, y, sample_weight = self._prepare(X, y, sample_weight)
         total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         max_iter = check_max_iter(self.max_iter)
         cv = cross_validate(
