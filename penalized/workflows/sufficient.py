@@ -137,8 +137,11 @@ def stacked_moments(Z: np.ndarray, s: np.ndarray) -> Moments:
             0.0, Z.shape[0], np.zeros(Z.shape[1]), np.zeros((Z.shape[1],) * 2))
     mean = (s @ Z) / weight
     Z -= mean
-    weighted = Z if np.all(s == 1.0) else Z * s[:, None]
-    return Moments(weight, Z.shape[0], mean, weighted.T @ Z)
+    if not np.all(s == 1.0):  # sqrt(s) Z: the co-moment is then one symmetric product
+        if np.any(s < 0):     # (Z^T Z, half a general product's work)
+            raise ValueError("sample_weight must be non-negative")
+        Z *= np.sqrt(s)[:, None]
+    return Moments(weight, Z.shape[0], mean, Z.T @ Z)
 
 
 def _empty(q: int) -> Moments:

@@ -31,7 +31,7 @@ import types
 
 import numpy as np
 
-from .sufficient import Moments
+from .sufficient import BLOCK_ROWS, Moments, _empty, _sum, stacked_moments
 from .tall_newton import MIN_CURVATURE, gradient, path_result, walk
 
 #: the fold label of the full-data paths (no held-out rows)
@@ -44,19 +44,31 @@ def _block_models(X, y, s, labels, requests, datafit, scorer):
     X, y, s = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(s, float)
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
         raise ValueError("X or sample_weight has NaN or infinite values")
+    Z = X @ np.column_stack([w for _, w, _ in requests]) + [b for _, _, b in requests]
     out = []
-    for label, w, b in requests:
-        z = X @ w + b
+    for (label, _, _), z in zip(requests, Z.T, strict=True):
         held = labels == label
-        train_s = np.where(held, 0.0, s)
         g, h = datafit.dloss(y, z), np.maximum(datafit.d2loss(y, z), MIN_CURVATURE)
         score, weight = 0.0, float(s[held].sum())
         if weight > 0:  # the scorer's weighted mean, times the weight: a sum over rows
             score = float(np.ravel(scorer.function(datafit, y[held], z[held][:, None],
                                                    s[held]))[0]) * weight
-        out.append((Moments.of(X, z - g / h, train_s * h),
-                    float(train_s @ datafit.loss(y, z)), score, weight))
+        train = ~held
+        out.append((_moments_of(X, z - g / h, s * h, train),
+                    float(s[train] @ datafit.loss(y[train], z[train])), score, weight))
     return out
+
+
+def _moments_of(X, t, v, rows) -> Moments:
+    """The moments of ``[X, t]`` under weights ``v`` over the rows where ``rows`` holds,
+    by slices (the copies stay ``BLOCK_ROWS x (p + 1)``)."""
+    parts = []
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        part = slice(start, start + BLOCK_ROWS)
+        keep = rows[part]
+        parts.append(stacked_moments(np.column_stack([X[part][keep], t[part][keep]]),
+                                     v[part][keep]))
+    return _sum(parts) if parts else _empty(X.shape[1] + 1)
 
 
 def _merge(a, b):
