@@ -204,8 +204,34 @@ def part_c(args) -> None:
         res, stats = newton_path(X, y, pz.Logistic(), pz.L1(), n_alphas=args.alphas,
                                  tol=1e-8, client=c)
         seconds = time.perf_counter() - start
+        if args.cv:
+            cv_seconds, cv_stats, cv = _part_c_cv(X, y, args, c)
     print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
           f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
           f"({stats['passes'] / args.alphas:.1f} per alpha), {stats['seconds_per_pass']:.2f} s "
           f"per pass; outer steps per alpha {res.n_iters.min()}-{res.n_iters.max()}, largest "
           f"KKT violation {res.certificates.max():.1e}", flush=True)
+    if args.cv:
+        print(f"{args.cv}-fold cross_validate (the full-data path included), same cluster: "
+              f"{cv_seconds:.1f} s ({cv_seconds / seconds:.2f}x the path), "
+              f"{cv_stats['passes']} passes ({cv_stats['passes'] / args.alphas:.1f} per alpha), "
+              f"{cv_stats['seconds_per_pass']:.2f} s per pass, {cv_stats['points']} weighted "
+              f"Grams ({cv_stats['points'] / cv_stats['passes']:.1f} per pass); alpha_min "
+              f"{cv.alpha_min:.4g} (index {cv.index_min})", flush=True)
+
+
+def _part_c_cv(X, y, args, client):
+    """``--cv K``: the K-fold cross-validation of the same model, every fold's path and
+    the full-data one in the same passes (:mod:`penalized.workflows.tall_newton_cv`)."""
+    import penalized as pz
+    from penalized.workflows.cv_tasks import RouteOptions
+    from penalized.workflows.scoring import get_scorer
+    from penalized.workflows.tall_newton_cv import newton_cross_validate
+
+    how = RouteOptions(False, True, True, False, "shared", False, None,
+                       {"n_alphas": args.alphas, "alpha_min_ratio": None, "alphas": None})
+    start = time.perf_counter()
+    cv, stats = newton_cross_validate(X, y, pz.Logistic(), [pz.L1()],
+                                      get_scorer(None, pz.Logistic()), how, cv=args.cv,
+                                      tol=1e-8, client=client)
+    return time.perf_counter() - start, stats, cv

@@ -191,3 +191,22 @@ def test_on_a_local_cluster_of_two_worker_processes():
     np.testing.assert_allclose(res.path.objectives, alone.path.objectives, rtol=1e-12)
     ref = pz.cross_validate(X, y, pz.Logistic(), **{**options, "tol": 1e-12})
     _assert_equal_cv(res, ref)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "neg_mean_squared_error"])
+def test_least_squares_on_dask_scored_from_the_moments(scoring):
+    """r2 (and scikit-learn's negated MSE) from each held-out fold's moments equal the
+    scores of its rows; other scorings are refused by name."""
+    X, _, s = _data(n=500, seed=6)
+    y = X[:, 0] - 2 * X[:, 1] + np.random.default_rng(6).standard_normal(500)
+    Xd, _, sd = _dask(X, np.zeros(500), s)
+    yd = da.from_array(y, chunks=150)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.cross_validate(Xd, yd, sample_weight=sd, scoring=scoring, cv=3, n_alphas=8)
+        with pytest.raises(ValueError, match="'mse', 'neg_mean_squared_error', 'r2'"):
+            pz.cross_validate(Xd, yd, scoring="mae", cv=3, n_alphas=8)
+    ref = pz.cross_validate(X, y, sample_weight=s, scoring=scoring, cv=3, n_alphas=8,
+                            precompute=False, tol=1e-12)
+    assert res.greater_is_better and res.scoring == scoring
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-6)
+    assert res.index_min == ref.index_min

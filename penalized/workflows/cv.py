@@ -281,8 +281,11 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
         Or a ``dask.array.Array`` chunked by rows (or a Dask DataFrame) for least
-        squares with mean squared error: one distributed pass computes every fold's
-        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`).
+        squares scored by ``mse`` or ``r2``: one distributed pass computes every fold's
+        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`);
+        for a smooth datafit with one predictor (logistic, Poisson), proximal Newton with
+        every fold's path in the same passes, one per outer step
+        (:mod:`penalized.workflows.tall_newton_cv`).
         Tall dense least squares in memory takes the same route
         (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
         rows instead). Both routes give the same grid and serve ``foldid``,
@@ -413,7 +416,7 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                                   client=client, callback=callback, checkpoint=checkpoint)
         total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
                                                        client, foldid, groups)
-        plan = gram_plan(total, trains, tests, datafit, candidates, how)
+        plan = gram_plan(total, trains, tests, datafit, candidates, how, scorer)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                                sample_weight=sample_weight, offset=offset)

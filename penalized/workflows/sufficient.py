@@ -208,11 +208,14 @@ def gram_path(problem, moments: Moments, grid, standardize: bool, fit_intercept:
 
 
 def gram_fold_scores(problem, train: Moments, test: Moments, grid, standardize: bool,
-                     fit_intercept: bool, keep_path: bool, options: dict):
-    """Held-out mean squared error of every alpha of the training fold's path; with
-    ``keep_path``, ``(scores, coefs, intercepts)`` (as ``cv_tasks._fold_scores``)."""
+                     fit_intercept: bool, keep_path: bool, score, options: dict):
+    """Held-out mean squared error of every alpha of the training fold's path (or
+    ``score(mse, variance of y)``: a scorer's ``moment_form``, or None); with ``keep_path``,
+    ``(scores, coefs, intercepts)`` (as ``cv_tasks._fold_scores``)."""
     res = gram_path(problem, train, grid, standardize, fit_intercept, options)
     scores = test.squared_error(res.coefs, res.intercepts)
+    if score is not None:
+        scores = score(scores, test.comoment[-1, -1] / test.weight)
     return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
 
 

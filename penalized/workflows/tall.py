@@ -5,8 +5,9 @@
 :class:`~.sufficient.Moments` of its rows in every held-out fold; the blocks' moments
 are merged in a tree (so no worker holds more than its chunks plus a few ``(p + 1)^2``
 arrays, and the client never holds X), and the path or the cross-validation then runs
-locally on the Gram forms. Least squares with mean squared error scoring only: the
-other datafits need a pass per outer step, not one pass in all.
+locally on the Gram forms. Least squares, scored by the mean squared error or r2 (what
+the moments give); the other datafits need a pass per outer step
+(:mod:`.tall_newton_cv`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ def _check_model(datafit, scorer=None) -> None:
             f"Dask arrays are fitted through their sufficient statistics, which serve least "
             f"squares only; got {type(datafit).__name__}: fit it on a NumPy array, or the "
             "cross-validation on a cluster with client=")
-    if scorer is not None and scorer.name != "mse":
+    if scorer is not None and (scorer.moment_form is None or scorer.uses_data):
+        from .scoring import SCORERS, SKLEARN_SCORERS
+
+        served = [name for name, sc in {**SCORERS, **SKLEARN_SCORERS}.items()
+                  if sc.moment_form is not None]
         raise ValueError(f"scoring={scorer.name!r}: Dask arrays are cross-validated by their "
-                         "sufficient statistics, which give the mean squared error only; "
-                         "use scoring='mse'")
+                         "sufficient statistics, which give the scores of the mean squared "
+                         "error and the variance of y: use one of "
+                         + ", ".join(repr(name) for name in served))
 
 
 def _as_arrays(X, y, sample_weight):
