@@ -145,12 +145,44 @@ def test_dask_logistic_cv_refuses_what_it_does_not_do(kwargs, message):
                           pz.Logistic(), n_alphas=3, **kwargs)
 
 
-def test_dask_multinomial_cv_is_refused_clearly():
-    X, _, _ = _data(n=200)
-    y = np.arange(200) % 3
-    with pytest.raises(ValueError, match="Multinomial on Dask arrays"):
-        pz.cross_validate(da.from_array(X, chunks=100), da.from_array(y, chunks=100),
-                          pz.Multinomial(), n_alphas=3)
+def _three_classes(n=900, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + 1.0
+    Z = X @ rng.standard_normal((p, 3)) + rng.gumbel(size=(n, 3))
+    return X, np.array(["a", "b", "c"])[Z.argmax(1)], rng.uniform(0.5, 2.0, n)
+
+
+@pytest.mark.parametrize("penalty", [pz.L1(), pz.ElasticNet(l1_ratio=0.5)])
+def test_dask_multinomial_cv_equals_the_in_memory_cv(penalty):
+    """Exact Newton steps (the full Hessian's blocks in each pass): the in-memory
+    route's folds, grid, scores and fits to about 1e-12."""
+    X, y, s = _three_classes()
+    options = dict(cv=3, n_alphas=8, alpha_min_ratio=1e-2, keep_fold_paths=True)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.cross_validate(*_dask(X, y, s)[:2], pz.Multinomial(), penalty,
+                                sample_weight=_dask(X, y, s)[2], tol=1e-13, **options)
+    ref = pz.cross_validate(X, y, pz.Multinomial(), penalty, sample_weight=s, tol=1e-12,
+                            **options)
+    _assert_equal_cv(res, ref, rtol=1e-10)
+    np.testing.assert_allclose(res.fold_coefs_grid, ref.fold_coefs_grid, atol=1e-9)
+    np.testing.assert_allclose(res.fold_intercepts_grid, ref.fold_intercepts_grid, atol=1e-9)
+    np.testing.assert_allclose(res.path.intercepts.sum(axis=1), 0.0, atol=1e-12)  # centered
+
+
+def test_dask_multinomial_path_and_its_limits():
+    X, y, _ = _three_classes(n=600, seed=1)
+    Xd, yd, _ = _dask(X, y, None)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.path(Xd, yd, pz.Multinomial(), pz.L1(), n_alphas=6, alpha_min_ratio=1e-2,
+                      tol=1e-13)
+        with pytest.raises(ValueError, match="serves the elastic-net family"):
+            pz.path(Xd, yd, pz.Multinomial(), pz.GroupLasso(groups=5), n_alphas=3)
+    ref = pz.path(X, y, pz.Multinomial(), pz.L1(), alphas=res.alphas, tol=1e-12)
+    assert res.alpha_max == pytest.approx(ref.alpha_max, rel=1e-12)
+    np.testing.assert_allclose(res.objectives, ref.objectives, rtol=1e-12)
+    np.testing.assert_allclose(res.coefs, ref.coefs, atol=1e-9)
+    assert res.converged.all() and np.all(res.certificates < 1e-8)
+    assert list(res.classes) == ["a", "b", "c"]
 
 
 def test_logistic_regression_cv_takes_dask_arrays():

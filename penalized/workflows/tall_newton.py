@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import types
+from collections.abc import Callable
 
 import numpy as np
 
@@ -77,9 +78,11 @@ class _Passes:
         return out
 
 
-def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: float):
+def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: float,
+                 w=None, b=None):
     """The penalized weighted least-squares model's minimizer ``(w, b)`` (``weight``: the
-    sample weights' sum the datafit averages over)."""
+    sample weights' sum the datafit averages over; the working response already holds
+    the current point ``(w, b)``)."""
     from .sufficient import gram_path
 
     owner = types.SimpleNamespace(datafit=LeastSquares(), penalty=penalty)
@@ -89,15 +92,15 @@ def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: fl
     return np.array(res.coefs[0]), float(res.intercepts[0])
 
 
-def alpha_steps(penalty, alpha, w, b, current, weight, tol):
+def alpha_steps(penalty, alpha, w, b, current, weight, tol, route):
     """Proximal Newton at one alpha from ``(w, b)`` whose model ``current`` is known, as
     a generator: it yields each point whose model it needs (``(w, b)``) and is sent that
     model (``(moments, loss sum, ...)``), so that one pass can serve many paths; it
     returns ``(w, b, model there, outer steps, converged)``. ``weight``: the sum of the
-    sample weights the datafit averages over."""
+    sample weights the datafit averages over; ``route``: a :class:`NewtonRoute`."""
     objective = current[1] / weight + alpha * penalty.value(w)
     for step in range(1, MAX_OUTER + 1):
-        w_new, b_new = _newton_step(current[0], penalty, alpha, weight, tol)
+        w_new, b_new = route.step(current[0], penalty, alpha, weight, tol, w, b)
         for _ in range(MAX_HALVINGS):
             trial = yield w_new, b_new
             value = trial[1] / weight + alpha * penalty.value(w_new)
@@ -111,15 +114,18 @@ def alpha_steps(penalty, alpha, w, b, current, weight, tol):
     return w, b, current, MAX_OUTER, False
 
 
-def walk(penalty, grid, w, b, current, weight, tol, records: list):
+def walk(penalty, grid, w, b, current, weight, tol, records: list, route=None):
     """A path over ``grid`` from ``(w, b)`` (model ``current``), as a generator of the
     points it needs (:func:`alpha_steps`); appends to ``records`` one
-    ``(w, b, objective, steps, converged, kkt, model)`` per alpha."""
+    ``(w, b, objective, steps, converged, kkt, model)`` per alpha (``route``: a
+    :class:`NewtonRoute`, default one linear predictor)."""
+    route = ONE_OUTPUT if route is None else route
     for alpha in grid:
         w, b, current, steps, ok = yield from alpha_steps(penalty, alpha, w, b, current,
-                                                          weight, tol)
+                                                          weight, tol, route)
+        b = route.normalized_intercept(b)
         kkt = np.max(penalty.with_alpha(alpha).subdiff_distance(
-            w, gradient(current[0], w, b, weight)), initial=0.0)
+            w, route.gradient(current[0], w, b, weight)), initial=0.0)
         records.append((w, b, current[1] / weight + alpha * penalty.value(w), steps, ok,
                         kkt, current))
 
@@ -154,9 +160,15 @@ def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
     from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
     from .tall import _as_arrays
 
-    if datafit.multiclass or penalty.elastic_net_family and penalty.ratio == 0:
-        raise ValueError("the Newton route for Dask arrays serves one linear predictor and "
-                         "a penalty with an L1 part (its alpha grid starts at alpha_max)")
+    if datafit.multiclass:  # a predictor per class: the exact Hessian's blocks
+        from .tall_newton_cv import newton_path_all_rows
+
+        return newton_path_all_rows(X, y, datafit, penalty, sample_weight=sample_weight,
+                                    n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
+                                    alphas=alphas, tol=tol, client=client)
+    if penalty.elastic_net_family and penalty.ratio == 0:
+        raise ValueError("the Newton route for Dask arrays serves a penalty with an L1 "
+                         "part (its alpha grid starts at alpha_max)")
     X, y, s = _as_arrays(X, y, sample_weight)
     if sample_weight is not None:  # weights enter the mean summing to n (the convention)
         s = s * (X.shape[0] / float(s.sum().compute()))
@@ -190,6 +202,23 @@ def gradient(moments: Moments, w: np.ndarray, b: float, weight: float) -> np.nda
     C, mean = moments.comoment, moments.mean
     sum_g = moments.weight * (mean[:p] @ w + b - mean[p])
     return (C[:p, :p] @ w - C[:p, p] + mean[:p] * sum_g) / weight
+
+
+@dataclasses.dataclass(frozen=True)
+class NewtonRoute:
+    """What turns a pass's model (its first entry) into a Newton step and a gradient."""
+
+    #: ``(model, penalty, alpha, weight, tol, w, b) -> (w, b)``: the penalized model's
+    #: minimizer
+    step: Callable
+    #: ``(model, w, b, weight) -> the datafit's gradient in w`` at the model's point
+    gradient: Callable
+    #: the reported form of an intercept (the multinomial's are centered)
+    normalized_intercept: Callable = lambda b: b  # noqa: E731
+
+
+#: one linear predictor: the working response's moments
+ONE_OUTPUT = NewtonRoute(_newton_step, gradient)
 
 
 def _null_intercept(passes: _Passes, p: int) -> float:

@@ -32,7 +32,7 @@ import types
 import numpy as np
 
 from .sufficient import BLOCK_ROWS, Moments, _empty, _sum, stacked_moments
-from .tall_newton import MIN_CURVATURE, gradient, path_result, walk
+from .tall_newton import MIN_CURVATURE, ONE_OUTPUT, path_result, walk
 
 #: the fold label of the full-data paths (no held-out rows)
 FULL = -1
@@ -84,6 +84,7 @@ class _FoldPasses:
     datafit: object
     scorer: object
     client: object
+    block_models: object = _block_models  # (X, y, s, labels, requests, datafit, scorer)
     count: int = 0
     seconds: float = 0.0
     points: int = 0  # weighted Grams computed (a pass computes one per requested point)
@@ -93,7 +94,7 @@ class _FoldPasses:
         import dask
 
         start = time.perf_counter()
-        parts = [dask.delayed(_block_models)(x, y, s, labels, requests, self.datafit,
+        parts = [dask.delayed(self.block_models)(x, y, s, labels, requests, self.datafit,
                                              self.scorer)
                  for x, y, s, labels in self.blocks]
         while len(parts) > 1:
@@ -166,13 +167,61 @@ def _fold_labels(cv, foldid, groups, n: int, datafit, y_code, classes) -> np.nda
     return labels
 
 
+def _blocks(X, y, s, labels) -> list:
+    """``(X block, y block, s block, its rows' fold labels)`` of every row block."""
+    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])])
+    return [(x, yb, sb, labels[offsets[i]:offsets[i + 1]]) for i, (x, yb, sb) in
+            enumerate(zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
+                          s.to_delayed().ravel(), strict=True))]
+
+
+def _route(datafit, blocks, scorer, client, n_features: int, classes, penalties):
+    """``(NewtonRoute, _FoldPasses)`` of the datafit (by its declared ``multiclass``)."""
+    from ..core.gram import GRAM_MAX_FEATURES
+    from .sufficient import check_width
+
+    check_width(n_features)
+    if datafit.multiclass:  # a predictor per class: the exact Hessian's blocks
+        from .tall_multinomial import MULTINOMIAL, block_quadratics, check_penalty
+
+        for penalty in penalties:
+            check_penalty(penalty, n_features)
+
+        size = classes.shape[0] * (n_features + 1)
+        if size > GRAM_MAX_FEATURES:
+            raise ValueError(
+                f"{classes.shape[0]} classes x ({n_features} features + 1): the multinomial "
+                f"route for Dask arrays holds a {size} x {size} Hessian and serves at most "
+                f"{GRAM_MAX_FEATURES} rows of it; fit it in memory (a NumPy or sparse X)")
+
+        return MULTINOMIAL, _FoldPasses(blocks, datafit, scorer, client, block_quadratics)
+    return ONE_OUTPUT, _FoldPasses(blocks, datafit, scorer, client)
+
+
+def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
+                         alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
+    """:func:`.tall_newton.newton_path` by this module's passes (any route, the
+    multinomial's included): ``(PathResult, {"passes", "seconds_per_pass", "points"})``."""
+    X, y, s, y_code, s_here, classes = _inputs(X, y, sample_weight, datafit, client)
+    n, p = X.shape
+    route, passes = _route(datafit, _blocks(X, y, s, np.zeros(n, dtype=np.int32)), None,
+                           client, p, classes, [penalty])
+    b0 = datafit.intercept_at_zero(y_code, s_here)
+    zero, weight = np.zeros((p,) + np.shape(b0)), float(s_here.sum())
+    null = passes.models([(FULL, zero, b0)])[0]
+    grid, top = _grid(penalty, route.gradient(null[0], zero, b0, weight),
+                      {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio,
+                       "alphas": alphas}, p)
+    records = []
+    run_together([walk(penalty, grid, zero, b0, null, weight, tol, records, route)], passes,
+                 [FULL])
+    return path_result(grid, records, top, penalty, datafit, classes), {
+        "passes": passes.count, "seconds_per_pass": passes.seconds / passes.count,
+        "points": passes.points}
+
+
 def _check(datafit, scorer, how) -> None:
     """What the route does not serve, each refused with one clear error."""
-    if datafit.multiclass:
-        raise ValueError(
-            f"{type(datafit).__name__} on Dask arrays: the Newton route serves one linear "
-            "predictor (Logistic, Poisson...); cross-validate a multiclass model on a NumPy "
-            "array, on a cluster with client=")
     if not how.fit_intercept or how.standardize:
         raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
                          "Newton with an intercept, on the columns as they are: use "
@@ -213,18 +262,13 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     ``(CVResult, {"passes", "seconds_per_pass", "points"})`` (``how``: the
     :class:`.cv_tasks.RouteOptions`; ``candidates``: one penalty per l1_ratio)."""
     from .cv_tasks import _fold_grid
-    from .sufficient import check_width
 
     _check(datafit, scorer, how)
     X, y, s, y_code, s_here, classes = _inputs(X, y, sample_weight, datafit, client)
     n, p = X.shape
-    check_width(p)
     labels = _fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
-    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])])
-    blocks = [(x, yb, sb, labels[offsets[i]:offsets[i + 1]]) for i, (x, yb, sb) in
-              enumerate(zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
-                            s.to_delayed().ravel(), strict=True))]
-    passes = _FoldPasses(blocks, datafit, scorer, client)
+    route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
+                           candidates)
     folds = [*range(int(labels.max()) + 1), FULL]
     weight, b0 = {}, {}
     for k in folds:
@@ -233,17 +277,17 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
         if not weight[k] > 0:
             raise ValueError(f"training fold {k} has sample weights summing to zero")
         b0[k] = datafit.intercept_at_zero(y_code[train], s_here[train])
-    nulls = dict(zip(folds, passes.models([(k, np.zeros(p), b0[k]) for k in folds]),
-                     strict=True))
-    grad0 = gradient(nulls[FULL][0], np.zeros(p), b0[FULL], weight[FULL])
+    zero = np.zeros((p,) + np.shape(b0[FULL]))
+    nulls = dict(zip(folds, passes.models([(k, zero, b0[k]) for k in folds]), strict=True))
+    grad0 = route.gradient(nulls[FULL][0], zero, b0[FULL], weight[FULL])
     grids = [_grid(pen, grad0, how.grid, p) for pen in candidates]
     tracks = [(c, k) for c in range(len(candidates)) for k in folds[:-1]]
     tracks += [(c, FULL) for c in range(len(candidates))] if how.refit else []
     alphas = [_fold_grid(grids[c][0], how.fold_alphas, weight[FULL], weight[k])
               for c, k in tracks]
     records = [[] for _ in tracks]
-    walks = [walk(candidates[c], alphas[i], np.zeros(p), b0[k], nulls[k], weight[k], tol,
-                  records[i]) for i, (c, k) in enumerate(tracks)]
+    walks = [walk(candidates[c], alphas[i], zero, b0[k], nulls[k], weight[k], tol,
+                  records[i], route) for i, (c, k) in enumerate(tracks)]
     run_together(walks, passes, [k for _, k in tracks], callback,
                  sum(a.shape[0] for a in alphas), records)
     result = _result(records, tracks, grids, candidates, scorer, how, datafit, classes)
@@ -268,11 +312,11 @@ def _result(records, tracks, grids, candidates, scorer, how, datafit, classes):
                      True if how.is_grid else None)
     if not how.keep_fold_paths:
         return res
-    shape = (len(candidates), n_folds, -1)
-    coefs = np.array([[r[0] for r in rec] for rec in fold])
-    return dataclasses.replace(
-        res, fold_coefs_grid=coefs.reshape(shape + coefs.shape[2:]),
-        fold_intercepts_grid=np.array([[r[1] for r in rec] for rec in fold]).reshape(shape))
+    coefs, intercepts = (np.array([[r[i] for r in rec] for rec in fold]) for i in (0, 1))
+    shape = (len(candidates), n_folds)  # (folds x candidates, alphas, ...) -> (c, k, ...)
+    return dataclasses.replace(res, fold_coefs_grid=coefs.reshape(shape + coefs.shape[1:]),
+                               fold_intercepts_grid=intercepts.reshape(shape
+                                                                       + intercepts.shape[1:]))
 
 
 def dask_newton_cv(X, y, datafit, candidates, scorer, how, *, checkpoint=None, **options):
