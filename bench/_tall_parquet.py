@@ -193,6 +193,8 @@ def part_c(args) -> None:
     from penalized.workflows.distributed import local_cluster
     from penalized.workflows.tall_newton import newton_path
 
+    if args.cv:  # (imported now: a long run is not broken by later edits of the tree)
+        import penalized.workflows.tall_newton_cv  # noqa: F401
     block = 100_000
     sizes = [min(block, args.rows - s) for s in range(0, args.rows, block)]
     with local_cluster(2) as cluster, Client(cluster, set_as_default=False, timeout=60) as c:
@@ -204,13 +206,14 @@ def part_c(args) -> None:
         res, stats = newton_path(X, y, pz.Logistic(), pz.L1(), n_alphas=args.alphas,
                                  tol=1e-8, client=c)
         seconds = time.perf_counter() - start
+        print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
+              f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
+              f"({stats['passes'] / args.alphas:.1f} per alpha), "
+              f"{stats['seconds_per_pass']:.2f} s per pass; outer steps per alpha "
+              f"{res.n_iters.min()}-{res.n_iters.max()}, largest KKT violation "
+              f"{res.certificates.max():.1e}", flush=True)
         if args.cv:
             cv_seconds, cv_stats, cv = _part_c_cv(X, y, args, c)
-    print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
-          f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
-          f"({stats['passes'] / args.alphas:.1f} per alpha), {stats['seconds_per_pass']:.2f} s "
-          f"per pass; outer steps per alpha {res.n_iters.min()}-{res.n_iters.max()}, largest "
-          f"KKT violation {res.certificates.max():.1e}", flush=True)
     if args.cv:
         print(f"{args.cv}-fold cross_validate (the full-data path included), same cluster: "
               f"{cv_seconds:.1f} s ({cv_seconds / seconds:.2f}x the path), "

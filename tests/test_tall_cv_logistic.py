@@ -145,6 +145,23 @@ def test_dask_logistic_cv_refuses_what_it_does_not_do(kwargs, message):
                           pz.Logistic(), n_alphas=3, **kwargs)
 
 
+def test_dask_poisson_cv_equals_the_in_memory_cv():
+    """Any smooth datafit with one predictor takes the route (Poisson: its default
+    scorer, the Poisson deviance)."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((600, 5)) * 0.5
+    y = rng.poisson(np.exp(X @ np.array([0.5, -0.3, 0.2, 0.0, 0.0]) + 0.3)).astype(float)
+    options = dict(cv=3, n_alphas=8, alpha_min_ratio=1e-2)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.cross_validate(da.from_array(X, chunks=(250, 5)), da.from_array(y, chunks=200),
+                                pz.Poisson(), pz.L1(), tol=1e-13, **options)
+    ref = pz.cross_validate(X, y, pz.Poisson(), pz.L1(), tol=1e-12, **options)
+    assert res.scoring == ref.scoring == "poisson_deviance"
+    np.testing.assert_allclose(res.alphas, ref.alphas, rtol=1e-12)
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-9)
+    np.testing.assert_allclose(res.path.objectives, ref.path.objectives, rtol=1e-12)
+
+
 def _three_classes(n=900, p=5, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p)) + 1.0

@@ -21,6 +21,10 @@ grids (``fold_alphas``), scores and results are those of the in-memory route
 (which comes to this process, as does a fold label per row; X stays on the cluster).
 Scorers that are a weighted mean over rows (``Scorer.row_mean``) are served; the
 others (AUC, r2, a scikit-learn callable) need all of a fold's rows at once.
+
+A multiclass datafit (its declared ``multiclass``) takes the same passes with the exact
+Hessian's blocks instead of the working response's moments
+(:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class _FoldPasses:
     block_models: object = _block_models  # (X, y, s, labels, requests, datafit, scorer)
     count: int = 0
     seconds: float = 0.0
-    points: int = 0  # weighted Grams computed (a pass computes one per requested point)
+    points: int = 0  # points modelled (a pass models every requested point)
 
     def models(self, requests: list) -> list:
         """The model of every ``(fold label, w, b)`` in ``requests``: one pass."""
@@ -95,7 +99,7 @@ class _FoldPasses:
 
         start = time.perf_counter()
         parts = [dask.delayed(self.block_models)(x, y, s, labels, requests, self.datafit,
-                                             self.scorer)
+                                                 self.scorer)
                  for x, y, s, labels in self.blocks]
         while len(parts) > 1:
             parts = [dask.delayed(_merge)(parts[i], parts[i + 1]) if i + 1 < len(parts)
@@ -230,8 +234,7 @@ def _check(datafit, scorer, how) -> None:
         from .scoring import SCORERS, SKLEARN_SCORERS
 
         served = [name for name, sc in {**SCORERS, **SKLEARN_SCORERS}.items()
-                  if sc.row_mean and sc.requires != "regression" or
-                  sc.row_mean and datafit.task == "regression"]
+                  if sc.row_mean and sc.requires in ("any", datafit.task)]
         raise ValueError(f"scoring={scorer.name!r}: a Dask X is scored block by block, "
                          "which serves the scores that are a weighted mean over rows: "
                          + ", ".join(repr(name) for name in served))
