@@ -209,7 +209,10 @@ class LogisticRegressionCV(_LogisticModel):
     rule : {"min", "1se"}, default="min"
     client : distributed.Client, optional
         Every (fold, l1_ratio) path as a Dask future on this cluster (None: the active
-        client, if any); see :func:`penalized.cross_validate`.
+        client, if any); see :func:`penalized.cross_validate`. ``fit`` also takes a
+        row-chunked ``dask.array`` X (and y, sample_weight): every fold's path is then
+        fitted by proximal Newton in shared distributed passes, on this client's cluster
+        (:mod:`penalized.workflows.tall_newton_cv`; no ``class_weight``).
     refit, dual, intercept_scaling, random_state, verbose, use_legacy_attributes :
         accepted (the model is always refitted on the full data).
 

@@ -17,12 +17,16 @@ route of :mod:`.sufficient`, with the alpha rescaled by ``n / sum(s h)`` because
 route normalizes its weights). A step that raises the objective is halved (one more
 pass); an alpha stops when a step lowers the objective by less than ``tol`` relative
 (a pass per outer step, warm-started along the path).
+
+The steps and paths here are generators of the points whose model they need; the
+passes that compute those models, shared by a path and by every fold of a
+cross-validation, are :mod:`.tall_newton_cv`'s, and a multiclass datafit's model and
+step are :mod:`.tall_multinomial`'s (a :class:`NewtonRoute`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 import types
 from collections.abc import Callable
 
@@ -36,46 +40,6 @@ from .sufficient import Moments
 MIN_CURVATURE = 1e-6
 #: outer steps per alpha, and halvings of one step, before giving up on it
 MAX_OUTER, MAX_HALVINGS = 50, 30
-
-
-def _block_model(X, y, s, w, b, datafit):
-    """``(moments of [X, t] under s h, sum of s loss)`` of one block at ``(w, b)``."""
-    X = np.asarray(X, dtype=float)
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
-        raise ValueError("X or sample_weight has NaN or infinite values")
-    z = X @ w + b
-    g, h = datafit.dloss(y, z), np.maximum(datafit.d2loss(y, z), MIN_CURVATURE)
-    return Moments.of(X, z - g / h, s * h), float(s @ datafit.loss(y, z))
-
-
-def _merge(a, b):
-    return a[0] + b[0], a[1] + b[1]
-
-
-@dataclasses.dataclass
-class _Passes:
-    """The distributed passes of a path: the blocks, and a count and clock of passes."""
-
-    blocks: list  # (X block, y block, s block) delayed objects
-    datafit: object
-    client: object
-    count: int = 0
-    seconds: float = 0.0
-
-    def model(self, w: np.ndarray, b: float) -> tuple[Moments, float]:
-        import dask
-
-        start = time.perf_counter()
-        parts = [dask.delayed(_block_model)(x, y, s, w, b, self.datafit)
-                 for x, y, s in self.blocks]
-        while len(parts) > 1:
-            parts = [dask.delayed(_merge)(parts[i], parts[i + 1]) if i + 1 < len(parts)
-                     else parts[i] for i in range(0, len(parts), 2)]
-        scheduler = {} if self.client is None else {"scheduler": self.client}
-        out = dask.compute(parts[0], **scheduler)[0]
-        self.count += 1
-        self.seconds += time.perf_counter() - start
-        return out
 
 
 def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: float,
@@ -130,16 +94,6 @@ def walk(penalty, grid, w, b, current, weight, tol, records: list, route=None):
                         kkt, current))
 
 
-def run_alone(steps, model):
-    """Drive a generator of points (:func:`walk`) with ``model(w, b)``: its return value."""
-    try:
-        point = next(steps)
-        while True:
-            point = steps.send(model(*point))
-    except StopIteration as stop:
-        return stop.value
-
-
 def path_result(grid, records: list, top: float, penalty, datafit, classes):
     """The :class:`PathResult` of :func:`walk`'s records."""
     from ..core.results import PathResult
@@ -156,43 +110,13 @@ def path_result(grid, records: list, top: float, penalty, datafit, classes):
 def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
                 alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
     """The path of a smooth datafit on row-chunked Dask ``X`` (intercept fitted, no
-    standardization): ``(PathResult, {"passes": ..., "seconds_per_pass": ...})``."""
-    from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
-    from .tall import _as_arrays
+    standardization): ``(PathResult, {"passes", "seconds_per_pass", "points"})``; the
+    passes of :mod:`.tall_newton_cv` (a cross-validation's, with the full data only)."""
+    from .tall_newton_cv import newton_path_all_rows
 
-    if datafit.multiclass:  # a predictor per class: the exact Hessian's blocks
-        from .tall_newton_cv import newton_path_all_rows
-
-        return newton_path_all_rows(X, y, datafit, penalty, sample_weight=sample_weight,
-                                    n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
-                                    alphas=alphas, tol=tol, client=client)
-    if penalty.elastic_net_family and penalty.ratio == 0:
-        raise ValueError("the Newton route for Dask arrays serves a penalty with an L1 "
-                         "part (its alpha grid starts at alpha_max)")
-    X, y, s = _as_arrays(X, y, sample_weight)
-    if sample_weight is not None:  # weights enter the mean summing to n (the convention)
-        s = s * (X.shape[0] / float(s.sum().compute()))
-    classes, codes = None, None
-    if datafit.task == "classification":
-        classes = np.unique(y.compute() if client is None else client.compute(y).result())
-        codes = datafit.prepare_target(classes)[0]
-        y = y.map_blocks(lambda v: codes[np.searchsorted(classes, v)], dtype=float)
-    blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
-                      s.to_delayed().ravel(), strict=True))
-    passes = _Passes(blocks, datafit, client)
-    n, p = X.shape
-    w, b = np.zeros(p), _null_intercept(passes, p)
-    current = passes.model(w, b)
-    top = penalty.alpha_max(gradient(current[0], w, b, n))
-    if alphas is None:  # the rule of paths.default_grid with an L1 part
-        ratio = L1_MIN_RATIO if alpha_min_ratio is None else alpha_min_ratio
-        grid = alpha_grid(top, n_alphas, ratio)
-    else:
-        grid = check_alphas(alphas)
-    records = []
-    run_alone(walk(penalty, grid, w, b, current, n, tol, records), passes.model)
-    res = path_result(grid, records, top, penalty, datafit, classes)
-    return res, {"passes": passes.count, "seconds_per_pass": passes.seconds / passes.count}
+    return newton_path_all_rows(X, y, datafit, penalty, sample_weight=sample_weight,
+                                n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
+                                alphas=alphas, tol=tol, client=client)
 
 
 def gradient(moments: Moments, w: np.ndarray, b: float, weight: float) -> np.ndarray:
@@ -219,15 +143,3 @@ class NewtonRoute:
 
 #: one linear predictor: the working response's moments
 ONE_OUTPUT = NewtonRoute(_newton_step, gradient)
-
-
-def _null_intercept(passes: _Passes, p: int) -> float:
-    """The intercept-only model's intercept: Newton on b alone (a pass per step)."""
-    b = 0.0
-    for _ in range(MAX_OUTER):
-        moments, _ = passes.model(np.zeros(p), b)
-        step = moments.mean[-1] - b  # the weighted mean of the working response
-        b += step
-        if abs(step) <= 1e-12 * max(1.0, abs(b)):
-            break
-    return b
