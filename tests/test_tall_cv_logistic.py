@@ -162,6 +162,22 @@ def test_dask_poisson_cv_equals_the_in_memory_cv():
     np.testing.assert_allclose(res.path.objectives, ref.path.objectives, rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+def test_dask_dataframe_input_keeps_the_column_names():
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, _ = _data(n=600, seed=8)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    frame = dd.from_pandas(pd.DataFrame(X, columns=names), npartitions=3)
+    options = dict(cv=3, n_alphas=5, alpha_min_ratio=1e-2)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.cross_validate(frame, dd.from_pandas(pd.Series(y), npartitions=3),
+                                pz.Logistic(), tol=1e-13, **options)
+    ref = pz.cross_validate(X, y, pz.Logistic(), tol=1e-12, **options)
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-6)
+    assert list(res.path.feature_names) == names
+
+
 def _three_classes(n=900, p=5, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p)) + 1.0
