@@ -92,12 +92,14 @@ def test_foldid_by_weight_and_the_pass_count():
     are those of the slowest path, not the sum over paths."""
     X, y, s = _data(seed=1)
     foldid = np.random.default_rng(3).integers(0, 3, X.shape[0])
+    calls = []
     how = RouteOptions(False, True, False, False, "by_weight", False, None,
                        {"n_alphas": 12, "alpha_min_ratio": 1e-2, "alphas": None})
     with dask.config.set(scheduler="synchronous"):
         res, stats = newton_cross_validate(
             *_dask(X, y, None)[:2], pz.Logistic(), [pz.L1()],
-            get_scorer("deviance", pz.Logistic()), how, foldid=foldid, tol=1e-13)
+            get_scorer("deviance", pz.Logistic()), how, foldid=foldid, tol=1e-13,
+            callback=lambda done, total: calls.append((done, total)))
     ref = pz.cross_validate(X, y, pz.Logistic(), pz.L1(), foldid=foldid, n_alphas=12,
                             alpha_min_ratio=1e-2, fold_alphas="by_weight", refit=False,
                             tol=1e-12)
@@ -107,6 +109,9 @@ def test_foldid_by_weight_and_the_pass_count():
     print(f"passes {stats['passes']} for 12 alphas x 3 folds, {stats['points']} points")
     assert stats["passes"] <= 1 + 6 * 12
     assert stats["points"] > 2 * stats["passes"]  # each pass served several folds
+    # progress after every pass: alphas done over all (12 alphas x 3 folds)
+    assert calls[-1] == (36, 36)
+    assert np.all(np.diff([done for done, _ in calls]) >= 0)
 
 
 def test_group_splitter_on_dask_arrays():
