@@ -249,7 +249,7 @@ def test_on_a_local_cluster_of_two_worker_processes():
     from penalized.workflows.distributed import local_cluster
 
     X, y, s = _data(n=900, seed=5)
-    options = dict(cv=3, n_alphas=8, alpha_min_ratio=1e-2, tol=1e-13)
+    options = dict(cv=3, n_alphas=4, alpha_min_ratio=1e-2, tol=1e-13)
     with local_cluster(2) as cluster, distributed.Client(
             cluster, set_as_default=False, timeout=60) as client:
         client.wait_for_workers(2, timeout=60)
