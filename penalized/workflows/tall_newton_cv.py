@@ -25,6 +25,12 @@ others (AUC, r2, a scikit-learn callable) need all of a fold's rows at once.
 A multiclass datafit (its declared ``multiclass``) takes the same passes with the exact
 Hessian's blocks instead of the working response's moments
 (:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
+
+Limits (each refused with a clear error): K-fold splits only (held-out folds that
+partition the rows); an intercept and the columns as they are (``standardize=False``);
+no ``checkpoint`` (there is no per-fold task to store); a pure ridge or unpenalized
+features need ``alphas=``. A datafit whose curvature vanishes on part of its domain
+(Huber outside its quadratic zone) is served, with many more outer steps per alpha.
 """
 
 from __future__ import annotations
