@@ -9,16 +9,17 @@ the softmax loss's second-order model is
           H_{cd} = \sum_i s_i (p_{ic}\delta_{cd} - p_{ic} p_{id})\, a_i a_i^\top
 
 (``w`` the weights' sum). ``H`` has ``K (K + 1) / 2`` distinct ``(p + 1) x (p + 1)``
-blocks, all sums over rows: one pass over the row blocks returns them with ``c = H V -
+blocks, all sums over rows, and the ``K (K - 1) / 2`` of distinct classes give the
+others (each block row sums to zero): one pass over the row blocks returns them with ``c = H V -
 G`` (so that the model is ``V^T H V / 2 - c^T V`` in absolute terms and merges across
 blocks by addition), the loss and the held-out score sums. The penalized model (an
 elastic-net family penalty, entrywise on ``W``; intercepts free) is minimized here by
 coordinate descent on its ``K (p + 1)`` coordinates (:func:`_cd_quadratic`), and
 :mod:`.tall_newton` takes it from there (step halving, stop, path). This is the full
 Newton step, not glmnet's per-class approximation, so an alpha needs a handful of
-passes; the price is ``K (K + 1) / 2`` weighted products per requested point instead of
-one. The Hessian is singular along ``b + t 1`` (softmax is shift-invariant); the
-reported intercepts are centered, as the in-memory route's.
+passes; the price is ``K (K - 1) / 2`` weighted products per requested point instead of
+one (the binary model's). The Hessian is singular along ``b + t 1`` (softmax is
+shift-invariant); the reported intercepts are centered, as the in-memory route's.
 """
 
 from __future__ import annotations
@@ -82,12 +83,15 @@ def _quadratic(X, Z, dloss, s, V) -> Quadratic:
         P /= P.sum(axis=1, keepdims=True)
         sr = s[rows]
         G += A.T @ (sr[:, None] * dloss[rows])
+        # p_c (1 - p_c) = p_c sum_{d != c} p_d: a diagonal block is minus the sum of its
+        # row's others, so the K (K - 1) / 2 products of distinct classes give them all
         for c in range(K):
-            for d in range(c, K):
-                curvature = sr * P[:, c] * ((c == d) - P[:, d])
-                H[c, :, d, :] = H[c, :, d, :] + (A * curvature[:, None]).T @ A
-                if d != c:
-                    H[d, :, c, :] = H[c, :, d, :].T
+            for d in range(c + 1, K):
+                B = (A * (sr * P[:, c] * P[:, d])[:, None]).T @ A
+                H[c, :, d, :] -= B
+                H[d, :, c, :] -= B
+                H[c, :, c, :] += B
+                H[d, :, d, :] += B
     H = H.reshape(K * p1, K * p1)
     flat = V.T.ravel()  # class-major, as H
     return Quadratic(H, H @ flat - G.T.ravel())
