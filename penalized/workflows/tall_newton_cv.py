@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import types
+import warnings
 
 import numpy as np
 
@@ -338,4 +339,9 @@ def dask_newton_cv(X, y, datafit, candidates, scorer, how, *, checkpoint=None, *
     if checkpoint is not None:
         raise ValueError("checkpoint: the Newton route for Dask arrays runs every fold in "
                          "the same passes, with no per-fold task to store; omit checkpoint")
-    return newton_cross_validate(X, y, datafit, candidates, scorer, how, **options)[0]
+    with warnings.catch_warnings(record=True) as caught:  # shown at the caller's line
+        warnings.simplefilter("always")
+        result = newton_cross_validate(X, y, datafit, candidates, scorer, how, **options)[0]
+    for warning in caught:
+        warnings.warn(warning.message, warning.category, stacklevel=3)
+    return result
