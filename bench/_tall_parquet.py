@@ -175,11 +175,17 @@ def part_b(args) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _logistic_block(i: int, rows: int, p: int):
+def _logistic_block(i: int, rows: int, p: int, classes: int = 0):
+    """X, a binary target and (``classes``) a target of that many classes (the binary
+    target is the same with or without it)."""
     rng = np.random.default_rng([7, i])
     X = rng.standard_normal((rows, p))
     z = X @ coefficients(p) * 0.5 - 0.5 + rng.logistic(size=rows)
-    return np.column_stack([X, (z > 0).astype(float)])
+    columns = [X, (z > 0).astype(float)]
+    if classes:
+        effects = np.outer(coefficients(p), np.linspace(-0.5, 0.5, classes))
+        columns.append(np.argmax(X @ effects + rng.gumbel(size=(rows, classes)), axis=1))
+    return np.column_stack(columns)
 
 
 def part_c(args) -> None:
@@ -193,19 +199,72 @@ def part_c(args) -> None:
     from penalized.workflows.distributed import local_cluster
     from penalized.workflows.tall_newton import newton_path
 
+    if args.cv:  # (imported now: a long run is not broken by later edits of the tree)
+        import penalized.workflows.tall_newton_cv  # noqa: F401
     block = 100_000
     sizes = [min(block, args.rows - s) for s in range(0, args.rows, block)]
     with local_cluster(2) as cluster, Client(cluster, set_as_default=False, timeout=60) as c:
-        parts = [da.from_delayed(dask.delayed(_logistic_block)(i, r, P), (r, P + 1), float)
-                 for i, r in enumerate(sizes)]
+        width = P + 1 + bool(args.classes)
+        parts = [da.from_delayed(dask.delayed(_logistic_block)(i, r, P, args.classes),
+                                 (r, width), float) for i, r in enumerate(sizes)]
         Z = c.persist(da.concatenate(parts))
         X, y = Z[:, :P], Z[:, P]
         start = time.perf_counter()
         res, stats = newton_path(X, y, pz.Logistic(), pz.L1(), n_alphas=args.alphas,
                                  tol=1e-8, client=c)
         seconds = time.perf_counter() - start
-    print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
-          f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
-          f"({stats['passes'] / args.alphas:.1f} per alpha), {stats['seconds_per_pass']:.2f} s "
-          f"per pass; outer steps per alpha {res.n_iters.min()}-{res.n_iters.max()}, largest "
-          f"KKT violation {res.certificates.max():.1e}", flush=True)
+        print(f"logistic + L1 on Dask, {args.rows} x {P} (in the workers' memory), "
+              f"{args.alphas} alphas: {seconds:.1f} s, {stats['passes']} passes "
+              f"({stats['passes'] / args.alphas:.1f} per alpha), "
+              f"{stats['seconds_per_pass']:.2f} s per pass; outer steps per alpha "
+              f"{res.n_iters.min()}-{res.n_iters.max()}, largest KKT violation "
+              f"{res.certificates.max():.1e}", flush=True)
+        if args.cv:
+            cv_seconds, cv_stats, cv = _part_c_cv(X, y, args, c)
+        if args.classes:
+            _part_c_classes(X, Z[:, P + 1], args, c, seconds, cv_seconds if args.cv else None)
+    if args.cv:
+        print(f"{args.cv}-fold cross_validate (the full-data path included), same cluster: "
+              f"{cv_seconds:.1f} s ({cv_seconds / seconds:.2f}x the path), "
+              f"{cv_stats['passes']} passes ({cv_stats['passes'] / args.alphas:.1f} per alpha), "
+              f"{cv_stats['seconds_per_pass']:.2f} s per pass, {cv_stats['points']} weighted "
+              f"Grams ({cv_stats['points'] / cv_stats['passes']:.1f} per pass); alpha_min "
+              f"{cv.alpha_min:.4g} (index {cv.index_min})", flush=True)
+
+
+def _part_c_classes(X, y, args, client, path_seconds, cv_seconds) -> None:
+    """``--classes K``: the multinomial path (and CV) on the same X, K classes (the
+    exact Hessian's K (K + 1) / 2 blocks per point and pass)."""
+    import penalized as pz
+    from penalized.workflows.tall_newton import newton_path
+
+    start = time.perf_counter()
+    res, stats = newton_path(X, y, pz.Multinomial(), pz.L1(), n_alphas=args.alphas,
+                             tol=1e-8, client=client)
+    seconds = time.perf_counter() - start
+    print(f"multinomial ({args.classes} classes) + L1, same X and cluster: path "
+          f"{seconds:.1f} s ({seconds / path_seconds:.2f}x the logistic path), "
+          f"{stats['passes']} passes, {stats['seconds_per_pass']:.2f} s per pass; outer "
+          f"steps per alpha {res.n_iters.min()}-{res.n_iters.max()}", flush=True)
+    if cv_seconds is not None:
+        seconds, stats, _ = _part_c_cv(X, y, args, client, pz.Multinomial())
+        print(f"multinomial {args.cv}-fold cross_validate: {seconds:.1f} s "
+              f"({seconds / cv_seconds:.2f}x the logistic CV), {stats['passes']} passes, "
+              f"{stats['seconds_per_pass']:.2f} s per pass", flush=True)
+
+
+def _part_c_cv(X, y, args, client, datafit=None):
+    """``--cv K``: the K-fold cross-validation of the same model, every fold's path and
+    the full-data one in the same passes (:mod:`penalized.workflows.tall_newton_cv`)."""
+    import penalized as pz
+    from penalized.workflows.cv_tasks import RouteOptions
+    from penalized.workflows.scoring import get_scorer
+    from penalized.workflows.tall_newton_cv import newton_cross_validate
+
+    how = RouteOptions(False, True, True, False, "shared", False, None,
+                       {"n_alphas": args.alphas, "alpha_min_ratio": None, "alphas": None})
+    datafit = pz.Logistic() if datafit is None else datafit
+    start = time.perf_counter()
+    cv, stats = newton_cross_validate(X, y, datafit, [pz.L1()], get_scorer(None, datafit),
+                                      how, cv=args.cv, tol=1e-8, client=client)
+    return time.perf_counter() - start, stats, cv

@@ -18,7 +18,9 @@ against the in-memory Gram route on the same rows. ``--keep`` keeps the files.
 
 Part (c), ``python bench/bench_scale.py --part c --rows 2000000 --alphas 20``: the
 logistic route (proximal Newton, one distributed pass per outer step) on a 2-worker
-LocalCluster: time per pass and passes per path.
+LocalCluster: time per pass and passes per path; ``--cv 5`` also a 5-fold
+``cross_validate`` on the same cluster (every fold's path in the same passes);
+``--classes 3`` also the multinomial path (and CV) of a 3-class target on the same X.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ def main() -> None:
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument("--part", choices=("a", "b", "c"), default="a")
     parser.add_argument("--alphas", type=int, default=20, help="part c: path length")
+    parser.add_argument("--cv", type=int, default=0,
+                        help="part c: also a K-fold cross_validate of the same model")
+    parser.add_argument("--classes", type=int, default=0,
+                        help="part c: also the multinomial model of that many classes")
     parser.add_argument("--rows", type=int, default=20_000_000, help="part b: rows")
     parser.add_argument("--dir", default="bench/results/tall-parquet", help="part b: files")
     parser.add_argument("--worker-memory", default="2GB", help="part b: per worker")

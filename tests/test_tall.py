@@ -81,8 +81,8 @@ def test_training_folds_that_are_not_complements_are_computed_directly():
 def test_dask_input_errors_are_clear():
     X, y, _ = _data(n=40, p=5)
     Xd, yd = da.from_array(X, chunks=20), da.from_array(y, chunks=20)
-    with pytest.raises(ValueError, match="least squares only; got Logistic"):
-        pz.cross_validate(Xd, (yd > 0).astype(int), pz.Logistic())
+    with pytest.raises(ValueError, match="Logistic needs exactly two classes"):
+        pz.cross_validate(Xd, (yd > 0).astype(int), pz.Logistic())  # (the Newton route)
     with pytest.raises(ValueError, match="scoring='mae'"):
         pz.cross_validate(Xd, yd, scoring="mae")
     with pytest.raises(ValueError, match="do not overlap"):

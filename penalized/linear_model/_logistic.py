@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ..core.datafits import Logistic, Multinomial
 from ..penalties import ElasticNet as ElasticNetPenalty
 from ..workflows.cv import check_rule, cross_validate
+from ..workflows.tall import is_dask_collection
 from ._base import (
     LinearModelMixin,
     check_l1_ratio,
@@ -38,6 +39,7 @@ from ._base import (
     set_cv_attributes,
     set_fit_attributes,
 )
+from ._dask import prepare_dask_classifier
 
 _PENALTY_RATIOS = {"l1": 1.0, "l2": 0.0}
 
@@ -207,7 +209,10 @@ class LogisticRegressionCV(_LogisticModel):
     rule : {"min", "1se"}, default="min"
     client : distributed.Client, optional
         Every (fold, l1_ratio) path as a Dask future on this cluster (None: the active
-        client, if any); see :func:`penalized.cross_validate`.
+        client, if any); see :func:`penalized.cross_validate`. ``fit`` also takes a
+        row-chunked ``dask.array`` X (and y, sample_weight): every fold's path is then
+        fitted by proximal Newton in shared distributed passes, on this client's cluster
+        (:mod:`penalized.workflows.tall_newton_cv`; no ``class_weight``).
     refit, dual, intercept_scaling, random_state, verbose, use_legacy_attributes :
         accepted (the model is always refitted on the full data).
 
@@ -287,7 +292,10 @@ class LogisticRegressionCV(_LogisticModel):
             if isinstance(self.scoring, str | None) else self.scoring
         Cs = self._grid_Cs()
         ratios = self._ratios()
-        X, y, sample_weight = self._prepare(X, y, sample_weight)
+        if is_dask_collection(X):  # the Newton route: every fold in the same passes
+            X, y, sample_weight = prepare_dask_classifier(self, X, y, sample_weight)
+        else:
+            X, y, sample_weight = self._prepare(X, y, sample_weight)
         total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         max_iter = check_max_iter(self.max_iter)
         cv = cross_validate(

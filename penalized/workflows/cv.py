@@ -281,8 +281,11 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
         Or a ``dask.array.Array`` chunked by rows (or a Dask DataFrame) for least
-        squares with mean squared error: one distributed pass computes every fold's
-        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`).
+        squares scored by ``mse`` or ``r2``: one distributed pass computes every fold's
+        sufficient statistics and the paths run here (:mod:`penalized.workflows.tall`);
+        for a smooth datafit with one predictor (logistic, Poisson), proximal Newton with
+        every fold's path in the same passes, one per outer step
+        (:mod:`penalized.workflows.tall_newton_cv`).
         Tall dense least squares in memory takes the same route
         (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
         rows instead). Both routes give the same grid and serve ``foldid``,
@@ -405,9 +408,15 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
     if is_dask_collection(X):
         if limits or relax:
             raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
+        if not datafit.quadratic:  # proximal Newton: every fold's path in the same passes
+            from .tall_newton_cv import dask_newton_cv
+
+            return dask_newton_cv(X, y, datafit, candidates, scorer, how, cv=cv, foldid=foldid,
+                                  groups=groups, sample_weight=sample_weight, tol=options["tol"],
+                                  client=client, callback=callback, checkpoint=checkpoint)
         total, trains, tests, data = dask_fold_moments(X, y, sample_weight, cv, datafit, scorer,
-                                                       client, foldid)
-        plan = gram_plan(total, trains, tests, datafit, candidates, how)
+                                                       client, foldid, groups)
+        plan = gram_plan(total, trains, tests, datafit, candidates, how, scorer)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
                                sample_weight=sample_weight, offset=offset)

@@ -160,7 +160,8 @@ def fold_plan(problem: Problem, splits, candidates, scorer: Scorer, how: RouteOp
     return Plan(problems, grids, tasks, len(splits))
 
 
-def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions) -> Plan:
+def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions,
+              scorer: Scorer | None = None) -> Plan:
     """Each fold's path on the Gram form of its moments (:mod:`.sufficient`): the
     problems the tasks receive are the small full-data Gram forms (datafit, penalty)."""
     check_width(total.mean.shape[0] - 1)
@@ -174,7 +175,8 @@ def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions) -> P
         lambda k, c: (gram_fold_scores, (
             trains[k], tests[k], _fold_grid(grids[c], how.fold_alphas, total.weight,
                                             trains[k].weight),
-            how.standardize, how.fit_intercept, how.keep_fold_paths)),
+            how.standardize, how.fit_intercept, how.keep_fold_paths,
+            None if scorer is None else scorer.moment_form)),
         lambda c: (gram_path, (total, grids[c], how.standardize, how.fit_intercept)), how)
 
     return Plan(problems, grids, tasks, len(tests))

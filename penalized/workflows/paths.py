@@ -140,7 +140,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         As in :func:`penalized.fit` (the penalty's own alpha is ignored). X may be a
         ``dask.array.Array`` chunked by rows (or a Dask DataFrame), for least squares:
         one distributed pass computes its sufficient statistics, and the path runs
-        here on the Gram form (:mod:`penalized.workflows.tall`).
+        here on the Gram form (:mod:`penalized.workflows.tall`). A smooth datafit
+        (logistic, multinomial, Poisson): proximal Newton, a distributed pass per outer
+        step (:mod:`penalized.workflows.tall_newton`).
     n_alphas : int, default=100
     alpha_min_ratio : float, optional
         The grid ends at ``alpha_min_ratio * alpha_max`` (glmnet's

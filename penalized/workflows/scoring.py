@@ -166,6 +166,19 @@ def _r2(datafit, y, Z, s):
     return 1.0 - _squared_error(datafit, y, Z, s) / total
 
 
+def _mse_from_moments(mse, variance):
+    return mse
+
+
+def _negated_mse_from_moments(mse, variance):
+    return -mse
+
+
+def _r2_from_moments(mse, variance):
+    """:func:`_r2` from the rows' mean squared error and the weighted variance of y."""
+    return 1.0 - mse / variance
+
+
 def _negated(function):
     def negative(datafit, y, Z, s):
         return -function(datafit, y, Z, s)
@@ -187,6 +200,11 @@ class Scorer:
     requires: str
     function: Callable
     uses_data: bool = False
+    #: a weighted mean over the rows of one value per row (so a sum over row blocks)
+    row_mean: bool = False
+    #: for least squares, the score as ``moment_form(mse, variance of y)`` of the rows
+    #: (weighted): what the sufficient-statistics route can compute (None: it cannot)
+    moment_form: Callable | None = None
 
     def __call__(self, datafit: Datafit, y, Z, sample_weight=None):
         y = np.asarray(y)
@@ -202,25 +220,28 @@ class Scorer:
 
 SCORERS: dict[str, Scorer] = {
     sc.name: sc for sc in (
-        Scorer("mse", False, "any", _squared_error),
-        Scorer("mae", False, "any", _absolute_error),
-        Scorer("deviance", False, "any", _deviance),
-        Scorer("log_loss", False, "classification", _negative_log_likelihood),
-        Scorer("accuracy", True, "classification", _accuracy),
+        Scorer("mse", False, "any", _squared_error, row_mean=True,
+               moment_form=_mse_from_moments),
+        Scorer("mae", False, "any", _absolute_error, row_mean=True),
+        Scorer("deviance", False, "any", _deviance, row_mean=True),
+        Scorer("log_loss", False, "classification", _negative_log_likelihood, row_mean=True),
+        Scorer("accuracy", True, "classification", _accuracy, row_mean=True),
         Scorer("auc", True, "binary", _auc),
-        Scorer("class", False, "classification", _misclassification),
-        Scorer("poisson_deviance", False, "regression", _poisson_deviance),
+        Scorer("class", False, "classification", _misclassification, row_mean=True),
+        Scorer("poisson_deviance", False, "regression", _poisson_deviance, row_mean=True),
     )
 }
 
 #: scikit-learn's names of the scores computed here, with scikit-learn's sign
 SKLEARN_SCORERS: dict[str, Scorer] = {
     sc.name: sc for sc in (
-        Scorer("neg_mean_squared_error", True, "any", _negated(_squared_error)),
-        Scorer("neg_mean_absolute_error", True, "any", _negated(_absolute_error)),
-        Scorer("neg_log_loss", True, "classification", _negated(_negative_log_likelihood)),
+        Scorer("neg_mean_squared_error", True, "any", _negated(_squared_error), row_mean=True,
+               moment_form=_negated_mse_from_moments),
+        Scorer("neg_mean_absolute_error", True, "any", _negated(_absolute_error), row_mean=True),
+        Scorer("neg_log_loss", True, "classification", _negated(_negative_log_likelihood),
+               row_mean=True),
         Scorer("roc_auc", True, "binary", _auc),
-        Scorer("r2", True, "regression", _r2),
+        Scorer("r2", True, "regression", _r2, moment_form=_r2_from_moments),
     )
 }
 

@@ -137,8 +137,11 @@ def stacked_moments(Z: np.ndarray, s: np.ndarray) -> Moments:
             0.0, Z.shape[0], np.zeros(Z.shape[1]), np.zeros((Z.shape[1],) * 2))
     mean = (s @ Z) / weight
     Z -= mean
-    weighted = Z if np.all(s == 1.0) else Z * s[:, None]
-    return Moments(weight, Z.shape[0], mean, weighted.T @ Z)
+    if not np.all(s == 1.0):  # sqrt(s) Z: the co-moment is then one symmetric product
+        if np.any(s < 0):     # (Z^T Z, half a general product's work)
+            raise ValueError("sample_weight must be non-negative")
+        Z *= np.sqrt(s)[:, None]
+    return Moments(weight, Z.shape[0], mean, Z.T @ Z)
 
 
 def _empty(q: int) -> Moments:
@@ -205,11 +208,14 @@ def gram_path(problem, moments: Moments, grid, standardize: bool, fit_intercept:
 
 
 def gram_fold_scores(problem, train: Moments, test: Moments, grid, standardize: bool,
-                     fit_intercept: bool, keep_path: bool, options: dict):
-    """Held-out mean squared error of every alpha of the training fold's path; with
-    ``keep_path``, ``(scores, coefs, intercepts)`` (as ``cv_tasks._fold_scores``)."""
+                     fit_intercept: bool, keep_path: bool, score, options: dict):
+    """Held-out mean squared error of every alpha of the training fold's path (or
+    ``score(mse, variance of y)``: a scorer's ``moment_form``, or None); with ``keep_path``,
+    ``(scores, coefs, intercepts)`` (as ``cv_tasks._fold_scores``)."""
     res = gram_path(problem, train, grid, standardize, fit_intercept, options)
     scores = test.squared_error(res.coefs, res.intercepts)
+    if score is not None:
+        scores = score(scores, test.comoment[-1, -1] / test.weight)
     return (scores, np.array(res.coefs), np.array(res.intercepts)) if keep_path else scores
 
 

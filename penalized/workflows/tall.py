@@ -5,8 +5,9 @@
 :class:`~.sufficient.Moments` of its rows in every held-out fold; the blocks' moments
 are merged in a tree (so no worker holds more than its chunks plus a few ``(p + 1)^2``
 arrays, and the client never holds X), and the path or the cross-validation then runs
-locally on the Gram forms. Least squares with mean squared error scoring only: the
-other datafits need a pass per outer step, not one pass in all.
+locally on the Gram forms. Least squares, scored by the mean squared error or r2 (what
+the moments give); the other datafits need a pass per outer step
+(:mod:`.tall_newton_cv`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ def _check_model(datafit, scorer=None) -> None:
             f"Dask arrays are fitted through their sufficient statistics, which serve least "
             f"squares only; got {type(datafit).__name__}: fit it on a NumPy array, or the "
             "cross-validation on a cluster with client=")
-    if scorer is not None and scorer.name != "mse":
+    if scorer is not None and (scorer.moment_form is None or scorer.uses_data):
+        from .scoring import SCORERS, SKLEARN_SCORERS
+
+        served = [name for name, sc in {**SCORERS, **SKLEARN_SCORERS}.items()
+                  if sc.moment_form is not None]
         raise ValueError(f"scoring={scorer.name!r}: Dask arrays are cross-validated by their "
-                         "sufficient statistics, which give the mean squared error only; "
-                         "use scoring='mse'")
+                         "sufficient statistics, which give the scores of the mean squared "
+                         "error and the variance of y: use one of "
+                         + ", ".join(repr(name) for name in served))
 
 
 def _as_arrays(X, y, sample_weight):
@@ -69,8 +75,9 @@ def _as_arrays(X, y, sample_weight):
     return X, y, s
 
 
-def _fold_labels(cv, n: int) -> np.ndarray:
-    """Each row's held-out fold; the held-out folds must partition the rows."""
+def _fold_labels(cv, n: int, groups=None) -> np.ndarray:
+    """Each row's held-out fold (``groups``: for a group splitter); the held-out folds
+    must partition the rows."""
     from sklearn.model_selection import KFold
 
     if cv is None:
@@ -79,7 +86,7 @@ def _fold_labels(cv, n: int) -> np.ndarray:
         if not 2 <= cv <= n:
             raise ValueError(f"cv must be between 2 and {n} folds, got {cv}")
         cv = KFold(int(cv))
-    splits = cv.split(np.zeros((n, 1))) if hasattr(cv, "split") else cv
+    splits = cv.split(np.zeros((n, 1)), None, groups) if hasattr(cv, "split") else cv
     labels = np.full(n, -1, dtype=np.int32)
     count = 0
     for k, (_, test) in enumerate(splits):
@@ -126,7 +133,8 @@ def _reduce(X, y, s, labels: np.ndarray, n_folds: int, client=None) -> list[Mome
     return dask.compute(blocks[0], **scheduler)[0]
 
 
-def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, foldid=None):
+def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, foldid=None,
+                      groups=None):
     """``(total, training folds, held-out folds, fingerprint data)`` of Dask input
     (``foldid``: a fold label per row instead of ``cv``, as in ``cross_validate``)."""
     from .cv import folds_from_labels
@@ -140,7 +148,7 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
         X, y, s = _as_arrays(X, y, sample_weight)
     if foldid is not None:
         cv = folds_from_labels(foldid, X.shape[0])
-    labels = _fold_labels(cv, X.shape[0])
+    labels = _fold_labels(cv, X.shape[0], groups)
     if source:
         tests = X.fold_moments(labels, int(labels.max()) + 1, client)
     else:

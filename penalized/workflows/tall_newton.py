@@ -17,13 +17,18 @@ route of :mod:`.sufficient`, with the alpha rescaled by ``n / sum(s h)`` because
 route normalizes its weights). A step that raises the objective is halved (one more
 pass); an alpha stops when a step lowers the objective by less than ``tol`` relative
 (a pass per outer step, warm-started along the path).
+
+The steps and paths here are generators of the points whose model they need; the
+passes that compute those models, shared by a path and by every fold of a
+cross-validation, are :mod:`.tall_newton_cv`'s, and a multiclass datafit's model and
+step are :mod:`.tall_multinomial`'s (a :class:`NewtonRoute`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 import types
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,66 +42,32 @@ MIN_CURVATURE = 1e-6
 MAX_OUTER, MAX_HALVINGS = 50, 30
 
 
-def _block_model(X, y, s, w, b, datafit):
-    """``(moments of [X, t] under s h, sum of s loss)`` of one block at ``(w, b)``."""
-    X = np.asarray(X, dtype=float)
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
-        raise ValueError("X or sample_weight has NaN or infinite values")
-    z = X @ w + b
-    g, h = datafit.dloss(y, z), np.maximum(datafit.d2loss(y, z), MIN_CURVATURE)
-    return Moments.of(X, z - g / h, s * h), float(s @ datafit.loss(y, z))
-
-
-def _merge(a, b):
-    return a[0] + b[0], a[1] + b[1]
-
-
-@dataclasses.dataclass
-class _Passes:
-    """The distributed passes of a path: the blocks, and a count and clock of passes."""
-
-    blocks: list  # (X block, y block, s block) delayed objects
-    datafit: object
-    client: object
-    count: int = 0
-    seconds: float = 0.0
-
-    def model(self, w: np.ndarray, b: float) -> tuple[Moments, float]:
-        import dask
-
-        start = time.perf_counter()
-        parts = [dask.delayed(_block_model)(x, y, s, w, b, self.datafit)
-                 for x, y, s in self.blocks]
-        while len(parts) > 1:
-            parts = [dask.delayed(_merge)(parts[i], parts[i + 1]) if i + 1 < len(parts)
-                     else parts[i] for i in range(0, len(parts), 2)]
-        scheduler = {} if self.client is None else {"scheduler": self.client}
-        out = dask.compute(parts[0], **scheduler)[0]
-        self.count += 1
-        self.seconds += time.perf_counter() - start
-        return out
-
-
-def _newton_step(moments: Moments, penalty, alpha: float, n: int, tol: float):
-    """The penalized weighted least-squares model's minimizer ``(w, b)``."""
+def _newton_step(moments: Moments, penalty, alpha: float, weight: float, tol: float,
+                 w=None, b=None):
+    """The penalized weighted least-squares model's minimizer ``(w, b)`` (``weight``: the
+    sample weights' sum the datafit averages over; the working response already holds
+    the current point ``(w, b)``)."""
     from .sufficient import gram_path
 
     owner = types.SimpleNamespace(datafit=LeastSquares(), penalty=penalty)
-    scaled = alpha * n / moments.weight  # the Gram route's weights sum to n
+    scaled = alpha * weight / moments.weight  # the Gram route's weights sum to n
     res = gram_path(owner, moments, np.array([scaled]), False, True,
                     {"tol": min(tol, 1e-10)})
     return np.array(res.coefs[0]), float(res.intercepts[0])
 
 
-def _solve_alpha(passes: _Passes, penalty, alpha, w, b, current, n, tol):
-    """Proximal Newton at one alpha from ``(w, b)`` whose model ``current`` is known:
-    ``(w, b, model there, outer steps, converged)``."""
-    objective = current[1] / n + alpha * penalty.value(w)
+def alpha_steps(penalty, alpha, w, b, current, weight, tol, route):
+    """Proximal Newton at one alpha from ``(w, b)`` whose model ``current`` is known, as
+    a generator: it yields each point whose model it needs (``(w, b)``) and is sent that
+    model (``(moments, loss sum, ...)``), so that one pass can serve many paths; it
+    returns ``(w, b, model there, outer steps, converged)``. ``weight``: the sum of the
+    sample weights the datafit averages over; ``route``: a :class:`NewtonRoute`."""
+    objective = current[1] / weight + alpha * penalty.value(w)
     for step in range(1, MAX_OUTER + 1):
-        w_new, b_new = _newton_step(current[0], penalty, alpha, n, tol)
+        w_new, b_new = route.step(current[0], penalty, alpha, weight, tol, w, b)
         for _ in range(MAX_HALVINGS):
-            trial = passes.model(w_new, b_new)
-            value = trial[1] / n + alpha * penalty.value(w_new)
+            trial = yield w_new, b_new
+            value = trial[1] / weight + alpha * penalty.value(w_new)
             if value <= objective * (1 + 1e-15) + 1e-300:
                 break
             w_new, b_new = (w + w_new) / 2, (b + b_new) / 2
@@ -107,73 +78,68 @@ def _solve_alpha(passes: _Passes, penalty, alpha, w, b, current, n, tol):
     return w, b, current, MAX_OUTER, False
 
 
+def walk(penalty, grid, w, b, current, weight, tol, records: list, route=None):
+    """A path over ``grid`` from ``(w, b)`` (model ``current``), as a generator of the
+    points it needs (:func:`alpha_steps`); appends to ``records`` one
+    ``(w, b, objective, steps, converged, kkt, model)`` per alpha (``route``: a
+    :class:`NewtonRoute`, default one linear predictor)."""
+    route = ONE_OUTPUT if route is None else route
+    for alpha in grid:
+        w, b, current, steps, ok = yield from alpha_steps(penalty, alpha, w, b, current,
+                                                          weight, tol, route)
+        b = route.normalized_intercept(b)
+        kkt = np.max(penalty.with_alpha(alpha).subdiff_distance(
+            w, route.gradient(current[0], w, b, weight)), initial=0.0)
+        records.append((w, b, current[1] / weight + alpha * penalty.value(w), steps, ok,
+                        kkt, current))
+
+
+def path_result(grid, records: list, top: float, penalty, datafit, classes):
+    """The :class:`PathResult` of :func:`walk`'s records."""
+    from ..core.results import PathResult
+
+    w, b, objectives, steps, converged, kkt, _ = (list(c) for c in zip(*records, strict=True))
+    return PathResult(
+        alphas=np.asarray(grid), coefs=np.array(w), intercepts=np.array(b),
+        objectives=np.array(objectives), certificates=np.array(kkt),
+        certificate_kind="kkt", n_iters=np.array(steps), converged=np.array(converged),
+        alpha_max=float(top), solver="newton-dask", penalty=penalty, datafit=datafit,
+        classes=classes, fit_intercept=True)
+
+
 def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
                 alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
     """The path of a smooth datafit on row-chunked Dask ``X`` (intercept fitted, no
-    standardization): ``(PathResult, {"passes": ..., "seconds_per_pass": ...})``."""
-    from ..core.results import PathResult
-    from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
-    from .tall import _as_arrays
+    standardization): ``(PathResult, {"passes", "seconds_per_pass", "points"})``; the
+    passes of :mod:`.tall_newton_cv` (a cross-validation's, with the full data only)."""
+    from .tall_newton_cv import newton_path_all_rows
 
-    if datafit.multiclass or penalty.elastic_net_family and penalty.ratio == 0:
-        raise ValueError("the Newton route for Dask arrays serves one linear predictor and "
-                         "a penalty with an L1 part (its alpha grid starts at alpha_max)")
-    X, y, s = _as_arrays(X, y, sample_weight)
-    if sample_weight is not None:  # weights enter the mean summing to n (the convention)
-        s = s * (X.shape[0] / float(s.sum().compute()))
-    classes, codes = None, None
-    if datafit.task == "classification":
-        classes = np.unique(y.compute() if client is None else client.compute(y).result())
-        codes = datafit.prepare_target(classes)[0]
-        y = y.map_blocks(lambda v: codes[np.searchsorted(classes, v)], dtype=float)
-    blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
-                      s.to_delayed().ravel(), strict=True))
-    passes = _Passes(blocks, datafit, client)
-    n, p = X.shape
-    w, b = np.zeros(p), _null_intercept(passes, p)
-    current = passes.model(w, b)
-    top = penalty.alpha_max(_gradient(current[0], w, b, n))
-    if alphas is None:  # the rule of paths.default_grid with an L1 part
-        ratio = L1_MIN_RATIO if alpha_min_ratio is None else alpha_min_ratio
-        grid = alpha_grid(top, n_alphas, ratio)
-    else:
-        grid = check_alphas(alphas)
-    out = {"coefs": [], "intercepts": [], "objectives": [], "steps": [], "converged": [],
-           "kkt": []}
-    for alpha in grid:
-        w, b, current, steps, ok = _solve_alpha(passes, penalty, alpha, w, b, current, n,
-                                                tol)
-        kkt = np.max(penalty.with_alpha(alpha).subdiff_distance(
-            w, _gradient(current[0], w, b, n)), initial=0.0)
-        for key, value in zip(out, (w, b, current[1] / n + alpha * penalty.value(w), steps,
-                                    ok, kkt), strict=True):
-            out[key].append(value)
-    res = PathResult(
-        alphas=np.asarray(grid), coefs=np.array(out["coefs"]),
-        intercepts=np.array(out["intercepts"]), objectives=np.array(out["objectives"]),
-        certificates=np.array(out["kkt"]), certificate_kind="kkt",
-        n_iters=np.array(out["steps"]), converged=np.array(out["converged"]),
-        alpha_max=float(top), solver="newton-dask", penalty=penalty, datafit=datafit,
-        classes=classes, fit_intercept=True)
-    return res, {"passes": passes.count, "seconds_per_pass": passes.seconds / passes.count}
+    return newton_path_all_rows(X, y, datafit, penalty, sample_weight=sample_weight,
+                                n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
+                                alphas=alphas, tol=tol, client=client)
 
 
-def _gradient(moments: Moments, w: np.ndarray, b: float, n: int) -> np.ndarray:
-    """The datafit's gradient ``X^T (s g) / n`` at ``(w, b)`` from the model's moments
+def gradient(moments: Moments, w: np.ndarray, b: float, weight: float) -> np.ndarray:
+    """The datafit's gradient ``X^T (s g) / weight`` at ``(w, b)`` from the model's moments
     there: ``s h (z - t) = s g`` and ``z`` is linear in X (centered parts, then means)."""
     p = w.shape[0]
     C, mean = moments.comoment, moments.mean
     sum_g = moments.weight * (mean[:p] @ w + b - mean[p])
-    return (C[:p, :p] @ w - C[:p, p] + mean[:p] * sum_g) / n
+    return (C[:p, :p] @ w - C[:p, p] + mean[:p] * sum_g) / weight
 
 
-def _null_intercept(passes: _Passes, p: int) -> float:
-    """The intercept-only model's intercept: Newton on b alone (a pass per step)."""
-    b = 0.0
-    for _ in range(MAX_OUTER):
-        moments, _ = passes.model(np.zeros(p), b)
-        step = moments.mean[-1] - b  # the weighted mean of the working response
-        b += step
-        if abs(step) <= 1e-12 * max(1.0, abs(b)):
-            break
-    return b
+@dataclasses.dataclass(frozen=True)
+class NewtonRoute:
+    """What turns a pass's model (its first entry) into a Newton step and a gradient."""
+
+    #: ``(model, penalty, alpha, weight, tol, w, b) -> (w, b)``: the penalized model's
+    #: minimizer
+    step: Callable
+    #: ``(model, w, b, weight) -> the datafit's gradient in w`` at the model's point
+    gradient: Callable
+    #: the reported form of an intercept (the multinomial's are centered)
+    normalized_intercept: Callable = lambda b: b  # noqa: E731
+
+
+#: one linear predictor: the working response's moments
+ONE_OUTPUT = NewtonRoute(_newton_step, gradient)
