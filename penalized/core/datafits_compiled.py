@@ -20,7 +20,7 @@ LEAST_SQUARES, LOGISTIC = 0, 1
 POISSON = 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _logistic_parts(y, z):
     """``(loss, dloss, d2loss)`` of ``log(1 + exp(-y z))`` from one ``exp``: with
     ``m = -y z`` and ``e = exp(-|m|)``, ``loss = max(m, 0) + log1p(e)`` (numpy's
@@ -37,7 +37,7 @@ def _logistic_parts(y, z):
     return loss, -y * q, q * (1.0 - q)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def parts_scalar(kind, y, z):
     """``(loss, dloss, d2loss)`` at one sample: the derivatives in ``z`` of
     ``(y - z)^2 / 2``, of ``log(1 + exp(-y z))`` with y in {-1, 1}, or of
@@ -51,30 +51,30 @@ def parts_scalar(kind, y, z):
     return 0.5 * (y - z) * (y - z), z - y, 1.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def loss_scalar(kind, y, z):
     """``loss(y, z)``."""
     return parts_scalar(kind, y, z)[0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def dloss_scalar(kind, y, z):
     """Derivative of the loss in ``z``."""
     return parts_scalar(kind, y, z)[1]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def d2loss_scalar(kind, y, z):
     """Second derivative of the loss in ``z``."""
     return parts_scalar(kind, y, z)[2]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _xlogx(t):
     return t * math.log(t) if t > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def conjugate_scalar(kind, y, a):
     """Fenchel conjugate ``loss_y^*(a)`` (``inf`` outside its domain)."""
     if kind == LOGISTIC:  # a = -y t, t in [0, 1]: t log t + (1 - t) log(1 - t)
@@ -92,7 +92,7 @@ def conjugate_scalar(kind, y, a):
     return a * y + 0.5 * a * a
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def log_link(kind):
     """Whether the mean is ``exp(z)`` with ``d loss / dz = mu - y`` (Poisson): the
     optimal intercept is then ``b + log(sum s y / sum s mu)``, exactly."""

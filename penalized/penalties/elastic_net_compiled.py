@@ -1,6 +1,6 @@
 """The elastic net's compiled math (numba, ``cache=True``): scalar and vector operations.
 
-Scalar operations (one coordinate, inlined into the coordinate-descent kernel through
+Scalar operations (one coordinate, called by the coordinate-descent kernel through
 :mod:`.compiled`): the prox, the distance to the subdifferential and the value.
 
 Vector operations, one pass each:
@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def enet_prox_scalar(x, step, alpha_j, r, positive):
     """``argmin_u (u - x)^2 / (2 step) + alpha_j (r |u| + (1 - r) u^2 / 2)`` (u >= 0 if
     ``positive``)."""
@@ -40,7 +40,7 @@ def enet_prox_scalar(x, step, alpha_j, r, positive):
     return u / (1.0 + step * alpha_j * (1.0 - r))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def enet_subdiff_scalar(w, grad, alpha_j, r, positive):
     """Distance of ``-grad`` to ``alpha_j dP(w)``, plus ``|w|`` for an infeasible
     ``w < 0`` under ``positive`` (as :func:`enet_subdiff_distance`)."""
@@ -55,7 +55,7 @@ def enet_subdiff_scalar(w, grad, alpha_j, r, positive):
     return d
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def enet_value_scalar(w, alpha_j, r, positive):
     """``alpha_j P(w)`` (``inf`` for ``w < 0`` under ``positive``)."""
     if positive and w < 0.0:

@@ -6,7 +6,7 @@ The minimax concave penalty (Zhang, 2010) of one coordinate, with level ``lam``
 .. math::  P(u) = \lambda |u| - u^2 / (2 \gamma) \ (|u| \le \gamma\lambda), \quad
            \gamma \lambda^2 / 2 \ \text{beyond}.
 
-Scalar operations are inlined into the coordinate-descent kernel through
+Scalar operations are called by the coordinate-descent kernel through
 :mod:`.compiled`, whose vector operations loop over them. The numpy reference is
 :mod:`.mcp` (tests compare).
 """
@@ -19,7 +19,7 @@ from numba import njit
 from .nonconvex_compiled import folded_subdiff_scalar
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def mcp_value_scalar(w, lam, gamma, positive):
     """``P(w)`` at level ``lam`` (``inf`` for ``w < 0`` under ``positive``)."""
     if positive and w < 0.0:
@@ -30,21 +30,21 @@ def mcp_value_scalar(w, lam, gamma, positive):
     return 0.5 * gamma * lam * lam
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def mcp_concavity(gamma):
     """The largest negative curvature of ``P``, ``1 / gamma``: ``(u - x)^2 / (2 step) +
     P(u)`` is strictly convex in ``u`` exactly when ``1 / step`` exceeds it."""
     return 1.0 / gamma
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def mcp_derivative(a, lam, gamma):
     """``P'(a)`` for ``a > 0``: ``lam - a / gamma`` up to ``gamma lam``, then 0."""
     d = lam - a / gamma
     return d if d > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def mcp_prox_scalar(x, step, lam, gamma, positive):
     """The global minimizer of ``(u - x)^2 / (2 step) + P(u)`` (``u >= 0`` if positive).
 
@@ -70,7 +70,7 @@ def mcp_prox_scalar(x, step, lam, gamma, positive):
     return 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def mcp_subdiff_scalar(w, grad, lam, gamma, positive):
     """Distance of ``-grad`` to ``dP(w)`` (:func:`.nonconvex_compiled.folded_subdiff_scalar`)."""
     return folded_subdiff_scalar(w, grad, lam, mcp_derivative(abs(w), lam, gamma), positive)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def folded_subdiff_scalar(w, grad, lam, slope, positive):
     """Distance of ``-grad`` to ``dP(w)`` for a penalty with the lasso's subdifferential
     ``[-lam, lam]`` at 0 (``(-inf, lam]`` under ``positive``) and derivative ``slope`` at

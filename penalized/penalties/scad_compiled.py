@@ -8,7 +8,7 @@ with level ``lam`` (``alpha * omega_j``) and ``gamma > 2`` (their ``a``):
            \ (\lambda < |u| \le \gamma\lambda), \quad
            \frac{(\gamma + 1)\lambda^2}{2} \ \text{beyond}.
 
-Scalar operations are inlined into the coordinate-descent kernel through
+Scalar operations are called by the coordinate-descent kernel through
 :mod:`.compiled`, whose vector operations loop over them. The numpy reference is
 :mod:`.scad` (tests compare).
 """
@@ -21,7 +21,7 @@ from numba import njit
 from .nonconvex_compiled import folded_subdiff_scalar
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def scad_value_scalar(w, lam, gamma, positive):
     """``P(w)`` at level ``lam`` (``inf`` for ``w < 0`` under ``positive``)."""
     if positive and w < 0.0:
@@ -34,14 +34,14 @@ def scad_value_scalar(w, lam, gamma, positive):
     return 0.5 * (gamma + 1.0) * lam * lam
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def scad_concavity(gamma):
     """The largest negative curvature of ``P``, ``1 / (gamma - 1)``: ``(u - x)^2 /
     (2 step) + P(u)`` is strictly convex in ``u`` exactly when ``1 / step`` exceeds it."""
     return 1.0 / (gamma - 1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def scad_derivative(a, lam, gamma):
     """``P'(a)`` for ``a > 0``: ``lam`` up to ``lam``, ``(gamma lam - a) / (gamma - 1)``
     up to ``gamma lam``, then 0."""
@@ -51,7 +51,7 @@ def scad_derivative(a, lam, gamma):
     return d if d > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def scad_prox_scalar(x, step, lam, gamma, positive):
     """The global minimizer of ``(u - x)^2 / (2 step) + P(u)`` (``u >= 0`` if positive).
 
@@ -74,12 +74,13 @@ def scad_prox_scalar(x, step, lam, gamma, positive):
         return x
     near = soft if soft < lam else lam
     far = a if a > gamma * lam else gamma * lam
-    f_near = 0.5 * (near - a) * (near - a) / step + scad_value_scalar(near, lam, gamma, False)
-    f_far = 0.5 * (far - a) * (far - a) / step + scad_value_scalar(far, lam, gamma, False)
+    no = np.bool_(False)  # (a literal False would compile a second scad_value_scalar)
+    f_near = 0.5 * (near - a) * (near - a) / step + scad_value_scalar(near, lam, gamma, no)
+    f_far = 0.5 * (far - a) * (far - a) / step + scad_value_scalar(far, lam, gamma, no)
     return s * far if f_far < f_near else s * near
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def scad_subdiff_scalar(w, grad, lam, gamma, positive):
     """Distance of ``-grad`` to ``dP(w)`` (:func:`.nonconvex_compiled.folded_subdiff_scalar`)."""
     return folded_subdiff_scalar(w, grad, lam, scad_derivative(abs(w), lam, gamma), positive)

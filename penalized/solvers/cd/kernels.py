@@ -5,8 +5,8 @@ formats:
 
 * the penalty enters as its integer ``kernel_id``; its scalar operations (prox,
   subdifferential distance, value) come from the dispatcher of
-  :mod:`penalized.penalties.compiled` and are inlined, so the kernel is compiled once
-  for all penalties and names none.
+  :mod:`penalized.penalties.compiled`, so the kernel is compiled once for all
+  penalties and names none.
 * X enters as CSC arrays ``(data, indices, indptr)``; a dense Fortran array is
   passed as its raveled column-major data with ``indices = indptr = None``, so
   column ``j`` is ``data[j*n:(j+1)*n]``. numba prunes the ``indices is None``
@@ -149,7 +149,7 @@ def _col_axpy(data, indices, indptr, n, j, a, v):
             v[np.uint64(rows[t])] -= a * vals[t]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def center_residual(h, r, sum_h):
     """Make the intercept optimal: subtract the weighted mean ``sum h r / sum h`` from
     the residual ``r`` (in place) and return it (what the intercept gains)."""

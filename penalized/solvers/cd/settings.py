@@ -11,31 +11,9 @@ behind the values are in the commit history and ``bench/README.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import typing
 from typing import NamedTuple
-
-
-class KernelSettings(NamedTuple):
-    """The constants the compiled epoch loop reads (a named tuple: numba takes it as one
-    typed argument, so there is no positional float array to keep in sync)."""
-
-    anderson_k: int
-    rate_window: int
-    check_lag: int
-    max_inflation: float
-
-
-class RoundSettings(NamedTuple):
-    """The constants the compiled path driver's outer loop reads."""
-
-    max_outer: int
-    ws_min: int
-    ws_growth: float
-    inner_fraction: float
-    settled: float
-    tail_safety: float
-    outside_safety: float
-    weight_floor: float
-    max_undershoot: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,18 +84,6 @@ class CDSettings:
     #: reweighted model) pays (the corpus tables on either side: bench/README.md)
     compiled_max_size_curved: int = 250_000
 
-    def kernel(self) -> KernelSettings:
-        """The constants the compiled epoch loop reads."""
-        return KernelSettings(int(self.anderson_k), int(self.rate_window),
-                              int(self.check_lag), float(self.max_inflation))
-
-    def rounds(self) -> RoundSettings:
-        """The constants the compiled path driver's outer loop reads."""
-        return RoundSettings(int(self.max_outer), int(self.ws_min), float(self.ws_growth),
-                             float(self.inner_fraction), float(self.settled),
-                             float(self.tail_safety), float(self.outside_safety),
-                             float(self.weight_floor), float(self.max_undershoot))
-
     # ---- the multinomial prox-Newton solver (:mod:`.multinomial`); it also reads
     # ``anderson_k`` (extrapolation of its model's CD iterates), ``max_epochs``,
     # ``ws_min``, ``ws_growth``, ``inner_fraction`` and ``max_outer_multiclass``
@@ -164,35 +130,46 @@ class CDSettings:
     #: entries (times the sum of the magnitudes of their terms): below, steps are noise
     rounding_ulps: float = 16.0
 
+    def kernel(self) -> KernelSettings:
+        """The constants the compiled epoch loop reads."""
+        return self._typed[KernelSettings]
+
+    def rounds(self) -> RoundSettings:
+        """The constants the compiled path driver's outer loop reads."""
+        return self._typed[RoundSettings]
+
     def multinomial(self) -> MultinomialSettings:
         """The constants the compiled multinomial solver reads."""
-        return MultinomialSettings(
-            int(self.row_sweeps), float(self.row_settled), int(self.max_newton),
-            float(self.newton_forcing), int(self.max_model_epochs), int(self.anderson_k),
-            int(self.anderson_max_skip), int(self.support_min_epochs),
-            float(self.support_cost), int(self.support_max_size), int(self.support_drops),
-            float(self.armijo), float(self.rounding), int(self.line_search_steps),
-            float(self.rounding_ulps))
+        return self._typed[MultinomialSettings]
+
+    @functools.cached_property
+    def _typed(self) -> dict:
+        """Each named tuple below filled from these settings, each value cast to its
+        field's type (an int where a float was would compile the kernels again)."""
+        out = {}
+        for cls in (KernelSettings, RoundSettings, MultinomialSettings):
+            hints = typing.get_type_hints(cls)
+            out[cls] = cls(*(hints[f](getattr(self, f)) for f in cls._fields))
+        return out
 
 
-class MultinomialSettings(NamedTuple):
-    """The constants the compiled multinomial solver reads (see :class:`CDSettings`)."""
+def _subset(name: str, fields: str) -> type:
+    """A named tuple of some :class:`CDSettings` fields, with their types: numba takes it
+    as one typed argument (no positional float array to keep in sync)."""
+    hints = typing.get_type_hints(CDSettings)
+    return NamedTuple(name, [(f, hints[f]) for f in fields.split()])
 
-    row_sweeps: int
-    row_settled: float
-    max_newton: int
-    newton_forcing: float
-    max_model_epochs: int
-    anderson_k: int
-    anderson_max_skip: int
-    support_min_epochs: int
-    support_cost: float
-    support_max_size: int
-    support_drops: int
-    armijo: float
-    rounding: float
-    line_search_steps: int
-    rounding_ulps: float
+
+#: the constants the compiled epoch loop reads
+KernelSettings = _subset("KernelSettings", "anderson_k rate_window check_lag max_inflation")
+#: the constants the compiled path driver's outer loop reads
+RoundSettings = _subset("RoundSettings", "max_outer ws_min ws_growth inner_fraction settled "
+                        "tail_safety outside_safety weight_floor max_undershoot")
+#: the constants the compiled multinomial solver reads
+MultinomialSettings = _subset(
+    "MultinomialSettings", "row_sweeps row_settled max_newton newton_forcing max_model_epochs "
+    "anderson_k anderson_max_skip support_min_epochs support_cost support_max_size "
+    "support_drops armijo rounding line_search_steps rounding_ulps")
 
 
 DEFAULT = CDSettings()
