@@ -299,8 +299,8 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
     cfg, kcfg : :class:`.settings.RoundSettings`, :class:`.settings.KernelSettings`
     offset : (n,) the fixed part of the predictor ``z = X w + b + offset`` (zeros: none)
     coefs : (k, p) out, the coefficients
-    out : (5, k) out, rows: intercepts, objectives, duality gaps, epochs, stop reasons
-        (the codes of :mod:`.rules`)
+    out : (6, k) out, rows: intercepts, objectives, duality gaps, epochs, stop reasons
+        (the codes of :mod:`.rules`), datafit values (for the deviance ratios)
     """
     n = y.shape[0]
     p = omega.shape[0]
@@ -321,3 +321,4 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
         out[2, k] = gap
         out[3, k] = epochs
         out[4, k] = reason
+        out[5, k] = primal - value_vector(pen.kind, w, omega, alphas[k], pen.param)

@@ -84,6 +84,12 @@ class CDSettings:
     progress_min_tol: float = 1e-9
     #: Anderson extrapolation of the kernel's iterates every ``anderson_k`` epochs
     anderson_k: int = 5
+    #: ... every ``compiled_anderson_k`` in the compiled path driver, whose kernel calls
+    #: end on the progress estimate: an accepted extrapolation restarts it, and it needs
+    #: ``rate_window + check_lag + 1`` sweeps to be trusted again, so that a cycle of
+    #: ``anderson_k + 1`` sweeps must be longer for the estimate to stop the call before
+    #: the next extrapolation (with 5, kernel calls ran to the end of a later cycle)
+    compiled_anderson_k: int = 8
     #: the tail estimate reads the last ``rate_window`` ratios of sweep decreases...
     rate_window: int = 3
     #: ... and is trusted once the estimate made ``check_lag`` sweeps earlier held
@@ -106,9 +112,11 @@ class CDSettings:
     #: reweighted model) pays (the corpus tables on either side: bench/README.md)
     compiled_max_size_curved: int = 250_000
 
-    def kernel(self) -> KernelSettings:
-        """The constants the compiled epoch loop reads."""
-        return KernelSettings(int(self.anderson_k), int(self.rate_window),
+    def kernel(self, anderson_k: int | None = None) -> KernelSettings:
+        """The constants the compiled epoch loop reads (``anderson_k``: another
+        extrapolation period, e.g. ``compiled_anderson_k``)."""
+        k = self.anderson_k if anderson_k is None else anderson_k
+        return KernelSettings(int(k), int(self.rate_window),
                               int(self.check_lag), float(self.max_inflation))
 
     def rounds(self) -> RoundSettings:
