@@ -234,8 +234,11 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
-    res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
-                        standardize, column_names(X))
+    if standardize:
+        res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
+                            standardize, column_names(X))
+    else:  # (described as it is built: a copy of the result costs as much as a small path)
+        res = path_problem(problem, feature_names=column_names(X), **options)
     if relax:
         from .relax import relaxed_path
 
@@ -329,12 +332,13 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
                  max_iter: int | None = None, callback=None,
                  precompute="auto", engine: str = "auto",
                  n_samples: int | None = None, dfmax: int | None = None,
-                 pmax: int | None = None) -> PathResult:
+                 pmax: int | None = None, feature_names=None) -> PathResult:
     """:func:`path` on an already validated problem (cross-validation calls this).
 
     ``n_samples``: the rows of the original data when ``problem`` is already its Gram
     form (:mod:`.sufficient`): the choice of the engine depends on them. ``dfmax``,
-    ``pmax``: :mod:`.constraints`."""
+    ``pmax``: :mod:`.constraints`. ``feature_names``: the columns' names, for the result
+    (which says how it was fitted: the problem's ``fit_intercept``, unstandardized)."""
     limits = PathLimits(dfmax, pmax, problem.n_features)
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
@@ -384,7 +388,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
         classes=original.classes, deviance_ratio=ratio, truncation=note,
-        fitted_with_offset=original.offset is not None,
+        fitted_with_offset=original.offset is not None, feature_names=feature_names,
+        fit_intercept=bool(original.fit_intercept),
     )
 
 
