@@ -99,9 +99,11 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         penalty_args(pen, p),
                         bool(problem.fit_intercept), float(b0), float(tol), float(scale),
                         int(max_epochs),
-                        bool(progress), bool(pen.strongly_convex), settings.rounds(),
-                        settings.kernel(settings.compiled_anderson_k), _offset(problem),
-                        coefs, out)
+                        bool(progress), bool(pen.strongly_convex),
+                        settings.rounds(None if datafit.quadratic
+                                        else settings.compiled_inner_fraction_curved),
+                        settings.kernel(settings.compiled_anderson_k if datafit.quadratic
+                                        else None), _offset(problem), coefs, out)
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),
             "stop_reasons": _REASON_NAMES[out[4].astype(int)], "datafits": out[5].copy()}
