@@ -316,6 +316,9 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
                                1.0 if fit_intercept else 0.0)
     w = np.zeros(p)
     xw = np.empty(n)
+    if fit_intercept:  # each alpha starts from an optimal intercept (see _fit_alpha)
+        _predictor(data, w, offset, xw)
+        b = _optimal_intercept(kind, quadratic, y, s, xw, b)
     for k in range(alphas.shape[0]):
         b, primal, gap, epochs, reason = _fit_alpha(
             data, kind, quadratic, y, s, alphas[k], omega, pen, fit_intercept, tol, scale,
