@@ -21,20 +21,34 @@ POISSON = 2
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _logistic_parts(y, z):
-    """``(loss, dloss, d2loss)`` of ``log(1 + exp(-y z))`` from one ``exp``: with
-    ``m = -y z`` and ``e = exp(-|m|)``, ``loss = max(m, 0) + log1p(e)`` (numpy's
-    ``logaddexp(0, m)``) and ``q = expit(m)`` is ``1 / (1 + e)`` or ``e / (1 + e)``;
-    ``dloss = -y q`` and ``d2loss = q (1 - q)`` (symmetric in the sign of ``m``)."""
+def _logistic_margin(y, z):
+    """``(m, e, q)`` of ``log(1 + exp(-y z))``: ``m = -y z``, ``e = exp(-|m|)`` and
+    ``q = expit(m)``, which is ``1 / (1 + e)`` or ``e / (1 + e)``."""
     m = -y * z
     e = math.exp(-abs(m))
-    if m > 0.0:
-        q = 1.0 / (1.0 + e)
-        loss = m + math.log1p(e)
-    else:
-        q = e / (1.0 + e)
-        loss = math.log1p(e)
-    return loss, -y * q, q * (1.0 - q)
+    return m, e, (1.0 / (1.0 + e) if m > 0.0 else e / (1.0 + e))
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def _logistic_parts(y, z):
+    """``(loss, dloss, d2loss)`` of ``log(1 + exp(-y z))`` from one ``exp``
+    (:func:`_logistic_margin`): ``loss = max(m, 0) + log1p(e)`` (numpy's
+    ``logaddexp(0, m)``), ``dloss = -y q`` and ``d2loss = q (1 - q)`` (symmetric in the
+    sign of ``m``)."""
+    m, e, q = _logistic_margin(y, z)
+    return max(m, 0.0) + math.log1p(e), -y * q, q * (1.0 - q)
+
+
+@njit(cache=True)
+def derivatives_scalar(kind, y, z):
+    """``(dloss, d2loss)`` at one sample, as :func:`parts_scalar` without the loss (a
+    logistic loss costs a ``log1p`` more than its derivatives, which the compiler keeps
+    even when the value is unused)."""
+    if kind == LOGISTIC:
+        _, _, q = _logistic_margin(y, z)
+        return -y * q, q * (1.0 - q)
+    _, d1, d2 = parts_scalar(kind, y, z)
+    return d1, d2
 
 
 @njit(cache=True)

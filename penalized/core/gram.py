@@ -177,10 +177,21 @@ def gram_form_from(statistics: GramStatistics, datafit, penalty,
     residual = np.sqrt(max(float(statistics.yty - y_t @ y_t), 0.0))
     m = R.shape[0] + 1
     factor = np.sqrt(m / statistics.n_samples)
-    rows = np.vstack([R, np.zeros((1, p))]) * factor
+    rows = np.zeros((m, p), order="F")
+    rows[:-1] = R * factor
     target = np.append(y_t, residual) * factor
-    small = make_problem(rows, target, datafit, penalty, fit_intercept=False)
-    return GramForm(small, statistics.x_mean, statistics.y_mean, fit_intercept)
+    return GramForm(_small_problem(rows, target, datafit, penalty), statistics.x_mean,
+                    statistics.y_mean, fit_intercept)
+
+
+def _small_problem(rows: np.ndarray, target: np.ndarray, datafit, penalty) -> Problem:
+    """The compressed problem, built directly when its entries are finite (sums of
+    products of validated data: the penalty was checked against the same features):
+    :func:`make_problem` again costs as much as a small path. Entries that overflowed
+    go through it, for its error."""
+    if not np.isfinite(rows.sum() + target.sum()):
+        return make_problem(rows, target, datafit, penalty, fit_intercept=False)
+    return Problem(rows, target, np.ones(rows.shape[0]), datafit, penalty, False)
 
 
 def _cholesky_factor(G: np.ndarray, c: np.ndarray):

@@ -111,7 +111,12 @@ def alpha_grid(alpha_max_value: float, n_alphas: int = 100,
         raise ValueError(f"alpha_min_ratio must be in (0, 1), got {alpha_min_ratio!r}")
     if alpha_max_value <= 0:  # y constant (or nothing penalized): a flat grid
         alpha_max_value = 1.0
-    return np.geomspace(alpha_max_value, alpha_max_value * alpha_min_ratio, int(n_alphas))
+    # np.geomspace, without its generality (a quarter of its cost): exact endpoints
+    grid = alpha_max_value * np.exp(np.linspace(0.0, np.log(alpha_min_ratio), int(n_alphas)))
+    grid[0] = alpha_max_value
+    if n_alphas > 1:
+        grid[-1] = alpha_max_value * alpha_min_ratio
+    return grid
 
 
 def check_alphas(alphas) -> np.ndarray:
@@ -233,8 +238,11 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
-    res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
-                        standardize, column_names(X))
+    if standardize:
+        res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
+                            standardize, column_names(X))
+    else:  # (described as it is built: a copy of the result costs as much as a small path)
+        res = path_problem(problem, feature_names=column_names(X), **options)
     if relax:
         from .relax import relaxed_path
 
@@ -259,15 +267,19 @@ def describe_path(res: PathResult, fit_intercept: bool, standardize: bool, featu
                                standardize=bool(standardize), feature_names=feature_names)
 
 
-def deviance_ratios(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+def deviance_ratios(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray,
+                    datafits: np.ndarray | None = None) -> np.ndarray:
     """The fraction of the null deviance each fit explains (glmnet's ``dev.ratio``).
     Invariant under standardization and exact on a Gram form (the same datafit at every
     ``w``), so the problem as solved gives it: on a tall table that is ``p + 1`` rows
-    instead of ``n``."""
+    instead of ``n``. ``datafits``: the datafit at each fit when the solver already has
+    it (the compiled path driver), instead of another pass over the data per fit."""
     null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
     if not null > 0:
         return np.full(coefs.shape[0], np.nan)
-    return 1.0 - _datafit_values(problem, coefs, intercepts) / null
+    if datafits is None:
+        datafits = _datafit_values(problem, coefs, intercepts)
+    return 1.0 - datafits / null
 
 
 def _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio, alphas,
@@ -324,12 +336,13 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
                  max_iter: int | None = None, callback=None,
                  precompute="auto", engine: str = "auto",
                  n_samples: int | None = None, dfmax: int | None = None,
-                 pmax: int | None = None) -> PathResult:
+                 pmax: int | None = None, feature_names=None) -> PathResult:
     """:func:`path` on an already validated problem (cross-validation calls this).
 
     ``n_samples``: the rows of the original data when ``problem`` is already its Gram
     form (:mod:`.sufficient`): the choice of the engine depends on them. ``dfmax``,
-    ``pmax``: :mod:`.constraints`."""
+    ``pmax``: :mod:`.constraints`. ``feature_names``: the columns' names, for the result
+    (which says how it was fitted: the problem's ``fit_intercept``, unstandardized)."""
     limits = PathLimits(dfmax, pmax, problem.n_features)
     gram = gram_form(problem) if use_gram(problem, precompute) else None
     original, problem = problem, (gram.problem if gram is not None else problem)
@@ -359,8 +372,9 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         note = truncation_note(out["why"], out["kept"], k_alphas)
         grid, k_alphas = grid[:out["kept"]], out["kept"]
         for key in ("coefs", "intercepts", "objectives", "certificates", "n_iters",
-                    "stop_reasons"):
-            out[key] = out[key][:k_alphas]
+                    "stop_reasons", "datafits"):
+            if key in out:
+                out[key] = out[key][:k_alphas]
     converged = out["stop_reasons"] != "max_iter"
     if not converged.all():
         bad = np.flatnonzero(~converged)
@@ -369,7 +383,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
             f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
     coefs = out["coefs"]
-    ratio = deviance_ratios(problem, coefs, out["intercepts"])
+    ratio = deviance_ratios(problem, coefs, out["intercepts"], out.get("datafits"))
     if rows is not None:  # the same predictors, objectives and certificates
         coefs = rows.coefs(coefs)
     if gram is not None:  # the same objectives and certificates; only b maps back
@@ -381,7 +395,8 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
         stop_reasons=out["stop_reasons"], alpha_max=a_max, solver=out["solver"],
         penalty=original.penalty.with_alpha(float(grid[-1])), datafit=original.datafit,
         classes=original.classes, deviance_ratio=ratio, truncation=note,
-        fitted_with_offset=original.offset is not None,
+        fitted_with_offset=original.offset is not None, feature_names=feature_names,
+        fit_intercept=bool(original.fit_intercept),
     )
 
 

@@ -75,7 +75,8 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     -------
     dict
         ``coefs`` (k, p), and arrays of length k: ``intercepts``, ``objectives``,
-        ``certificates`` (duality gaps), ``n_iters`` (epochs), ``stop_reasons``.
+        ``certificates`` (duality gaps), ``n_iters`` (epochs), ``stop_reasons``,
+        ``datafits`` (the datafit's value at each fit).
     """
     pen = problem.penalty
     p = problem.n_features
@@ -83,7 +84,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     # the progress stop where the Python driver uses it (a pure L1 part, tol not tiny)
     progress = pen.constrained_dual and tol >= settings.progress_min_tol
     coefs = np.zeros((alphas.shape[0], p))
-    out = np.zeros((5, alphas.shape[0]))
+    out = np.zeros((6, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
     # penalties pass them): one compiled specialization. X: one copy, column-major.
     data = np.array(problem.X, dtype=float, order="F").ravel(order="F")
@@ -98,9 +99,16 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         penalty_args(pen, p),
                         bool(problem.fit_intercept), float(b0), float(tol), float(scale),
                         int(max_epochs),
-                        bool(progress), bool(pen.strongly_convex), settings.rounds(),
-                        settings.kernel(), _offset(problem), coefs, out)
-    reasons = np.array([rules.STOP_REASONS[int(c)] for c in out[4]])
+                        bool(progress), bool(pen.strongly_convex),
+                        settings.rounds(None if datafit.quadratic
+                                        else settings.compiled_inner_fraction_curved),
+                        settings.kernel(settings.compiled_anderson_k if datafit.quadratic
+                                        else None), _offset(problem), coefs, out)
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),
-            "stop_reasons": reasons}
+            "stop_reasons": _REASON_NAMES[out[4].astype(int)], "datafits": out[5].copy()}
+
+
+#: the names of the stop codes of :mod:`.rules`, indexed by code
+_REASON_NAMES = np.array([rules.STOP_REASONS.get(c, "") for c in
+                          range(max(rules.STOP_REASONS) + 1)])
