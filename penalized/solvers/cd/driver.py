@@ -35,13 +35,16 @@ from .settings import DEFAULT, CDSettings
 
 def kernel_arrays(problem):
     """``(data, indices, indptr)`` as the kernels take X; dense Fortran X has ``None``
-    indices. Memoized per data (the int64 index arrays are made once per path)."""
+    indices. Memoized per data. Sparse X keeps its own index arrays (no copy: int32
+    indices are a third of a CSC matrix at float64 values); the kernels compile once per
+    index type, so the two arrays share one (scipy's int32, or int64 when either is)."""
     memo = problem.memo
     if "kernel_arrays" not in memo:
         X = problem.X
         if problem.is_sparse:
-            memo["kernel_arrays"] = (X.data, X.indices.astype(np.int64, copy=False),
-                                     X.indptr.astype(np.int64, copy=False))
+            index = np.promote_types(X.indices.dtype, X.indptr.dtype)
+            memo["kernel_arrays"] = (X.data, X.indices.astype(index, copy=False),
+                                     X.indptr.astype(index, copy=False))
         else:
             memo["kernel_arrays"] = (X.ravel(order="F"), None, None)
     return memo["kernel_arrays"]
