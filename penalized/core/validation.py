@@ -1,8 +1,9 @@
 """Validate and coerce at the edge; everything below trusts its inputs.
 
 Dense X becomes a Fortran-ordered float64 array (column access is what the
-coordinate-descent kernels do), sparse X a CSC float64 matrix with sorted
-indices. Every error names the problem: the argument, the shape, the value.
+coordinate-descent kernels do; a route that reads rows may keep the caller's array),
+sparse X a CSC float64 matrix with sorted indices (int32 index arrays stay int32).
+Every error names the problem: the argument, the shape, the value.
 """
 
 from __future__ import annotations

@@ -153,7 +153,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         most ``n_features + 1`` rows (same coefficients, objectives and certificates;
         see :mod:`penalized.core.gram`). ``"auto"``: for least squares with dense X when
         ``n_samples >= 2 * n_features`` and ``n_features <= 2000``; ``True``: for any
-        least squares with dense X (else a ValueError); ``False``: never.
+        least squares with dense X (else a ValueError); ``False``: never. Dense float32
+        or C-ordered X is then read by blocks of rows as it is (no float64 or Fortran
+        copy; :func:`penalized.workflows.sufficient.path_by_row_blocks`).
 
     Returns
     -------
