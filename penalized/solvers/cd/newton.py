@@ -22,10 +22,17 @@ from ...core.threads import single_blas_thread
 from .support_products import sparse_support_products
 
 
-def _support_gram(X, support, h):
-    """``X_S^T diag(h) X_S`` and ``X_S^T h``, by blocks of rows (no copy of the columns)."""
+def _products(X, h, old, new):
+    """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` by blocks of rows,
+    with no copy of the columns (dense: :func:`_dense_products`; sparse: read from the
+    CSC arrays)."""
     products = sparse_support_products if sp.issparse(X) else _dense_products
-    _, gram, xh = products(X, h, np.zeros(0, dtype=np.int64), support)
+    return products(X, h, old, new)
+
+
+def _support_gram(X, support, h):
+    """``X_S^T diag(h) X_S`` and ``X_S^T h``."""
+    _, gram, xh = _products(X, h, np.zeros(0, dtype=np.int64), support)
     return gram, xh
 
 
@@ -90,12 +97,7 @@ class GramCache:
         return self.gram[np.ix_(pos, pos)], self.xh[pos]
 
     def _add(self, new):
-        if not sp.issparse(self.X):
-            cross, g_new, xh_new = _dense_products(self.X, self.h, self.columns, new)
-            self._store(new, cross, g_new, xh_new)
-            return
-        cross, g_new, xh_new = sparse_support_products(self.X, self.h, self.columns, new)
-        self._store(new, cross, g_new, xh_new)
+        self._store(new, *_products(self.X, self.h, self.columns, new))
 
     def _store(self, new, cross, g_new, xh_new):
         k = self.columns.size
