@@ -134,3 +134,26 @@ def test_float32_on_coordinate_descent_is_the_gradients_float32_copy(monkeypatch
     ref = _path(np.asfortranarray(X, dtype=np.float64), y, precompute=False,
                 engine="python")
     np.testing.assert_allclose(res.objectives, ref.objectives, rtol=1e-10)
+
+
+def test_cross_validation_reads_float32_x_by_row_blocks(monkeypatch):
+    """The folds' moments (the tall least-squares CV route) read float32 X as given: no
+    float64 copy (twice X); the same CV curve and path as float64 Fortran input."""
+    monkeypatch.setattr(sufficient, "BLOCK_ROWS", 500)
+    X, y = _tall(n=20_000, p=100, seed=4)  # (the folds' index arrays are 32 bytes a row)
+    options = {"cv": 4, "n_alphas": 8, "alpha_min_ratio": 1e-4, "tol": 1e-8}
+    pz.cross_validate(X[:2000], y[:2000], **options)  # (imports, compiled kernels)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        res = pz.cross_validate(X, y, **options)
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes, peak / X.nbytes  # a float64 copy: 2.0
+    ref = pz.cross_validate(np.asfortranarray(X, dtype=np.float64), y, **options)
+    np.testing.assert_allclose(res.alphas, ref.alphas, rtol=1e-10)
+    np.testing.assert_allclose(res.mean, ref.mean, rtol=1e-9)
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-9)
+    np.testing.assert_allclose(res.path.objectives, ref.path.objectives, rtol=1e-10)
+    assert res.index_min == ref.index_min
