@@ -31,20 +31,20 @@ from ..base import Iterate, Solver
 from . import kernels, rules
 from .newton import GramCache, newton_on_support
 from .settings import DEFAULT, CDSettings
+from .support_products import index_arrays
 
 
 def kernel_arrays(problem):
     """``(data, indices, indptr)`` as the kernels take X; dense Fortran X has ``None``
-    indices. Memoized per data. Sparse X keeps its own index arrays (no copy: int32
-    indices are a third of a CSC matrix at float64 values); the kernels compile once per
-    index type, so the two arrays share one (scipy's int32, or int64 when either is)."""
+    indices. Memoized per data. Sparse X keeps scipy's int32 index arrays (no copy: they
+    are a third of a CSC matrix at float64 values); the kernels compile once per index
+    type, so int64 arrays are copied to int32 when the entries fit (a quarter of such an
+    X) and stay int64 only beyond (a second specialization, of a matrix that large)."""
     memo = problem.memo
     if "kernel_arrays" not in memo:
         X = problem.X
         if problem.is_sparse:
-            index = np.promote_types(X.indices.dtype, X.indptr.dtype)
-            memo["kernel_arrays"] = (X.data, X.indices.astype(index, copy=False),
-                                     X.indptr.astype(index, copy=False))
+            memo["kernel_arrays"] = (X.data, *index_arrays(X))
         else:
             memo["kernel_arrays"] = (X.ravel(order="F"), None, None)
     return memo["kernel_arrays"]

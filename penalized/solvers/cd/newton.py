@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from ...core.gradient import _columns_dot
 from ...core.threads import single_blas_thread
-from .support_products import sparse_support_products
+from .support_products import index_arrays, sparse_support_products
 
 
 def _products(X, h, old, new):
@@ -37,12 +37,14 @@ def _support_gram(X, support, h):
 
 
 def _support_dots(X, support, v):
-    """``X_S^T v`` without a copy of the columns ``S`` (validated X: CSC or Fortran)."""
+    """``X_S^T v`` without a copy of the columns ``S`` (validated X: CSC or Fortran; a
+    read-only array, such as a pandas frame's values, would be another compiled
+    specialization: its columns are copied instead)."""
     if sp.issparse(X):
         out = np.zeros(X.shape[1])
-        _columns_dot(X.data, X.indices, X.indptr, X.shape[0], support, v, out)
+        _columns_dot(X.data, *index_arrays(X), X.shape[0], support, v, out)
         return out[support]
-    if X.flags.f_contiguous:
+    if X.flags.f_contiguous and X.flags.writeable:
         out = np.zeros(X.shape[1])
         _columns_dot(X.ravel(order="F"), None, None, X.shape[0], support, v, out)
         return out[support]

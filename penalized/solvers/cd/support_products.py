@@ -25,6 +25,14 @@ BLOCK_FRACTION = 32
 MAX_BLOCK_ROWS = 1 << 16
 
 
+def index_arrays(X):
+    """``(indices, indptr)`` of CSC ``X`` as the compiled code takes them: scipy's int32 as
+    they are; int64 copied to int32 when the entries fit (one compiled specialization),
+    int64 only beyond."""
+    index = np.int32 if X.nnz < 2**31 - 1 else np.int64
+    return X.indices.astype(index, copy=False), X.indptr.astype(index, copy=False)
+
+
 def sparse_support_products(X, h: np.ndarray, old: np.ndarray, new: np.ndarray):
     """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` of CSC ``X`` with
     sorted indices (as :func:`penalized.core.validation.check_X` leaves it)."""
@@ -33,7 +41,7 @@ def sparse_support_products(X, h: np.ndarray, old: np.ndarray, new: np.ndarray):
     entries = int(np.sum(X.indptr[both + 1] - X.indptr[both]))
     budget = max(1024, min(BLOCK_ENTRIES, X.nnz // BLOCK_FRACTION))
     rows = int(min(MAX_BLOCK_ROWS, max(1, n * budget // max(entries, 1))))
-    products, xh = _products(X.data, X.indices, X.indptr, n, h, both, old.shape[0], rows)
+    products, xh = _products(X.data, *index_arrays(X), n, h, both, old.shape[0], rows)
     k = old.shape[0]
     return products[:k], products[k:], xh
 
