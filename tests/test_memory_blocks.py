@@ -1,6 +1,6 @@
 """The memory reductions of issue 17 ("Memory on one machine") compute what the
-whole-array forms computed: products by blocks of rows, sparse row scaling on the
-index arrays, the CLI's out-of-fold predictors from the folds' moments."""
+whole-array forms computed: products by blocks of rows (dense, and sparse read in
+place from the CSC arrays), the CLI's out-of-fold predictors from the folds' moments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold
 
 import penalized as pz
 from penalized.app.cli._model import out_of_fold
-from penalized.solvers.cd import newton
+from penalized.solvers.cd import newton, support_products
 from penalized.workflows import paths
 
 
@@ -38,11 +38,28 @@ def test_dense_gram_products_by_row_blocks_equal_the_whole_products(monkeypatch)
     np.testing.assert_allclose(g, h @ X[:, cols], rtol=1e-13)
 
 
-def test_sparse_row_scaling_equals_multiply():
-    X = sp.random(60, 9, density=0.3, format="csc", random_state=0)
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+def test_sparse_support_products_by_row_blocks_equal_scipy(monkeypatch, index):
+    """The Newton step's sparse products read X's CSC arrays in place, by blocks of rows
+    (several blocks here, and empty rows and columns), in either index type."""
+    monkeypatch.setattr(support_products, "MAX_BLOCK_ROWS", 7)
+    D = sp.random(60, 9, density=0.3, format="csc", random_state=0).toarray()
+    D[:, 4] = 0.0
+    D[10:20] = 0.0
+    X = sp.csc_matrix(D)
+    X.indices, X.indptr = X.indices.astype(index), X.indptr.astype(index)
     h = np.random.default_rng(0).uniform(0.5, 2.0, 60)
-    np.testing.assert_array_equal(newton._scaled_rows(X, h).toarray(),
-                                  X.multiply(h[:, None]).toarray())
+    old, new = np.array([4, 0, 7]), np.array([2, 8, 5])
+    cross, gram, xh = support_products.sparse_support_products(X, h, old, new)
+    np.testing.assert_allclose(cross, D[:, old].T @ (D[:, new] * h[:, None]), rtol=1e-13)
+    np.testing.assert_allclose(gram, D[:, new].T @ (D[:, new] * h[:, None]), rtol=1e-13)
+    np.testing.assert_allclose(xh, h @ D[:, new], rtol=1e-13)
+    cache = newton.GramCache(X, h)
+    cache.get(np.array([3, 1]))
+    cols = np.array([1, 5, 3])
+    G, g = cache.get(cols)  # grows by one column
+    np.testing.assert_allclose(G, D[:, cols].T @ (D[:, cols] * h[:, None]), rtol=1e-13)
+    np.testing.assert_allclose(g, h @ D[:, cols], rtol=1e-13)
 
 
 @pytest.mark.parametrize("sparse", [False, True])

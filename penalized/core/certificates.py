@@ -196,20 +196,32 @@ def dual_objective(problem: Problem, u: np.ndarray, v: np.ndarray | None = None)
     if v is None:
         v = problem.X.T @ u
     scale = pen.dual_scale(v)
-    u, v = u / scale, v / scale
-    c = s / problem.n_samples
-    if np.all(c > 0):
-        c_column = c.reshape((-1,) + (1,) * (u.ndim - 1))  # multiclass u is (n, n_classes)
-        conj_f = np.sum(c * datafit.conjugate(y, -u / c_column))
-    else:  # zero-weight samples do not enter the dual
-        pos = c > 0
-        c_column = c[pos].reshape((-1,) + (1,) * (u.ndim - 1))
-        conj_f = np.sum(c[pos] * datafit.conjugate(y[pos], -u[pos] / c_column))
+    conj_f = sum(_conjugate_sum(datafit, y[rows], u[rows] / scale, s[rows] / problem.n_samples)
+                 for rows in _row_blocks(u.shape[0]))
     if problem.offset is not None:
         # the datafit of sample i is loss(y_i, z_i + o_i), whose conjugate at a is
         # loss^*(a) - a o_i: with a = -u_i / c_i, c_i times it adds u_i o_i
-        conj_f += float(np.dot(u, problem.offset))
-    return float(-conj_f - pen.conjugate(v))
+        conj_f += float(np.dot(u, problem.offset)) / scale
+    return float(-conj_f - pen.conjugate(v / scale))
+
+
+#: rows per block of the dual's conjugate sum: its temporaries (several per sample) are
+#: this long instead of n_samples
+ROWS = 8192
+
+
+def _row_blocks(n: int):
+    return (slice(start, start + ROWS) for start in range(0, n, ROWS))
+
+
+def _conjugate_sum(datafit, y, u, c) -> float:
+    """``sum_i c_i loss_i^*(-u_i / c_i)`` over the samples of positive weight ``c_i``
+    (zero-weight samples do not enter the dual)."""
+    if not np.all(c > 0):
+        pos = c > 0
+        y, u, c = y[pos], u[pos], c[pos]
+    c_column = c.reshape((-1,) + (1,) * (u.ndim - 1))  # multiclass u is (n, n_classes)
+    return float(np.sum(c * datafit.conjugate(y, -u / c_column)))
 
 
 def _unpenalized(pen, n_features: int) -> np.ndarray:

@@ -93,6 +93,19 @@ def _columns_dot(data, indices, indptr, n, cols, g, out):
             out[j] = acc
 
 
+@njit(cache=True, nogil=True)
+def _sparse_squared_norms(data, indptr):
+    """``sum_k data[k]^2`` over each column of CSC arrays, with no temporary of the size
+    of X (a column label per entry and the squared values were two)."""
+    out = np.zeros(indptr.shape[0] - 1)
+    for j in range(out.shape[0]):
+        acc = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            acc += data[k] * data[k]
+        out[j] = acc
+    return out
+
+
 class Reference(NamedTuple):
     """What a chain of iterates (a path, a fit) knows of its gradient passes; it travels
     in :class:`penalized.solvers.base.Iterate`, so the problem's memo keeps only
@@ -115,8 +128,7 @@ def _data(problem: Problem):
     if state is None:
         X = problem.X
         if problem.is_sparse:
-            per_entry = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
-            norms = np.sqrt(np.bincount(per_entry, weights=X.data**2, minlength=X.shape[1]))
+            norms = np.sqrt(_sparse_squared_norms(X.data, X.indptr))
         else:
             norms = np.sqrt(np.einsum("ij,ij->j", X, X))
         lowprec = (not problem.is_sparse and X.dtype == np.float64 and X.flags.f_contiguous
@@ -134,6 +146,8 @@ def _full_pass(problem: Problem, data: dict, gz: np.ndarray, passes: int):
     float64 with a zero bound)."""
     n = problem.n_samples
     if data["lowprec"] and passes >= LOWPREC_AFTER:
+        if data["copy"] is None:  # the caller's float32 X when X came as one (any order)
+            data["copy"] = problem.memo.get("float32_X")
         if data["copy"] is None:
             data["copy"] = np.asfortranarray(problem.X, dtype=np.float32)
         top = float(np.max(np.abs(gz), initial=0.0))

@@ -22,7 +22,14 @@ import scipy.sparse.linalg as spla
 
 from ..penalties import Penalty
 from .datafits import Datafit
-from .validation import check_magnitude, check_offset, check_sample_weight, check_X, check_y
+from .validation import (
+    check_magnitude,
+    check_offset,
+    check_sample_weight,
+    check_X,
+    check_y,
+    solver_layout,
+)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -77,6 +84,18 @@ class Problem:
     def with_penalty(self, penalty: Penalty) -> Problem:
         """Same data, another penalty (e.g. another alpha along a path); keeps the memo."""
         return dataclasses.replace(self, penalty=penalty)
+
+    def with_solver_layout(self) -> Problem:
+        """This problem with X as the solvers read it (float64, Fortran-ordered when dense):
+        itself when X already is (``make_problem(..., keep_dense=True)`` may leave it
+        otherwise)."""
+        X = solver_layout(self.X)
+        if X is self.X:
+            return self
+        out = self.with_data(X=X)
+        if self.X.dtype == np.float32:  # the same values: the gradient's float32 passes
+            out.memo["float32_X"] = self.X  # read it instead of a copy (core/gradient.py)
+        return out
 
     def with_data(self, **changes) -> Problem:
         """A copy with other data (X, y, sample_weight...); memos of the old X are dropped."""
@@ -174,15 +193,17 @@ def _column_of(X, value: float) -> str:
 
 
 def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: bool = True,
-                 sample_weight=None, offset=None) -> Problem:
+                 sample_weight=None, offset=None, keep_dense: bool = False) -> Problem:
     """Validate everything once and build a :class:`Problem` (``offset``: a fixed part of
-    the linear predictor per sample, e.g. ``log(exposure)`` for Poisson)."""
+    the linear predictor per sample, e.g. ``log(exposure)`` for Poisson). ``keep_dense``:
+    dense float32 / float64 X stays as given (:func:`~.validation.check_X`), for a
+    route that reads it by blocks of rows; others take ``with_solver_layout()``."""
     if not isinstance(datafit, Datafit):
         raise TypeError(f"datafit must be a penalized datafit (e.g. pz.LeastSquares()), "
                         f"got {datafit!r}")
     if not isinstance(penalty, Penalty):
         raise TypeError(f"penalty must be a penalized penalty (e.g. pz.L1()), got {penalty!r}")
-    X = check_X(X)
+    X = check_X(X, keep_dense=keep_dense)
     y = check_y(y, X.shape[0])
     if datafit.task == "regression" and y.dtype.kind not in "biuf":
         try:

@@ -1,8 +1,9 @@
 """Validate and coerce at the edge; everything below trusts its inputs.
 
 Dense X becomes a Fortran-ordered float64 array (column access is what the
-coordinate-descent kernels do), sparse X a CSC float64 matrix with sorted
-indices. Every error names the problem: the argument, the shape, the value.
+coordinate-descent kernels do; a route that reads rows may keep the caller's array),
+sparse X a CSC float64 matrix with sorted indices (int32 index arrays stay int32).
+Every error names the problem: the argument, the shape, the value.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def check_X(X, name: str = "X"):
-    """Return X as float64 Fortran array or CSC matrix, or raise a clear error."""
+def check_X(X, name: str = "X", keep_dense: bool = False):
+    """Return X as float64 Fortran array or CSC matrix, or raise a clear error.
+
+    ``keep_dense``: a dense float32 or float64 array is returned as it is (any order),
+    for a route that reads X by blocks of rows; :func:`solver_layout` converts it later
+    if the route is not taken."""
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
@@ -42,7 +47,8 @@ def check_X(X, name: str = "X"):
                 f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
                 "reshape a single feature with X.reshape(-1, 1)"
             )
-        X = np.asfortranarray(arr, dtype=np.float64)
+        keep = keep_dense and arr.dtype in (np.float32, np.float64)
+        X = arr if keep else np.asfortranarray(arr, dtype=np.float64)
         data = X
     n, p = X.shape
     if n == 0 or p == 0:
@@ -55,6 +61,12 @@ def check_X(X, name: str = "X"):
             f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]})"
         )
     return X
+
+
+def solver_layout(X):
+    """X validated by :func:`check_X` (``keep_dense`` or not) as the solvers read it: a
+    float64 Fortran array (a copy only when it is not one already) or the CSC matrix."""
+    return X if sp.issparse(X) else np.asfortranarray(X, dtype=np.float64)
 
 
 def check_magnitude(values, n_entries: int, name: str, where=None) -> None:

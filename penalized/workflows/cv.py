@@ -419,7 +419,12 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         plan = gram_plan(total, trains, tests, datafit, candidates, how, scorer)
     else:
         problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                               sample_weight=sample_weight, offset=offset)
+                               sample_weight=sample_weight, offset=offset, keep_dense=True)
+        # the folds' moments read X by blocks of rows as given (float32, C order); every
+        # other route reads it in the solvers' layout
+        by_moments = (not relax and scorer.name == "mse" and not scorer.uses_data
+                      and use_gram(problem, precompute))
+        problem = problem if by_moments else problem.with_solver_layout()
         splits = make_splits(cv if foldid is None else folds_from_labels(foldid, problem.n_samples),
                              problem, groups)
         data = (problem.X, problem.y, problem.sample_weight,
@@ -427,11 +432,11 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
                 + ([] if problem.offset is None else [problem.offset]))
         if limits:  # the full data's path decides where the grid stops
             how = how._replace(grid={"n_alphas": None, "alpha_min_ratio": None, "alphas":
-                                     limited_grid(problem, candidates, how, options,
-                                                  dfmax, pmax)})
+                                     limited_grid(problem.with_solver_layout(), candidates,
+                                                  how, options, dfmax, pmax)})
         if relax:
             plan = relax_plan(problem, splits, candidates[0], scorer, how, gammas)
-        elif scorer.name == "mse" and not scorer.uses_data and use_gram(problem, precompute):
+        elif by_moments:
             moments = fold_moments(problem.X, problem.y, problem.sample_weight, splits)
             plan = gram_plan(*moments, datafit, candidates, how)
         else:

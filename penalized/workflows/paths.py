@@ -162,7 +162,9 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         most ``n_features + 1`` rows (same coefficients, objectives and certificates;
         see :mod:`penalized.core.gram`). ``"auto"``: for least squares with dense X when
         ``n_samples >= 2 * n_features`` and ``n_features <= 2000``; ``True``: for any
-        least squares with dense X (else a ValueError); ``False``: never.
+        least squares with dense X (else a ValueError); ``False``: never. Dense float32
+        or C-ordered X is then read by blocks of rows as it is (no float64 or Fortran
+        copy; :func:`penalized.workflows.sufficient.path_by_row_blocks`).
 
     Returns
     -------
@@ -234,20 +236,37 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
         return describe_path(res, fit_intercept, standardize,
                                      column_names(X))
     problem = make_problem(X, y, datafit, penalty, fit_intercept=fit_intercept,
-                           sample_weight=sample_weight, offset=offset)
+                           sample_weight=sample_weight, offset=offset, keep_dense=True)
     options = dict(n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
                    solver=solver, tol=tol, max_iter=max_iter, callback=callback,
                    precompute=precompute, engine=engine, dfmax=dfmax, pmax=pmax)
-    if standardize:
-        res = describe_path(_path_standardized(problem, standardize, options), fit_intercept,
-                            standardize, column_names(X))
-    else:  # (described as it is built: a copy of the result costs as much as a small path)
-        res = path_problem(problem, feature_names=column_names(X), **options)
-    if relax:
+    names = column_names(X)
+    if _by_row_blocks(problem, precompute):
+        from .sufficient import path_by_row_blocks
+
+        res = describe_path(path_by_row_blocks(problem, standardize, options), fit_intercept,
+                            standardize, names)
+    else:
+        problem = problem.with_solver_layout()
+        if standardize:
+            res = describe_path(_path_standardized(problem, standardize, options),
+                                fit_intercept, standardize, names)
+        else:  # (described as it is built: a copy of the result costs a small path's time)
+            res = path_problem(problem, feature_names=names, **options)
+    if relax:  # (the refits on each support read X in the solvers' layout)
         from .relax import relaxed_path
 
-        res = relaxed_path(res, problem)
+        res = relaxed_path(res, problem.with_solver_layout())
     return res
+
+
+def _by_row_blocks(problem: Problem, precompute) -> bool:
+    """Whether the Gram form is computed from the caller's dense X by blocks of rows: it
+    is not the solvers' layout (float32, or C-ordered: a float64 Fortran copy would cost
+    one or two times X) and the Gram route is taken."""
+    X = problem.X
+    return (not problem.is_sparse and not (X.dtype == np.float64 and X.flags.f_contiguous)
+            and use_gram(problem, precompute))
 
 
 def _path_standardized(problem: Problem, standardize: bool, options: dict) -> PathResult:
@@ -315,8 +334,9 @@ def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray)
     # whose rows are not contiguous)
     total = np.zeros(coefs.shape[0])
     if problem.is_sparse:
-        for first in range(0, coefs.shape[0], FITS):
-            fits = slice(first, first + FITS)
+        step = _fits_per_block(problem.X)
+        for first in range(0, coefs.shape[0], step):
+            fits = slice(first, first + step)
             Z = linear_predictors(problem.X, coefs[fits], intercepts[fits]) + offset[:, None]
             total[fits] = problem.sample_weight @ problem.datafit.loss(problem.y[:, None], Z)
         return total / problem.n_samples
@@ -325,6 +345,13 @@ def _datafit_values(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray)
         Z = linear_predictors(problem.X[rows], coefs, intercepts) + offset[rows, None]
         total += problem.sample_weight[rows] @ problem.datafit.loss(problem.y[rows, None], Z)
     return total / problem.n_samples
+
+
+def _fits_per_block(X) -> int:
+    """Fits per block of sparse X: at most ``FITS``, and few enough that the block's
+    predictors and losses (a few ``n x fits`` arrays) stay small beside X (a tenth of
+    its 12 bytes per entry, for sparse rows of a few entries)."""
+    return int(min(FITS, max(1, X.nnz // (30 * X.shape[0]))))
 
 
 ENGINES = ("auto", "compiled", "python")

@@ -231,3 +231,19 @@ def gram_grid(problem, moments: Moments, standardize: bool, fit_intercept: bool,
     small = gram_form_from(moments.scaled(scale).statistics(fit_intercept), problem.datafit,
                            problem.penalty.for_scaled_columns(scale), fit_intercept).problem
     return default_grid(small, n_alphas, alpha_min_ratio, n_samples=moments.count)[0]
+
+
+def path_by_row_blocks(problem, standardize: bool, options: dict):
+    """:func:`.paths.path` in Gram form of a problem whose dense X is the caller's array
+    as given (``make_problem(..., keep_dense=True)``: float32 or C-ordered). Its moments
+    are summed over blocks of rows, each upcast to float64 (a temporary of
+    ``BLOCK_ROWS x (p + 1)`` floats), so that X is neither converted to float64 nor
+    copied to Fortran order; the same path as the in-memory Gram route (the same Gram
+    form, to rounding). ``options``: those of :func:`.paths.path_problem`."""
+    options = dict(options)
+    moments = Moments.of(problem.X, problem.y, problem.sample_weight)
+    grid = gram_grid(problem, moments, standardize, problem.fit_intercept,
+                     options.pop("n_alphas"), options.pop("alpha_min_ratio"),
+                     options.pop("alphas"))
+    options.pop("precompute")
+    return gram_path(problem, moments, grid, standardize, problem.fit_intercept, options)

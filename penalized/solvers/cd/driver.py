@@ -31,17 +31,20 @@ from ..base import Iterate, Solver
 from . import kernels, rules
 from .newton import GramCache, newton_on_support
 from .settings import DEFAULT, CDSettings
+from .support_products import index_arrays
 
 
 def kernel_arrays(problem):
     """``(data, indices, indptr)`` as the kernels take X; dense Fortran X has ``None``
-    indices. Memoized per data (the int64 index arrays are made once per path)."""
+    indices. Memoized per data. Sparse X keeps scipy's int32 index arrays (no copy: they
+    are a third of a CSC matrix at float64 values); the kernels compile once per index
+    type, so int64 arrays are copied to int32 when the entries fit (a quarter of such an
+    X) and stay int64 only beyond (a second specialization, of a matrix that large)."""
     memo = problem.memo
     if "kernel_arrays" not in memo:
         X = problem.X
         if problem.is_sparse:
-            memo["kernel_arrays"] = (X.data, X.indices.astype(np.int64, copy=False),
-                                     X.indptr.astype(np.int64, copy=False))
+            memo["kernel_arrays"] = (X.data, *index_arrays(X))
         else:
             memo["kernel_arrays"] = (X.ravel(order="F"), None, None)
     return memo["kernel_arrays"]

@@ -17,27 +17,38 @@ import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
+from ...core.gradient import _columns_dot
 from ...core.threads import single_blas_thread
+from .support_products import index_arrays, sparse_support_products
 
 
-def _scaled_rows(X, h):
-    """``diag(h) X`` of CSC ``X``: new values on its index arrays (``X.multiply`` went
-    through a COO copy of X and several temporaries of its size)."""
-    X = sp.csc_matrix(X)
-    return sp.csc_matrix((X.data * h[X.indices], X.indices, X.indptr), shape=X.shape)
+def _products(X, h, old, new):
+    """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` by blocks of rows,
+    with no copy of the columns (dense: :func:`_dense_products`; sparse: read from the
+    CSC arrays)."""
+    products = sparse_support_products if sp.issparse(X) else _dense_products
+    return products(X, h, old, new)
 
 
-def _gram(X_support, h):
-    """``X_S^T diag(h) X_S`` and ``X_S^T h`` for dense or sparse columns."""
-    if sp.issparse(X_support):
-        weighted = _scaled_rows(X_support, h)
-        gram = (X_support.T @ weighted).toarray()
-        xh = np.asarray(weighted.sum(axis=0)).ravel()
-    else:
-        weighted = X_support * h[:, None]
-        gram = X_support.T @ weighted
-        xh = weighted.sum(axis=0)
+def _support_gram(X, support, h):
+    """``X_S^T diag(h) X_S`` and ``X_S^T h``."""
+    _, gram, xh = _products(X, h, np.zeros(0, dtype=np.int64), support)
     return gram, xh
+
+
+def _support_dots(X, support, v):
+    """``X_S^T v`` without a copy of the columns ``S`` (validated X: CSC or Fortran; a
+    read-only array, such as a pandas frame's values, would be another compiled
+    specialization: its columns are copied instead)."""
+    if sp.issparse(X):
+        out = np.zeros(X.shape[1])
+        _columns_dot(X.data, *index_arrays(X), X.shape[0], support, v, out)
+        return out[support]
+    if X.flags.f_contiguous and X.flags.writeable:
+        out = np.zeros(X.shape[1])
+        _columns_dot(X.ravel(order="F"), None, None, X.shape[0], support, v, out)
+        return out[support]
+    return X[:, support].T @ v
 
 
 #: rows per block of the dense products: bounds their temporaries to ``ROWS x |S|``
@@ -88,21 +99,7 @@ class GramCache:
         return self.gram[np.ix_(pos, pos)], self.xh[pos]
 
     def _add(self, new):
-        k = self.columns.size
-        if not sp.issparse(self.X):
-            cross, g_new, xh_new = _dense_products(self.X, self.h, self.columns, new)
-            self._store(new, cross, g_new, xh_new)
-            return
-        X_new = self.X[:, new]
-        g_new, xh_new = _gram(X_new, self.h)
-        if k:
-            X_old = self.X[:, self.columns]
-            weighted = _scaled_rows(X_new, self.h)
-            cross = np.asarray((X_old.T @ weighted).todense() if sp.issparse(X_old)
-                               else X_old.T @ weighted)
-        else:
-            cross = np.empty((0, new.size))
-        self._store(new, cross, g_new, xh_new)
+        self._store(new, *_products(self.X, self.h, self.columns, new))
 
     def _store(self, new, cross, g_new, xh_new):
         k = self.columns.size
@@ -148,10 +145,9 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     g_all, hdiag_all = model[0][support], model[1][support]
     if support.size >= n and not np.all(hdiag_all > 0):
         return None  # X_S^T X_S is singular and no ridge part makes the model strict
-    X_support = X[:, support]
-    gram, xh = cache.get(support) if cache is not None else _gram(X_support, h)
+    gram, xh = cache.get(support) if cache is not None else _support_gram(X, support, h)
     sum_h = h.sum()
-    rhs = np.asarray(X_support.T @ (h * target)).ravel()
+    rhs = _support_dots(X, support, np.ascontiguousarray(h * target, dtype=np.float64))
     t_mean, x_mean = 0.0, np.zeros(support.size)
     if fit_intercept:
         t_mean = (h @ target) / sum_h

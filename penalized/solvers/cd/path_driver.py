@@ -67,6 +67,14 @@ def _offset(problem: Problem) -> np.ndarray:
     return np.array(problem.offset, dtype=float)
 
 
+def _column_major(X) -> np.ndarray:
+    """The raveled column-major data of X (a view of validated X; a read-only array
+    would be a second compiled specialization of the kernel: copied)."""
+    if not (X.dtype == np.float64 and X.flags.f_contiguous and X.flags.writeable):
+        X = np.array(X, dtype=float, order="F")
+    return X.ravel(order="F")
+
+
 def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int | None,
                scale: float, settings: CDSettings = DEFAULT) -> dict:
     """The path of ``problem`` over ``alphas`` (largest first), from the null model.
@@ -86,8 +94,9 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((6, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
-    # penalties pass them): one compiled specialization. X: one copy, column-major.
-    data = np.array(problem.X, dtype=float, order="F").ravel(order="F")
+    # penalties pass them): one compiled specialization. X: its column-major data,
+    # copied only when it is not writable float64 Fortran already (as validated X is).
+    data = _column_major(problem.X)
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
     b0 = problem.intercept_at_zero() if problem.fit_intercept else 0.0
