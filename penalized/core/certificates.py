@@ -280,4 +280,9 @@ def tightened(cert: Certificate, best_dual: float) -> tuple[Certificate, float]:
 def objective_tolerance(cert: Certificate, tol: float, scale: float) -> float:
     """The stopping rule in objective units: ``tol`` times the current objective
     (floored at ``1e-6 * scale``, the null objective, for exactly fitted data)."""
-    return tol * max(cert.objective, 1e-6 * scale)
+    return float(tolerance_at(cert.objective, tol, scale))
+
+
+def tolerance_at(objective, tol: float, scale: float):
+    """:func:`objective_tolerance` at objective values (an array: one per fit)."""
+    return tol * np.maximum(objective, 1e-6 * scale)

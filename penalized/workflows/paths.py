@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ..core.certificates import ridge_certificates
+from ..core.certificates import ridge_certificates, tolerance_at
 from ..core.datafits import Datafit, LeastSquares
 from ..core.exceptions import ConvergenceWarning
 from ..core.gram import gram_form, use_gram
@@ -387,9 +387,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     elif _compiled_engine(problem, solver, grid, tol, n_samples, engine):
         out = path_driver.solve_path(problem, grid, tol, max_iter, scale)
         out["solver"], out["kind"] = "cd", "gap"
-        if callback is not None:
-            for k in range(k_alphas):
-                callback(k + 1, k_alphas)
+        _report_all(callback, k_alphas)
         out["kept"], out["why"] = limits.cut(out["coefs"], grid)
     else:
         out = _solve_each(problem, grid, solver, tol, max_iter, Iterate(coef0, b0), scale,
@@ -489,16 +487,21 @@ def _ridge_fits(problem: Problem, grid, tol, max_iter, scale, callback,
     alpha goes through the solver from its exact point instead (:func:`_solve_each`)."""
     coefs, intercepts = ridge_path(problem, grid)
     objectives, gaps = ridge_certificates(problem, grid, coefs, intercepts)
-    if limits.active or np.any(gaps > tol * np.maximum(objectives, 1e-6 * scale)):
+    if limits.active or np.any(gaps > tolerance_at(objectives, tol, scale)):
         return _solve_each(problem, grid, "cd", tol, max_iter, None, scale, callback,
                            limits, starts=(coefs, intercepts))
     k_alphas = grid.shape[0]
-    for k in range(k_alphas) if callback is not None else ():
-        callback(k + 1, k_alphas)
+    _report_all(callback, k_alphas)
     return {"coefs": coefs, "intercepts": intercepts, "objectives": objectives,
             "certificates": gaps, "n_iters": np.zeros(k_alphas, dtype=int),
             "stop_reasons": np.full(k_alphas, "gap"), "kept": k_alphas, "why": "",
             "kind": "gap", "solver": "cd"}
+
+
+def _report_all(callback, k_alphas: int) -> None:
+    """The progress ``callback(k, k_alphas)`` of each alpha, for a path solved at once."""
+    for k in range(k_alphas) if callback is not None else ():
+        callback(k + 1, k_alphas)
 
 
 def _solve_each(problem: Problem, grid, solver, tol, max_iter, start, scale, callback,
