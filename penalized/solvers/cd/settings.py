@@ -37,7 +37,7 @@ class CDSettings:
     #: ... and this fraction in the compiled path driver for a datafit that is not
     #: quadratic: its rounds (certificate, intercept, line search) cost passes of
     #: logarithms and exponentials over the samples, its epochs none, so a closer inner
-    #: solve that saves a round pays (corpus logistic paths at tol 1e-6: 17-30% less CPU)
+    #: solve that saves a round pays (bench/README.md, "Fixed costs of small paths")
     compiled_inner_fraction_curved: float = 0.03
     #: when the working set holds everything that matters, the kernel also stops once
     #: its violation is below this fraction of the round's starting one (the progress
