@@ -5,6 +5,7 @@ folder's footers are checked before any work; the in-memory read goes by columns
 from __future__ import annotations
 
 import json
+import types
 
 import numpy as np
 import pytest
@@ -120,8 +121,10 @@ def test_in_memory_reads_of_a_folder_a_glob_and_a_file_agree(folder):
     ("text", [], "'name' (string) are not numeric"),
     ("null", [], "missing values in column(s) 'f1' (1 rows)"),
     ("schema", [], "other columns or types"),
-    (None, ["--task", "classification"], "least squares (regression)"),
+    (None, ["--task", "classification"], "fewer than the 4 folds"),
     (None, ["--impute", "mean"], "--impute needs the whole table"),
+    ("binary", [], "add --no-standardize"),
+    ("binary", ["--no-standardize", "--checkpoint", "ck"], "omit --checkpoint"),
     (None, ["--drop", "nope"], "--drop column 'nope' not found"),
 ])
 def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, change, args,
@@ -137,6 +140,10 @@ def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, c
         second = second.set_column(1, "f1", pa.array([None] + [1.0] * 29, pa.float64()))
     elif change == "schema":
         second = second.drop_columns(["f0"])
+    elif change == "binary":  # a classification: the proximal-Newton route
+        labels = pa.array(np.arange(table.num_rows) % 2)
+        table = table.set_column(table.schema.get_field_index("y"), "y", labels)
+        second = table.slice(30)
     pq.write_table(table.slice(0, 30), root / "a.parquet")
     pq.write_table(second, root / "b.parquet")
     code, _, err = _fit([root, "--target", "y", "--dask", "local:2", *args,
@@ -154,3 +161,75 @@ def test_unreadable_or_absent_parquet_files_are_one_clear_error(tmp_path, capsys
     assert code == 2 and "a.parquet is not a readable Parquet file" in err, err
     code, _, err = _fit([tmp_path / "none" / "*.parquet", "--target", "y", *dask], capsys)
     assert code == 2 and "no Parquet files" in err, err
+
+
+def _class_folder(tmp_path, n=600, n_classes=2, seed=1):
+    """Text class labels from a linear model of three of six features (means far from
+    zero), in files of uneven sizes and row groups, and the same rows as one file."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, P)) * rng.uniform(0.5, 3.0, P) + 20.0
+    scores = (X[:, :3] - 20.0) @ rng.standard_normal((3, n_classes))
+    noisy = scores + rng.gumbel(size=scores.shape)
+    labels = np.array([f"class {c}" for c in "abcdef"[:n_classes]])[noisy.argmax(axis=1)]
+    table = pa.table({**{f"f{j}": X[:, j] for j in range(P)}, "label": labels})
+    root = tmp_path / "parts"
+    root.mkdir()
+    for i, (start, stop, group) in enumerate([(0, 150, 40), (150, 420, 270), (420, n, 90)]):
+        pq.write_table(table.slice(start, stop - start), root / f"part-{i}.parquet",
+                       row_group_size=group)
+    pq.write_table(table, tmp_path / "whole.parquet")
+    return root, tmp_path / "whole.parquet"
+
+
+def _same_fit(tall, memory):
+    assert tall["task"] == memory["task"] == "classification"
+    assert tall["classes"] == memory["classes"]
+    assert tall["alpha"] == pytest.approx(memory["alpha"], rel=1e-12)
+    assert tall["cv_score"] == pytest.approx(memory["cv_score"], rel=1e-7)
+    for name, value in memory["cv_metrics"].items():  # out-of-fold, one more pass
+        assert tall["cv_metrics"][name] == pytest.approx(value, rel=1e-6)
+    assert tall["coefficients"].keys() == memory["coefficients"].keys()
+    for key, value in memory["coefficients"].items():
+        assert tall["coefficients"][key] == pytest.approx(value, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("n_classes", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_cli_dask_classifies_a_parquet_folder_as_in_memory(tmp_path, capsys, n_classes):
+    """Text labels on a folder: the task inferred from the target, stratified folds,
+    proximal Newton on the row groups (logistic; multinomial for three classes); the
+    model, CV score and out-of-fold metrics equal the in-memory fit of the same rows."""
+    root, whole = _class_folder(tmp_path, n_classes=n_classes)
+    options = ["--target", "label", "--no-standardize", "--cv", "3", "--n-alphas", "12",
+               "--tol", "1e-10"]
+    code, tall, err = main_json(["fit", root, *options, "--dask", "local:2", "--out",
+                                 tmp_path / "tall"], capsys)
+    assert code == 0, err
+    code, memory, err = main_json(["fit", whole, *options, "--out", tmp_path / "mem"], capsys)
+    assert code == 0, err
+    _same_fit(tall, memory)
+    assert set(tall["cv_metrics"]) >= {"accuracy", "log_loss", "AUC"}
+
+
+def main_json(argv, capsys):
+    code = main([*map(str, argv), "--json", "--no-report", "--quiet"])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else None), captured.err
+
+
+@pytest.mark.parametrize("values, task", [([0, 1], "classification"),
+                                          ([True, False], "classification"),
+                                          ([0.5, 1.5, 2.5], "regression")])
+def test_a_folder_task_is_inferred_from_its_target_as_in_memory(tmp_path, values, task):
+    """A 0/1 target on a folder is a classification (it was fitted by least squares)."""
+    from penalized.app.cli._tall import folder_inputs
+    from penalized.app.cli.fit import infer_task
+
+    table = _table(n=60).drop_columns(["y"])
+    target = np.resize(np.array(values), 60)
+    table = table.append_column("y", pa.array(target))
+    pq.write_table(table, tmp_path / "a.parquet")
+    settings = types.SimpleNamespace(impute="none", data=str(tmp_path), target="y", drop=(),
+                                     cv=3, task="auto", standardize=False, checkpoint=None)
+    folder, found, datafit = folder_inputs(settings)
+    assert found == task == infer_task(target, "auto")
+    assert datafit.quadratic == (task == "regression")

@@ -10,11 +10,14 @@ per fold; the client holds the footers and one fold label per row (4 bytes, agai
 then runs the path and the cross-validation on the Gram forms of least squares
 (:mod:`penalized.workflows.tall`), exactly as for the same table in memory.
 
-What this route reads: numeric and boolean columns, used as they are. It refuses,
-naming the columns, what would need the whole table first: text columns (their
-levels), missing values (imputation), a target other than a number (classification
-needs a pass per Newton step). Without ``--dask`` the same folder is read in memory
-(:func:`read_folder`), by columns, after a check that it fits.
+Other datafits (logistic, multinomial, Poisson) take a pass per proximal-Newton step:
+:func:`feature_array` gives the same files as a Dask array, and the target comes to the
+client (:func:`read_target`: class labels of any type).
+
+What this route reads: numeric and boolean feature columns, used as they are. It
+refuses, naming the columns, what would need the whole table first: text features
+(their levels), missing values (imputation). Without ``--dask`` the same folder is read
+in memory (:func:`read_folder`), by columns, after a check that it fits.
 """
 
 from __future__ import annotations
@@ -134,6 +137,48 @@ def file_moments(path: str, features, target: str, labels: np.ndarray, n_folds: 
     return [_sum(p) if p else _empty(q) for p in parts]
 
 
+def read_target(folder: ParquetFolder) -> np.ndarray:
+    """The target column of every file, in order (read here: one value per row)."""
+    import pyarrow.parquet as pq
+
+    return np.concatenate([pq.read_table(f, columns=[folder.target])
+                           .column(folder.target).to_numpy() for f in folder.files])
+
+
+def feature_array(folder: ParquetFolder):
+    """The feature columns as a Dask array of float64, read where a task needs them (the
+    proximal-Newton route takes a pass per outer step): a chunk is a file's consecutive
+    row groups up to at least :data:`BATCH_ROWS` rows (a task per tiny row group would
+    cost more in scheduling than in arithmetic)."""
+    import dask
+    import dask.array as da
+    import pyarrow.parquet as pq
+
+    p = len(folder.features)
+    chunks = []
+    for path in folder.files:
+        meta = pq.read_metadata(path)
+        groups, rows = [], 0
+        for group in range(meta.num_row_groups):
+            groups.append(group)
+            rows += meta.row_group(group).num_rows
+            if rows >= BATCH_ROWS or group == meta.num_row_groups - 1:
+                if rows:
+                    block = dask.delayed(_row_groups, pure=True)(path, groups, folder.features)
+                    chunks.append(da.from_delayed(block, shape=(rows, p), dtype=float))
+                groups, rows = [], 0
+    return da.concatenate(chunks, axis=0)
+
+
+def _row_groups(path: str, groups: list, features) -> np.ndarray:
+    """Row groups' feature columns as float64 (runs on a worker)."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as handle:
+        table = handle.read_row_groups(groups, columns=list(features))
+    return _floats(table, list(features), path, np.arange(table.num_rows))
+
+
 def _batches(handle, columns):
     """Record batches of at most BATCH_ROWS rows, one row group read at a time (pyarrow's
     ``iter_batches`` buffered whole files: 690 MB of Arrow memory for a 400 MB file)."""
@@ -163,9 +208,11 @@ def _floats(batch, names, path: str, order: np.ndarray) -> np.ndarray:
 
 
 # ---- the client side: footers only -----------------------------------------------------
-def open_folder(path: str, target: str, drop=(), notes: list | None = None) -> ParquetFolder:
+def open_folder(path: str, target: str, drop=(), notes: list | None = None,
+                numeric_target: bool = True) -> ParquetFolder:
     """A :class:`ParquetFolder` from the files' footers: one schema across the files,
-    numeric features, a numeric target, no missing values (by the footers' counts)."""
+    numeric features, a numeric target (any type with ``numeric_target=False``: class
+    labels), no missing values (by the footers' counts)."""
     import pyarrow.parquet as pq
 
     from .io import _did_you_mean
@@ -192,8 +239,8 @@ def open_folder(path: str, target: str, drop=(), notes: list | None = None) -> P
     for name in drop:
         if name not in names:
             raise ValueError(_did_you_mean(name, names, "--drop column"))
-    _check_types(schema, [n for n in names if n not in drop])
     features = tuple(n for n in names if n != target and n not in drop)
+    _check_types(schema, [*features, target] if numeric_target else features)
     if not features:
         raise ValueError(f"no usable feature columns besides the target {target!r}")
     missing = {n: c for n, c in nulls.items() if c and n in (*features, target)}

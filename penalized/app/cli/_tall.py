@@ -1,10 +1,19 @@
 """``penalized fit DIR --target y --dask ADDRESS``: a Parquet folder larger than memory.
 
-The workers read the files (:mod:`penalized.app.parquet_folder`) and reduce them, in
-one pass, to every fold's moments; the path and the cross-validation run on the Gram
-forms of least squares; the report and the model folder are those of an in-memory
-fit. The cross-validated R² and RMSE come from the held-out folds' moments at the
-chosen alpha (no pass over the rows for out-of-fold predictions).
+The target column comes to this process (one value per row: the task is inferred from it
+as for a table in memory, and the folds are stratified by it); the features stay on the
+workers, which read the files row group by row group.
+
+* Least squares: one pass reduces the files to every fold's moments; the path and the
+  cross-validation run on the Gram forms; the cross-validated R² and RMSE come from the
+  held-out folds' moments at the chosen alpha.
+* Any other datafit (logistic, multinomial, Poisson): proximal Newton on a Dask array of
+  the row groups (:mod:`penalized.workflows.tall_newton_cv`), every fold's path in the
+  same passes, one per outer step; the out-of-fold predictions at the chosen alpha take
+  one more pass. The row groups are kept in the workers' memory when the features fit
+  in half of it, and read again at every pass otherwise.
+
+The report and the model folder are those of an in-memory fit.
 """
 
 from __future__ import annotations
@@ -15,7 +24,6 @@ import warnings
 
 import numpy as np
 
-from ...core.datafits import LeastSquares
 from ..io import TableSpec
 
 
@@ -27,6 +35,8 @@ class FolderTable:
     folder: object  # ParquetFolder
     spec: TableSpec
     notes: list
+    #: the target as read (class labels), kept for a datafit fitted by proximal Newton
+    y: np.ndarray | None = None
 
     @property
     def n_rows_read(self) -> int:
@@ -44,29 +54,55 @@ class FolderTable:
 
 
 def folder_inputs(s) -> tuple[FolderTable, str, object]:
-    """The folder's table, task and datafit from the footers (no data read): least
-    squares on a numeric target only."""
-    from ..parquet_folder import open_folder
+    """The folder's table, task and datafit from the footers and the target column (no
+    feature read): the task inferred, and the classes checked, as in memory."""
+    from ..parquet_folder import open_folder, read_target
+    from .fit import _check_class_counts, datafit_for, infer_task
 
     if s.impute != "none":
         raise ValueError("--impute needs the whole table in memory: the Dask route reads "
                          "every value as is (fit without --dask)")
-    if s.task == "classification":
-        raise ValueError("--dask on a Parquet folder fits least squares (regression); for "
-                         "classification, fit the folder without --dask")
     notes: list[str] = []
-    folder = open_folder(s.data, s.target, drop=s.drop, notes=notes)
+    folder = open_folder(s.data, s.target, drop=s.drop, notes=notes, numeric_target=False)
     if s.cv > folder.shape[0]:
         raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows, found {folder.shape[0]}")
+    y = read_target(folder)
+    datafit = datafit_for(infer_task(y, s.task), y)
+    _check_class_counts(y, datafit.task, s.cv)
+    if not datafit.quadratic:
+        _check_newton_options(s)
     names = list(folder.features)
     spec = TableSpec(target=s.target, numeric=names, categorical={},
                      set_aside=dict(folder.set_aside), feature_names=names)
-    return FolderTable(folder, spec, notes), "regression", LeastSquares()
+    table = FolderTable(folder, spec, notes, None if datafit.quadratic else y)
+    return table, datafit.task, datafit
+
+
+def _check_newton_options(s) -> None:
+    """What the proximal-Newton route of a folder does not serve, before any work."""
+    if s.standardize:
+        raise ValueError("a Parquet folder's classification (or Poisson) fit on --dask takes "
+                         "the columns as they are: add --no-standardize")
+    if s.checkpoint is not None:
+        raise ValueError("--checkpoint: a Parquet folder's classification (or Poisson) fit "
+                         "runs every fold in the same passes over the files, with no "
+                         "per-fold task to store; omit --checkpoint")
+
+
+def _ticker(name: str, s, progress):
+    """The progress callback of a folder's cross-validation."""
+    def tick(done: int, total: int) -> None:
+        fold = (done - 1) // s.n_alphas
+        progress(done, total, f"{name}: " + (f"fold {fold + 1}/{s.cv}" if fold < s.cv
+                                             else "full data"))
+    return tick
 
 
 def folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progress):
-    """:class:`~._model.ModelRun` of the folder: CV on the folds' moments, then the
-    scales, training means and cross-validated metrics from the same moments."""
+    """``(ModelRun, metrics)`` of the folder (:class:`~._model.ModelRun`): least squares
+    on the folds' moments; any other datafit by :func:`newton_folder_model`."""
+    if not datafit.quadratic:
+        return newton_folder_model(table, datafit, penalty, s, ratio, client, progress)
     from ...workflows.cv import GridEdgeWarning, cross_validate
     from ...workflows.sufficient import _sum
     from ._model import ModelRun, _splitter, snap_negligible
@@ -74,12 +110,7 @@ def folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progres
     start = time.perf_counter()
     splitter = _splitter(s.cv, "regression", s.seed)
     name = f"{type(datafit).__name__} + {penalty.name}"
-
-    def tick(done: int, total: int) -> None:
-        fold = (done - 1) // s.n_alphas
-        progress(done, total, f"{name}: " + (f"fold {fold + 1}/{s.cv}" if fold < s.cv
-                                             else "full data"))
-
+    tick = _ticker(name, s, progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own
         result = cross_validate(table.folder, None, datafit, penalty, cv=splitter,
@@ -110,3 +141,93 @@ def folder_metrics(run, tests, total) -> dict:
     spread = float(total.comoment[p, p])
     return {"R2": 1 - squared / spread if spread > 0 else float("nan"),
             "RMSE": float(np.sqrt(squared / counts.sum()))}
+
+
+def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progress):
+    """``(ModelRun, metrics)`` of a datafit fitted by proximal Newton on the folder's row
+    groups: the folds drawn here from the target (stratified for classes, as in memory),
+    the cross-validation on the workers, the out-of-fold predictions in one more pass."""
+    import dask
+
+    from ...workflows.cv import GridEdgeWarning, cross_validate
+    from ...workflows.standardize import unit_scale
+    from ..parquet_folder import feature_array
+    from ._model import ModelRun, _splitter, cross_validated_metrics, snap_negligible
+
+    start = time.perf_counter()
+    name = f"{type(datafit).__name__} + {penalty.name}"
+    classes = None if datafit.task != "classification" else np.unique(table.y)
+    # class labels as their index in ``classes`` (the order the datafit codes them in)
+    y = table.y.astype(float) if classes is None else \
+        np.searchsorted(classes, table.y).astype(float)
+    labels = _fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), datafit, y)
+    X = _kept_if_it_fits(feature_array(table.folder), client)
+    mean, std = dask.compute(X.mean(axis=0), X.std(axis=0), scheduler=client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own
+        result = cross_validate(X, y, datafit, penalty, foldid=labels, n_alphas=s.n_alphas,
+                                alpha_min_ratio=ratio, standardize=s.standardize, tol=s.tol,
+                                keep_fold_paths=True, callback=_ticker(name, s, progress),
+                                client=client)
+    table.spec.training_fill = {c: float(m) for c, m in zip(table.spec.numeric, mean,
+                                                             strict=True)}
+    scale = unit_scale(mean, std) if s.standardize else np.ones(X.shape[1])
+    k = result.index(s.rule)
+    coef, n_snapped = snap_negligible(result.path.coefs[k], scale)
+    intercept = result.path.intercepts[k]
+    run = ModelRun(name=name, cv=result, rule=s.rule, coef=coef, n_snapped=n_snapped,
+                   intercept=float(intercept) if np.ndim(intercept) == 0 else intercept.copy(),
+                   feature_names=list(table.feature_names), standardize=s.standardize,
+                   scale=scale, classes=classes, seconds=0.0,
+                   out_of_fold=_out_of_fold(X, labels, result.fold_coefs_grid[0][:, k],
+                                            result.fold_intercepts_grid[0][:, k], client))
+    run.seconds = time.perf_counter() - start
+    return run, cross_validated_metrics(run, table.y)
+
+
+def _fold_labels(splitter, datafit, y: np.ndarray) -> np.ndarray:
+    """Each row's held-out fold by the in-memory rule (:func:`.cv.make_splits`)."""
+    import types
+
+    from ...workflows.cv import make_splits
+
+    owner = types.SimpleNamespace(n_samples=y.shape[0], datafit=datafit,
+                                  y=datafit.prepare_target(y)[0], classes=None)
+    labels = np.empty(y.shape[0], dtype=np.int64)
+    for k, (_, test) in enumerate(make_splits(splitter, owner)):
+        labels[test] = k
+    return labels
+
+
+#: the features are kept in the workers' memory when they take at most this fraction
+#: of the workers' combined memory limit (a pass then reads no file)
+KEEP_FRACTION = 0.5
+
+
+def _kept_if_it_fits(X, client):
+    """``X`` persisted on the workers when it fits (:data:`KEEP_FRACTION`), else as is."""
+    limits = [w.get("memory_limit") or 0 for w in
+              client.scheduler_info().get("workers", {}).values()]
+    if limits and all(limits) and X.nbytes <= KEEP_FRACTION * sum(limits):
+        return client.persist(X)
+    return X
+
+
+def _out_of_fold(X, labels, coefs, intercepts, client) -> np.ndarray:
+    """Every row's linear predictor from the fold fit that did not see it (``coefs``:
+    (folds, p[, classes]) at one alpha), one pass over the row blocks."""
+    import dask
+
+    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])])
+    parts = [dask.delayed(_block_predictors)(block, labels[offsets[i]:offsets[i + 1]],
+                                             coefs, intercepts)
+             for i, block in enumerate(X.to_delayed().ravel())]
+    return np.concatenate(dask.compute(*parts, scheduler=client))
+
+
+def _block_predictors(X, labels, coefs, intercepts) -> np.ndarray:
+    out = np.empty((X.shape[0],) + coefs.shape[2:])
+    for k in range(coefs.shape[0]):
+        rows = labels == k
+        out[rows] = X[rows] @ coefs[k] + intercepts[k]
+    return out

@@ -135,7 +135,8 @@ def fit(
     data: Annotated[str, typer.Argument(
         help="CSV (separator sniffed) or Parquet file, or a folder or glob of Parquet files "
              "(in memory if it fits; with --dask, read by the workers, never whole: "
-             "least squares on numeric columns).")],
+             "numeric features; least squares in one pass, classification and Poisson "
+             "by a pass per Newton step).")],
     target: Annotated[str, _option("--target", "-t", help="Column to predict.")],
     task: Annotated[Task, _option(
         "--task", help="auto: two values or text labels = classification; poisson: "
