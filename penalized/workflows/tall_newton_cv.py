@@ -158,7 +158,7 @@ def _inputs(X, y, sample_weight, datafit, client):
     return X, y, s, y_code, s_here, classes
 
 
-def _fold_labels(cv, foldid, groups, n: int, datafit, y_code, classes) -> np.ndarray:
+def fold_labels(cv, foldid, groups, n: int, datafit, y_code, classes) -> np.ndarray:
     """Each row's held-out fold, by the in-memory route's rule (:func:`.cv.make_splits`:
     stratified K-fold for classification); the held-out folds must partition the rows
     and each training fold be the rest."""
@@ -276,7 +276,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     _check(datafit, scorer, how)
     X, y, s, y_code, s_here, classes = _inputs(X, y, sample_weight, datafit, client)
     n, p = X.shape
-    labels = _fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
+    labels = fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
     folds = [*range(int(labels.max()) + 1), FULL]

@@ -151,6 +151,7 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
 
     from ...workflows.cv import GridEdgeWarning, cross_validate
     from ...workflows.standardize import unit_scale
+    from ...workflows.tall_newton_cv import fold_labels
     from ..parquet_folder import feature_array
     from ._model import ModelRun, _splitter, cross_validated_metrics, snap_negligible
 
@@ -160,7 +161,8 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     # class labels as their index in ``classes`` (the order the datafit codes them in)
     y = table.y.astype(float) if classes is None else \
         np.searchsorted(classes, table.y).astype(float)
-    labels = _fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), datafit, y)
+    labels = fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), None, None,
+                         y.shape[0], datafit, *datafit.prepare_target(y))
     X = _kept_if_it_fits(feature_array(table.folder), client)
     mean, std = dask.compute(X.mean(axis=0), X.std(axis=0), scheduler=client)
     with warnings.catch_warnings():
@@ -183,20 +185,6 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
                                             result.fold_intercepts_grid[0][:, k], client))
     run.seconds = time.perf_counter() - start
     return run, cross_validated_metrics(run, table.y)
-
-
-def _fold_labels(splitter, datafit, y: np.ndarray) -> np.ndarray:
-    """Each row's held-out fold by the in-memory rule (:func:`.cv.make_splits`)."""
-    import types
-
-    from ...workflows.cv import make_splits
-
-    owner = types.SimpleNamespace(n_samples=y.shape[0], datafit=datafit,
-                                  y=datafit.prepare_target(y)[0], classes=None)
-    labels = np.empty(y.shape[0], dtype=np.int64)
-    for k, (_, test) in enumerate(make_splits(splitter, owner)):
-        labels[test] = k
-    return labels
 
 
 #: the features are kept in the workers' memory when they take at most this fraction
