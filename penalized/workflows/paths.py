@@ -306,13 +306,12 @@ def _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_rati
     """:func:`path` of a smooth datafit on a Dask array (:mod:`.tall_newton`)."""
     from .tall_newton import newton_path
 
-    if getattr(X, "moments_source", False) or not fit_intercept or standardize:
+    if getattr(X, "moments_source", False) or not fit_intercept:
         raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
-                         "Newton with an intercept, on the columns as they are: use "
-                         "fit_intercept=True and standardize=False")
+                         "Newton with an intercept: use fit_intercept=True")
     return newton_path(X, y, datafit, penalty, sample_weight=sample_weight,
                        n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
-                       tol=tol)[0]
+                       tol=tol, standardize=standardize)[0]
 
 
 #: rows (dense X) or fits (sparse X) per block when every fit of a path is evaluated
