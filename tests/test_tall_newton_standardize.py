@@ -101,3 +101,35 @@ def test_multinomial_standardized_on_dask_is_refused_clearly():
     with pytest.raises(ValueError, match="standardize=True: Multinomial on Dask arrays"):
         pz.path(da.from_array(X, chunks=45), da.from_array(y, chunks=45), pz.Multinomial(),
                 standardize=True)
+
+
+@pytest.mark.parametrize(("datafit", "standardize"), [
+    (pz.Logistic(), False), (pz.Poisson(), True), (pz.Multinomial(), False),
+])
+def test_pure_ridge_on_dask_takes_the_in_memory_default_grid(datafit, standardize):
+    """A pure ridge's grid is measured against the datafit's curvature times the columns'
+    variances (``default_grid``): from the columns' pass, the in-memory grid and fits."""
+    X, y, s = _data(n=600, seed=5, datafit=datafit.name)
+    if datafit.multiclass:
+        y = np.random.default_rng(5).integers(0, 3, 600)
+    options = dict(n_alphas=5, standardize=standardize)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.path(*_dask(X, y, s)[:2], datafit, pz.L2(), sample_weight=_dask(X, y, s)[2],
+                      tol=1e-12, **options)
+    ref = pz.path(X, y, datafit, pz.L2(), sample_weight=s, tol=1e-13, **options)
+    np.testing.assert_allclose(res.alphas, ref.alphas, rtol=1e-12)
+    assert res.alpha_max == pytest.approx(ref.alpha_max, rel=1e-12)
+    np.testing.assert_allclose(res.objectives, ref.objectives, rtol=1e-10)
+
+
+def test_pure_ridge_cv_on_dask_takes_the_in_memory_default_grid():
+    X, y, s = _data(seed=6)
+    options = dict(cv=3, n_alphas=5, standardize=True)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.cross_validate(*_dask(X, y, s)[:2], pz.Logistic(), pz.L2(),
+                                sample_weight=_dask(X, y, s)[2], tol=1e-12, **options)
+    ref = pz.cross_validate(X, y, pz.Logistic(), pz.L2(), sample_weight=s, tol=1e-13,
+                            **options)
+    np.testing.assert_allclose(res.alphas, ref.alphas, rtol=1e-12)
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-6)
+    np.testing.assert_allclose(res.path.objectives, ref.path.objectives, rtol=1e-10)

@@ -90,8 +90,7 @@ def curvature_trace(problem: Problem) -> float:
     coef0, b0 = null_point(problem)
     z0 = problem.linear_predictor(coef0, b0)
     s = problem.sample_weight / problem.sample_weight.sum()
-    curvature = np.asarray(problem.datafit.d2loss(problem.y, z0), dtype=float)
-    c = float(s @ (curvature.mean(axis=1) if curvature.ndim == 2 else curvature))
+    c = mean_curvature(problem.datafit, problem.y, z0, s)
     X = problem.X
     mean = np.asarray(X.T @ s).ravel() if problem.fit_intercept else 0.0
     second = np.asarray((X.multiply(X) if problem.is_sparse else X * X).T @ s).ravel()
@@ -100,6 +99,13 @@ def curvature_trace(problem: Problem) -> float:
     penalized = omega > 0
     t = c * float(np.sum(variance[penalized] / omega[penalized]))
     return t if t > 0 else 1.0
+
+
+def mean_curvature(datafit, y, z0, s) -> float:
+    """The datafit's curvature at ``z0`` averaged under the weights ``s`` (summing to 1;
+    per class, then over the classes)."""
+    curvature = np.asarray(datafit.d2loss(y, z0), dtype=float)
+    return float(s @ (curvature.mean(axis=1) if curvature.ndim == 2 else curvature))
 
 
 def alpha_grid(alpha_max_value: float, n_alphas: int = 100,

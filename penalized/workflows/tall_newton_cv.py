@@ -28,8 +28,9 @@ Hessian's blocks instead of the working response's moments
 
 Limits (each refused with a clear error): K-fold splits only (held-out folds that
 partition the rows); an intercept; ``standardize=True`` (:mod:`.tall_newton_scaled`) but
-for a multiclass datafit; no ``checkpoint`` (there is no per-fold task to store); a pure
-ridge or unpenalized features need ``alphas=``. A datafit whose curvature vanishes on
+for a multiclass datafit; no ``checkpoint`` (there is no per-fold task to store);
+unpenalized features need ``alphas=`` (a pure ridge's default grid and the standardized
+columns take one more pass: :mod:`.tall_newton_scaled`). A datafit whose curvature vanishes on
 part of its domain (Huber outside its quadratic zone) is served, with many more outer
 steps per alpha.
 """
@@ -220,16 +221,16 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
     labels = np.zeros(n, dtype=np.int32)
     route, passes = _route(datafit, _blocks(X, y, s, labels), None, client, p, classes,
                            [penalty])
-    columns = None
-    if standardize:
-        passes, columns = _scaled(datafit, X, y, s, labels, passes, client)
-    fitted = penalty if columns is None else penalty.for_scaled_columns(columns[FULL][1])
     b0 = datafit.intercept_at_zero(y_code, s_here)
+    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                          standardize, _ridge_default([penalty], alphas))
+    fitted = penalty if columns is None else penalty.for_scaled_columns(columns[FULL][1])
     zero, weight = np.zeros((p,) + np.shape(b0)), float(s_here.sum())
     null = passes.models([(FULL, zero, b0)])[0]
     grid, top = _grid(fitted, route.gradient(null[0], zero, b0, weight),
                       {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio,
-                       "alphas": alphas}, p)
+                       "alphas": alphas}, p,
+                      _ridge(datafit, penalty, total, standardize, y_code, b0, s_here))
     records = []
     run_together([walk(fitted, grid, zero, b0, null, weight, tol, records, route)], passes,
                  [FULL])
@@ -242,15 +243,40 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
         "points": passes.points}
 
 
-def _scaled(datafit, X, y, s, labels, passes, client):
-    """``(passes, columns)`` for ``standardize=True``: the passes seen in each path's
-    scaled units, and every path's ``{fold label: (shift, scale)}``
-    (:mod:`.tall_newton_scaled`: one more pass)."""
-    from .tall_newton_scaled import ScaledPasses, check_scalable, column_shift_scale
+def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
+                 ridge: bool):
+    """``(passes, total, columns)``: with ``standardize``, the passes seen in each path's
+    scaled units and every path's ``{fold label: (shift, scale)}``; ``total``: the
+    columns' moments over all the rows, for a pure ridge's default grid (``ridge``).
+    One more pass when either needs it (:mod:`.tall_newton_scaled`), else
+    ``(passes, None, None)``."""
+    if not (standardize or ridge):
+        return passes, None, None
+    from .tall_newton_scaled import ScaledPasses, check_scalable, column_moments, shift_scale
 
-    check_scalable(datafit)
-    columns = column_shift_scale(X, y, s, labels, FULL, client)
-    return ScaledPasses(passes, columns), columns
+    if standardize:
+        check_scalable(datafit)
+    moments = column_moments(X, y, s, labels, FULL, client)
+    columns = shift_scale(moments) if standardize else None
+    return ScaledPasses(passes, columns), moments[FULL], columns
+
+
+def _ridge_default(penalties, alphas) -> bool:
+    """Whether a pure ridge among ``penalties`` takes the default grid."""
+    return alphas is None and any(pen.elastic_net_family and pen.ratio == 0
+                                  for pen in penalties)
+
+
+def _ridge(datafit, penalty, total, standardize: bool, y_code, b0, s_here):
+    """The pure ridge ``penalty``'s default grid, as a function of the grid's options
+    (:func:`.tall_newton_scaled.ridge_grid`; None without the columns' moments)."""
+    if total is None:
+        return None
+    from .tall_newton_scaled import ridge_grid
+
+    z0 = np.zeros((y_code.shape[0],) + np.shape(b0)) + b0
+    return lambda grid: ridge_grid(datafit, penalty, total, standardize, (y_code, z0, s_here),
+                                   grid)
 
 
 def _check(datafit, scorer, how) -> None:
@@ -268,8 +294,9 @@ def _check(datafit, scorer, how) -> None:
                          + ", ".join(repr(name) for name in served))
 
 
-def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int) -> tuple:
-    """``(grid, alpha_max)`` of the full data (the rule of :func:`.paths.default_grid`)."""
+def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int, ridge=None) -> tuple:
+    """``(grid, alpha_max)`` of the full data (the rule of :func:`.paths.default_grid`;
+    ``ridge(grid)``: a pure ridge's, from the columns' moments)."""
     from ..penalties.bounds import box_alpha_max
     from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
 
@@ -277,8 +304,7 @@ def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int) -> tuple:
     if grid["alphas"] is not None:
         return check_alphas(grid["alphas"]), top
     if penalty.elastic_net_family and penalty.ratio == 0:
-        raise ValueError("a pure ridge's default grid needs the data's curvature: give "
-                         "alphas= to cross-validate it on a Dask array")
+        return ridge(grid)
     if np.any(penalty.feature_weights(n_features) == 0):
         raise ValueError("unpenalized features (penalty weights of 0) move alpha_max: give "
                          "alphas= to cross-validate them on a Dask array")
@@ -300,9 +326,9 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     labels = _fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
-    columns = None
-    if how.standardize:
-        passes, columns = _scaled(datafit, X, y, s, labels, passes, client)
+    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                          how.standardize,
+                                          _ridge_default(candidates, how.grid["alphas"]))
     folds = [*range(int(labels.max()) + 1), FULL]
     weight, b0 = {}, {}
     for k in folds:
@@ -318,7 +344,9 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
         pen = candidates[c]
         return pen if columns is None else pen.for_scaled_columns(columns[k][1])
 
-    grids = [_grid(fitted(c, FULL), grad0, how.grid, p) for c in range(len(candidates))]
+    grids = [_grid(fitted(c, FULL), grad0, how.grid, p,
+                   _ridge(datafit, candidates[c], total, how.standardize, y_code, b0[FULL],
+                          s_here)) for c in range(len(candidates))]
     tracks = [(c, k) for c in range(len(candidates)) for k in folds[:-1]]
     tracks += [(c, FULL) for c in range(len(candidates))] if how.refit else []
     alphas = [_fold_grid(grids[c][0], how.fold_alphas, weight[FULL], weight[k])

@@ -16,21 +16,25 @@ walk in scaled units and only the passes translate,
 :math:`\mu, \sigma` of every training fold and of all the rows come from one more pass
 (the sample-weighted moments of every held-out fold, :func:`.tall._reduce`). A
 multiclass datafit's model is its Hessian's blocks, not these moments: refused.
+
+The same pass gives a pure ridge its default grid (:func:`ridge_grid`), which is measured
+against the columns' variances.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
 
 import numpy as np
 
 from .sufficient import Moments
 
 
-def column_shift_scale(X, y, s, labels: np.ndarray, full: int, client=None) -> dict:
-    """``{label: (mean, scale)}`` of the columns of X over each training fold (the rows
-    whose fold label differs: labels ``0..K-1``) and over all the rows (``full``), by the
-    rule of :func:`.standardize.feature_moments`: one pass."""
+def column_moments(X, y, s, labels: np.ndarray, full: int, client=None) -> dict:
+    """``{label: Moments}`` of ``[X, y]`` under the sample weights over each training fold
+    (the rows whose fold label differs: labels ``0..K-1``) and over all the rows
+    (``full``): one pass."""
     from .sufficient import _sum
     from .tall import _reduce
 
@@ -40,8 +44,30 @@ def column_shift_scale(X, y, s, labels: np.ndarray, full: int, client=None) -> d
     out = {full: total}
     if n_folds > 1:  # (one label: the path's, whose training rows are all of them)
         out.update({k: total - held_out[k] for k in range(n_folds)})
-    p = X.shape[1]
-    return {k: (m.mean[:p].copy(), m.column_scale()) for k, m in out.items()}
+    return out
+
+
+def shift_scale(moments: dict) -> dict:
+    """``{label: (mean, scale)}`` of the columns, by the rule of
+    :func:`.standardize.feature_moments`."""
+    return {k: (m.mean[:-1].copy(), m.column_scale()) for k, m in moments.items()}
+
+
+def ridge_grid(datafit, penalty, total: Moments, standardize: bool, null: tuple,
+               grid: dict) -> tuple:
+    """``(grid, alpha_max)`` of a pure ridge by the rule of :func:`.paths.default_grid`
+    (the datafit's curvature at the null model times the columns' variances): that of
+    least squares on the columns' moments ``total`` (:func:`.sufficient.gram_grid`),
+    times the datafit's mean curvature at the null point ``null = (y, z0, weights)``."""
+    from ..core.datafits import LeastSquares
+    from .paths import mean_curvature
+    from .sufficient import gram_grid
+
+    y, z0, s = null
+    owner = types.SimpleNamespace(datafit=LeastSquares(), penalty=penalty)
+    alphas = mean_curvature(datafit, y, z0, s / s.sum()) * gram_grid(
+        owner, total, standardize, True, grid["n_alphas"], grid["alpha_min_ratio"], None)
+    return alphas, float(alphas[0])
 
 
 def to_scaled(moments: Moments, shift: np.ndarray, scale: np.ndarray) -> Moments:
@@ -61,12 +87,15 @@ def to_original(w: np.ndarray, b: float, shift: np.ndarray, scale: np.ndarray):
 @dataclasses.dataclass
 class ScaledPasses:
     """The passes (:class:`.tall_newton_cv._FoldPasses`) seen in each path's scaled
-    units (module docstring); ``columns``: ``{fold label: (shift, scale)}``."""
+    units (module docstring); ``columns``: ``{fold label: (shift, scale)}``, or None
+    (the columns as they are), after the pass of :func:`column_moments`."""
 
     passes: object
     columns: dict
 
     def models(self, requests: list) -> list:
+        if self.columns is None:  # (the columns as they are: the pass only counted)
+            return self.passes.models(requests)
         here = [(k, *to_original(w, b, *self.columns[k])) for k, w, b in requests]
         return [(to_scaled(model[0], *self.columns[k]), *model[1:])
                 for (k, _, _), model in zip(requests, self.passes.models(here), strict=True)]
