@@ -139,8 +139,8 @@ def test_group_splitter_on_dask_arrays():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"scoring": "auc"}, "weighted mean over rows: .*'deviance'"),
     ({"checkpoint": "somewhere"}, "checkpoint"),
-    ({"standardize": True}, "standardize=False"),
-    ({"penalty": pz.L2()}, "give alphas="),
+    ({"fit_intercept": False}, "fit_intercept=True"),
+    ({"penalty": pz.L1(weights=[0.0, 1, 1, 1, 1, 1])}, "give alphas="),
 ])
 def test_dask_logistic_cv_refuses_what_it_does_not_do(kwargs, message):
     X, y, _ = _data(n=200)

@@ -45,8 +45,9 @@ def test_dask_logistic_path_equals_the_in_memory_path(penalty):
 
 def test_dask_logistic_refuses_what_it_does_not_do():
     X, y, _ = _data(n=100)
-    with pytest.raises(ValueError, match="standardize=False"):
-        pz.path(da.from_array(X), da.from_array(y), pz.Logistic(), pz.L1(), standardize=True)
+    with pytest.raises(ValueError, match="fit_intercept=True"):
+        pz.path(da.from_array(X), da.from_array(y), pz.Logistic(), pz.L1(),
+                fit_intercept=False)
     bad = X.copy()
     bad[7, 2] = np.inf
     with pytest.raises(ValueError, match="NaN or infinite"):

@@ -155,9 +155,16 @@ def fold_plan(problem: Problem, splits, candidates, scorer: Scorer, how: RouteOp
         lambda k, c: (_fold_scores, (
             *splits[k], _fold_grid(grids[c], how.fold_alphas, s.sum(), s[splits[k][0]].sum()),
             scorer, how.standardize, how.keep_fold_paths)),
-        lambda c: (_full_path, (grids[c], how.standardize)), how)
+        lambda c: (_full_path, (grids[c], how.standardize)), how,
+        rows=fitted_rows(splits, problem.n_samples))
 
     return Plan(problems, grids, tasks, len(splits))
+
+
+def fitted_rows(splits, n_samples: int) -> list[int]:
+    """The rows each path fits (the folds' training rows, then all): a path's cost per
+    alpha is about proportional to them (:attr:`.tasks.Task.cost`)."""
+    return [train.shape[0] for train, _ in splits] + [n_samples]
 
 
 def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions,
@@ -182,20 +189,24 @@ def gram_plan(total, trains, tests, datafit, candidates, how: RouteOptions,
     return Plan(problems, grids, tasks, len(tests))
 
 
-def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, how: RouteOptions
-                ) -> list[Task]:
+def _make_tasks(candidates, grids, n_folds: int, fold_task, full_task, how: RouteOptions,
+                rows=None) -> list[Task]:
     """The folds' paths (candidate-major), then the full-data paths when ``how.refit``;
-    ``fold_task(k, c)`` and ``full_task(c)`` give ``(function, arguments)``."""
+    ``fold_task(k, c)`` and ``full_task(c)`` give ``(function, arguments)``; ``rows``: the
+    rows each fold's path fits, then the full data's (None: every path costs the same per
+    alpha, as on the Gram form)."""
     def name(c: int) -> str:
         return f", l1_ratio {candidates[c].ratio:g}" if how.is_grid else ""
 
-    def task(key: str, label: str, c: int, function_arguments) -> Task:
+    def task(key: str, label: str, c: int, function_arguments, k: int) -> Task:
         function, arguments = function_arguments
-        return Task(key, label, function, c, arguments, grids[c].shape[0])
+        size = grids[c].shape[0]
+        return Task(key, label, function, c, arguments, size,
+                    0.0 if rows is None else float(size * rows[k]))
 
-    tasks = [task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", c, fold_task(k, c))
+    tasks = [task(f"fold{k}-ratio{c}", f"fold {k}{name(c)}", c, fold_task(k, c), k)
              for c in range(len(grids)) for k in range(n_folds)]
     if how.refit:
-        tasks += [task(f"full-ratio{c}", f"the full-data path{name(c)}", c, full_task(c))
-                  for c in range(len(grids))]
+        tasks += [task(f"full-ratio{c}", f"the full-data path{name(c)}", c, full_task(c),
+                       n_folds) for c in range(len(grids))]
     return tasks

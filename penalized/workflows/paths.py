@@ -90,8 +90,7 @@ def curvature_trace(problem: Problem) -> float:
     coef0, b0 = null_point(problem)
     z0 = problem.linear_predictor(coef0, b0)
     s = problem.sample_weight / problem.sample_weight.sum()
-    curvature = np.asarray(problem.datafit.d2loss(problem.y, z0), dtype=float)
-    c = float(s @ (curvature.mean(axis=1) if curvature.ndim == 2 else curvature))
+    c = mean_curvature(problem.datafit, problem.y, z0, s)
     X = problem.X
     mean = np.asarray(X.T @ s).ravel() if problem.fit_intercept else 0.0
     second = np.asarray((X.multiply(X) if problem.is_sparse else X * X).T @ s).ravel()
@@ -100,6 +99,13 @@ def curvature_trace(problem: Problem) -> float:
     penalized = omega > 0
     t = c * float(np.sum(variance[penalized] / omega[penalized]))
     return t if t > 0 else 1.0
+
+
+def mean_curvature(datafit, y, z0, s) -> float:
+    """The datafit's curvature at ``z0`` averaged under the weights ``s`` (summing to 1;
+    per class, then over the classes)."""
+    curvature = np.asarray(datafit.d2loss(y, z0), dtype=float)
+    return float(s @ (curvature.mean(axis=1) if curvature.ndim == 2 else curvature))
 
 
 def alpha_grid(alpha_max_value: float, n_alphas: int = 100,
@@ -306,13 +312,12 @@ def _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_rati
     """:func:`path` of a smooth datafit on a Dask array (:mod:`.tall_newton`)."""
     from .tall_newton import newton_path
 
-    if getattr(X, "moments_source", False) or not fit_intercept or standardize:
+    if getattr(X, "moments_source", False) or not fit_intercept:
         raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
-                         "Newton with an intercept, on the columns as they are: use "
-                         "fit_intercept=True and standardize=False")
+                         "Newton with an intercept: use fit_intercept=True")
     return newton_path(X, y, datafit, penalty, sample_weight=sample_weight,
                        n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio, alphas=alphas,
-                       tol=tol)[0]
+                       tol=tol, standardize=standardize)[0]
 
 
 #: rows (dense X) or fits (sparse X) per block when every fit of a path is evaluated

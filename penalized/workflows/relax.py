@@ -33,6 +33,7 @@ from .cv_tasks import (
     _full_path,
     _grid_for,
     _make_tasks,
+    fitted_rows,
     score_path,
     subset_problem,
 )
@@ -190,6 +191,7 @@ def relax_plan(problem: Problem, splits, penalty, scorer: Scorer, how: RouteOpti
         [penalty], grids, len(splits),
         lambda k, c: (_relaxed_fold_scores, (*splits[k], grids[0], scorer, how.standardize,
                                              tuple(gammas))),
-        lambda c: (_full_path, (grids[0], how.standardize)), how)
+        lambda c: (_full_path, (grids[0], how.standardize)), how,
+        rows=fitted_rows(splits, problem.n_samples))
 
     return Plan(problems, grids, tasks, len(splits))

@@ -108,15 +108,17 @@ def path_result(grid, records: list, top: float, penalty, datafit, classes):
 
 
 def newton_path(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
-                alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
-    """The path of a smooth datafit on row-chunked Dask ``X`` (intercept fitted, no
-    standardization): ``(PathResult, {"passes", "seconds_per_pass", "points"})``; the
-    passes of :mod:`.tall_newton_cv` (a cross-validation's, with the full data only)."""
+                alpha_min_ratio=None, alphas=None, tol=1e-8, client=None, standardize=False):
+    """The path of a smooth datafit on row-chunked Dask ``X`` (intercept fitted;
+    ``standardize``: :mod:`.tall_newton_scaled`): ``(PathResult, {"passes",
+    "seconds_per_pass", "points"})``; the passes of :mod:`.tall_newton_cv` (a
+    cross-validation's, with the full data only)."""
     from .tall_newton_cv import newton_path_all_rows
 
     return newton_path_all_rows(X, y, datafit, penalty, sample_weight=sample_weight,
                                 n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
-                                alphas=alphas, tol=tol, client=client)
+                                alphas=alphas, tol=tol, client=client,
+                                standardize=standardize)
 
 
 def gradient(moments: Moments, w: np.ndarray, b: float, weight: float) -> np.ndarray:

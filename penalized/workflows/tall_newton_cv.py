@@ -27,10 +27,12 @@ Hessian's blocks instead of the working response's moments
 (:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
 
 Limits (each refused with a clear error): K-fold splits only (held-out folds that
-partition the rows); an intercept and the columns as they are (``standardize=False``);
-no ``checkpoint`` (there is no per-fold task to store); a pure ridge or unpenalized
-features need ``alphas=``. A datafit whose curvature vanishes on part of its domain
-(Huber outside its quadratic zone) is served, with many more outer steps per alpha.
+partition the rows); an intercept; ``standardize=True`` (:mod:`.tall_newton_scaled`) but
+for a multiclass datafit; no ``checkpoint`` (there is no per-fold task to store);
+unpenalized features need ``alphas=`` (a pure ridge's default grid and the standardized
+columns take one more pass: :mod:`.tall_newton_scaled`). A datafit whose curvature vanishes on
+part of its domain (Huber outside its quadratic zone) is served, with many more outer
+steps per alpha.
 """
 
 from __future__ import annotations
@@ -210,33 +212,78 @@ def _route(datafit, blocks, scorer, client, n_features: int, classes, penalties)
 
 
 def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas=100,
-                         alpha_min_ratio=None, alphas=None, tol=1e-8, client=None):
+                         alpha_min_ratio=None, alphas=None, tol=1e-8, client=None,
+                         standardize=False):
     """:func:`.tall_newton.newton_path` by this module's passes (any route, the
     multinomial's included): ``(PathResult, {"passes", "seconds_per_pass", "points"})``."""
     X, y, s, y_code, s_here, classes = _inputs(X, y, sample_weight, datafit, client)
     n, p = X.shape
-    route, passes = _route(datafit, _blocks(X, y, s, np.zeros(n, dtype=np.int32)), None,
-                           client, p, classes, [penalty])
+    labels = np.zeros(n, dtype=np.int32)
+    route, passes = _route(datafit, _blocks(X, y, s, labels), None, client, p, classes,
+                           [penalty])
     b0 = datafit.intercept_at_zero(y_code, s_here)
+    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                          standardize, _ridge_default([penalty], alphas))
+    fitted = penalty if columns is None else penalty.for_scaled_columns(columns[FULL][1])
     zero, weight = np.zeros((p,) + np.shape(b0)), float(s_here.sum())
     null = passes.models([(FULL, zero, b0)])[0]
-    grid, top = _grid(penalty, route.gradient(null[0], zero, b0, weight),
+    grid, top = _grid(fitted, route.gradient(null[0], zero, b0, weight),
                       {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio,
-                       "alphas": alphas}, p)
+                       "alphas": alphas}, p,
+                      _ridge(datafit, penalty, total, standardize, y_code, b0, s_here))
     records = []
-    run_together([walk(penalty, grid, zero, b0, null, weight, tol, records, route)], passes,
+    run_together([walk(fitted, grid, zero, b0, null, weight, tol, records, route)], passes,
                  [FULL])
+    if columns is not None:
+        from .tall_newton_scaled import unscaled_records
+
+        records = unscaled_records(records, *columns[FULL])
     return path_result(grid, records, top, penalty, datafit, classes), {
         "passes": passes.count, "seconds_per_pass": passes.seconds / passes.count,
         "points": passes.points}
 
 
+def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
+                 ridge: bool):
+    """``(passes, total, columns)``: with ``standardize``, the passes seen in each path's
+    scaled units and every path's ``{fold label: (shift, scale)}``; ``total``: the
+    columns' moments over all the rows, for a pure ridge's default grid (``ridge``).
+    One more pass when either needs it (:mod:`.tall_newton_scaled`), else
+    ``(passes, None, None)``."""
+    if not (standardize or ridge):
+        return passes, None, None
+    from .tall_newton_scaled import ScaledPasses, check_scalable, column_moments, shift_scale
+
+    if standardize:
+        check_scalable(datafit)
+    moments = column_moments(X, y, s, labels, FULL, client)
+    columns = shift_scale(moments) if standardize else None
+    return ScaledPasses(passes, columns), moments[FULL], columns
+
+
+def _ridge_default(penalties, alphas) -> bool:
+    """Whether a pure ridge among ``penalties`` takes the default grid."""
+    return alphas is None and any(pen.elastic_net_family and pen.ratio == 0
+                                  for pen in penalties)
+
+
+def _ridge(datafit, penalty, total, standardize: bool, y_code, b0, s_here):
+    """The pure ridge ``penalty``'s default grid, as a function of the grid's options
+    (:func:`.tall_newton_scaled.ridge_grid`; None without the columns' moments)."""
+    if total is None:
+        return None
+    from .tall_newton_scaled import ridge_grid
+
+    z0 = np.zeros((y_code.shape[0],) + np.shape(b0)) + b0
+    return lambda grid: ridge_grid(datafit, penalty, total, standardize, (y_code, z0, s_here),
+                                   grid)
+
+
 def _check(datafit, scorer, how) -> None:
     """What the route does not serve, each refused with one clear error."""
-    if not how.fit_intercept or how.standardize:
+    if not how.fit_intercept:
         raise ValueError(f"{type(datafit).__name__} on Dask arrays is fitted by proximal "
-                         "Newton with an intercept, on the columns as they are: use "
-                         "fit_intercept=True and standardize=False")
+                         "Newton with an intercept: use fit_intercept=True")
     if scorer.uses_data or not scorer.row_mean:
         from .scoring import SCORERS, SKLEARN_SCORERS
 
@@ -247,8 +294,9 @@ def _check(datafit, scorer, how) -> None:
                          + ", ".join(repr(name) for name in served))
 
 
-def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int) -> tuple:
-    """``(grid, alpha_max)`` of the full data (the rule of :func:`.paths.default_grid`)."""
+def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int, ridge=None) -> tuple:
+    """``(grid, alpha_max)`` of the full data (the rule of :func:`.paths.default_grid`;
+    ``ridge(grid)``: a pure ridge's, from the columns' moments)."""
     from ..penalties.bounds import box_alpha_max
     from .paths import L1_MIN_RATIO, alpha_grid, check_alphas
 
@@ -256,8 +304,7 @@ def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int) -> tuple:
     if grid["alphas"] is not None:
         return check_alphas(grid["alphas"]), top
     if penalty.elastic_net_family and penalty.ratio == 0:
-        raise ValueError("a pure ridge's default grid needs the data's curvature: give "
-                         "alphas= to cross-validate it on a Dask array")
+        return ridge(grid)
     if np.any(penalty.feature_weights(n_features) == 0):
         raise ValueError("unpenalized features (penalty weights of 0) move alpha_max: give "
                          "alphas= to cross-validate them on a Dask array")
@@ -279,6 +326,9 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     labels = fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
+    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                          how.standardize,
+                                          _ridge_default(candidates, how.grid["alphas"]))
     folds = [*range(int(labels.max()) + 1), FULL]
     weight, b0 = {}, {}
     for k in folds:
@@ -290,16 +340,27 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     zero = np.zeros((p,) + np.shape(b0[FULL]))
     nulls = dict(zip(folds, passes.models([(k, zero, b0[k]) for k in folds]), strict=True))
     grad0 = route.gradient(nulls[FULL][0], zero, b0[FULL], weight[FULL])
-    grids = [_grid(pen, grad0, how.grid, p) for pen in candidates]
+    def fitted(c: int, k: int):  # the penalty of track (c, k)'s columns
+        pen = candidates[c]
+        return pen if columns is None else pen.for_scaled_columns(columns[k][1])
+
+    grids = [_grid(fitted(c, FULL), grad0, how.grid, p,
+                   _ridge(datafit, candidates[c], total, how.standardize, y_code, b0[FULL],
+                          s_here)) for c in range(len(candidates))]
     tracks = [(c, k) for c in range(len(candidates)) for k in folds[:-1]]
     tracks += [(c, FULL) for c in range(len(candidates))] if how.refit else []
     alphas = [_fold_grid(grids[c][0], how.fold_alphas, weight[FULL], weight[k])
               for c, k in tracks]
     records = [[] for _ in tracks]
-    walks = [walk(candidates[c], alphas[i], zero, b0[k], nulls[k], weight[k], tol,
+    walks = [walk(fitted(c, k), alphas[i], zero, b0[k], nulls[k], weight[k], tol,
                   records[i], route) for i, (c, k) in enumerate(tracks)]
     run_together(walks, passes, [k for _, k in tracks], callback,
                  sum(a.shape[0] for a in alphas), records)
+    if columns is not None:
+        from .tall_newton_scaled import unscaled_records
+
+        records = [unscaled_records(rec, *columns[k]) for (_, k), rec in
+                   zip(tracks, records, strict=True)]
     result = _result(records, tracks, grids, candidates, scorer, how, datafit, classes)
     return result, {"passes": passes.count, "seconds_per_pass": passes.seconds / passes.count,
                     "points": passes.points}

@@ -36,6 +36,9 @@ class Task:
     arguments : tuple
     size : int
         Alphas on its path (the unit of progress).
+    cost : float
+        Its work relative to the other tasks' (e.g. alphas times rows fitted; 0: its
+        ``size``): parallel workers start the costliest first (:func:`longest_first`).
     """
 
     key: str
@@ -44,6 +47,11 @@ class Task:
     candidate: int
     arguments: tuple
     size: int
+    cost: float = 0.0
+
+    @property
+    def work(self) -> float:
+        return self.cost if self.cost > 0 else float(self.size)
 
     def run(self, problem: Problem, options: dict):
         return self.function(problem, *self.arguments, options)
@@ -87,6 +95,8 @@ def run_tasks(tasks: list[Task], problems: list[Problem], options: dict, *, n_jo
             callback(progress["done"], total)
 
     client = client if client is not None else active_client()
+    if client is None and effective_n_jobs(n_jobs) != 1:
+        todo = longest_first(tasks, todo)
     if client is not None:
         from .distributed import run_on_dask
 
@@ -111,6 +121,13 @@ def run_tasks(tasks: list[Task], problems: list[Problem], options: dict, *, n_jo
         for i, result in zip(todo, outputs, strict=True):
             finished(i, result)
     return results
+
+
+def longest_first(tasks: list[Task], todo: list[int]) -> list[int]:
+    """``todo`` (indices of ``tasks``) with the costliest tasks first, ties in task order:
+    n_jobs workers taking tasks in this order end closer together than in plan order,
+    where the longest (the full-data path: every row) came last and ran alone."""
+    return sorted(todo, key=lambda i: -tasks[i].work)
 
 
 def kernels_release_gil() -> bool:
