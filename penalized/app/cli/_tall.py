@@ -70,7 +70,7 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
     datafit = datafit_for(infer_task(y, s.task), y)
     _check_class_counts(y, datafit.task, s.cv)
     if not datafit.quadratic:
-        _check_newton_options(s)
+        _check_newton_options(s, datafit)
     names = list(folder.features)
     spec = TableSpec(target=s.target, numeric=names, categorical={},
                      set_aside=dict(folder.set_aside), feature_names=names)
@@ -78,10 +78,10 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
     return table, datafit.task, datafit
 
 
-def _check_newton_options(s) -> None:
+def _check_newton_options(s, datafit) -> None:
     """What the proximal-Newton route of a folder does not serve, before any work."""
-    if s.standardize:
-        raise ValueError("a Parquet folder's classification (or Poisson) fit on --dask takes "
+    if s.standardize and datafit.multiclass:
+        raise ValueError("a Parquet folder of more than two classes is fitted on --dask on "
                          "the columns as they are: add --no-standardize")
     if s.checkpoint is not None:
         raise ValueError("--checkpoint: a Parquet folder's classification (or Poisson) fit "
