@@ -48,7 +48,9 @@ def _assert_identical(a, b) -> None:
 @pytest.mark.parametrize("options", [{}, {"standardize": True, "l1_ratios": [0.5, 1.0]}])
 def test_interrupted_dask_newton_cv_resumes_to_the_uninterrupted_result(tmp_path, options):
     X, y, s = _data()
-    reference = _cv(X, y, s, **options)
+    reference = _cv(X, y, s, checkpoint=tmp_path / "whole", **options)  # not interrupted
+    plain = _cv(X, y, s, **options)  # (no checkpoint: the same fits, to rounding)
+    np.testing.assert_allclose(plain.path.objectives, reference.path.objectives, rtol=1e-12)
     folder = tmp_path / "ck"
     calls = []
 

@@ -8,9 +8,10 @@ only. So after every pass each path whose record grew is stored (one ``.npz`` pe
 path in the folder of :mod:`.checkpoint`, written atomically): its accepted points,
 objectives, steps, certificates and held-out score sums, and the model (the moments
 of ``[X, t]`` and the loss) at the last one. A resumed run restarts every path at its
-next alpha from there and takes the same steps: each requested point's model is
-computed on its own (:func:`.tall_newton_cv._block_models`), whichever points share
-its pass, so the result is the uninterrupted run's, bit for bit.
+next alpha from there and takes the same steps: with a checkpoint each requested
+point's linear predictor is computed on its own (``each_point`` of
+:func:`.tall_newton_cv._block_models`), whichever points share its pass, so the result
+is the uninterrupted checkpointed run's, bit for bit.
 
 The fingerprint (:func:`.checkpoint.run_fingerprint`) stands X by its columns' moments
 over every held-out fold (one more pass, :func:`.tall_newton_scaled.column_moments`);

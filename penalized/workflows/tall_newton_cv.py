@@ -38,6 +38,7 @@ more outer steps per alpha.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import types
 import warnings
@@ -51,15 +52,22 @@ from .tall_newton import MIN_CURVATURE, ONE_OUTPUT, path_result, walk
 FULL = -1
 
 
-def _block_models(X, y, s, labels, requests, datafit, scorer):
+def _block_models(X, y, s, labels, requests, datafit, scorer, each_point=False):
     """Every requested point's ``(moments, training loss sum, held-out score sum,
-    held-out weight)`` on one block (runs where the block lives)."""
+    held-out weight)`` on one block (runs where the block lives). ``each_point``: each
+    linear predictor by its own product, so that a point's model does not depend on
+    which points share the pass (one product over them all rounds a column differently
+    for other column counts); a checkpoint's resumed passes are not the uninterrupted
+    run's."""
     X, y, s = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(s, float)
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
         raise ValueError("X or sample_weight has NaN or infinite values")
+    if each_point:
+        Z = np.column_stack([X @ w + b for _, w, b in requests])
+    else:
+        Z = X @ np.column_stack([w for _, w, _ in requests]) + [b for _, _, b in requests]
     out = []
-    for label, w, b in requests:  # each point on its own: its model is the same whichever
-        z = X @ w + b  # points share the pass (a resumed checkpoint's passes differ)
+    for (label, _, _), z in zip(requests, Z.T, strict=True):
         held = labels == label
         g, h = datafit.dloss(y, z), np.maximum(datafit.d2loss(y, z), MIN_CURVATURE)
         score, weight = 0.0, float(s[held].sum())
@@ -333,6 +341,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
         from .tall_newton_checkpoint import check_storable
 
         check_storable(datafit)
+        passes.block_models = functools.partial(_block_models, each_point=True)
     passes, moments, columns = _column_pass(datafit, X, y, s, labels, passes, client,
                                             how.standardize,
                                             _ridge_default(candidates, how.grid["alphas"]),
