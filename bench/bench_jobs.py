@@ -15,6 +15,9 @@ start and end (seconds from the call), its thread, and from ``/proc/thread-self/
 (``sleep``: in a path, only the GIL blocks); plus the time spent outside the tasks (grid
 before, collect after) and a dedicated-core estimate of the speed-up (each thread's tasks'
 wall time less their runqueue wait, the longest thread against the serial sum).
+``--twin`` runs one fold's path (800 rows) alone, then the same path in two threads at
+once, and prints each one's CPU, runqueue and blocked (GIL) time: the blocked share is
+what the GIL costs two workers.
 """
 
 from __future__ import annotations
@@ -82,10 +85,39 @@ class Recorder:
         return total_cpu
 
 
+def twin(X, y, datafit) -> None:
+    """One path alone, then the same path in two threads at once (module docstring)."""
+    from penalized.core.threads import single_blas_thread
+
+    rows = np.asfortranarray(X[:800])
+    pz.path(rows[:100], y[:100], datafit, n_alphas=5)  # compilation
+
+    def one(out: list) -> None:
+        start, (cpu0, queue0) = time.perf_counter(), _schedstat()
+        pz.path(rows, y[:800], datafit, n_alphas=50, tol=1e-6)
+        cpu1, queue1 = _schedstat()
+        wall = time.perf_counter() - start
+        out.append((wall, cpu1 - cpu0, queue1 - queue0))
+
+    with single_blas_thread():
+        for label, n_threads in (("alone", 1), ("twin", 2)):
+            out: list = []
+            threads = [threading.Thread(target=one, args=(out,)) for _ in range(n_threads)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            for wall, cpu, queue in out:
+                blocked = max(wall - cpu - queue, 0.0)
+                print(f"  {datafit.name} {label}: wall {wall:.2f} s, cpu {cpu:.2f} s, runqueue "
+                      f"{queue:.2f} s, blocked (GIL) {blocked:.2f} s ({blocked / cpu:.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan-order", action="store_true")
     parser.add_argument("--timeline", action="store_true")
+    parser.add_argument("--twin", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 3000))
@@ -98,6 +130,10 @@ def main() -> None:
     recorder = Recorder() if args.timeline else None
     longest_first = tasks_module.longest_first
     kinds = {"serial": None, "n_jobs=2": 2} | ({"plan order": 2} if args.plan_order else {})
+    if args.twin:
+        for y, datafit in cases.values():
+            twin(X, y, datafit)
+        return
     for name, (y, datafit) in cases.items():
         for n_jobs in (None, 2):  # warm-up: compilation, worker start-up
             pz.cross_validate(X[:200], y[:200], datafit, cv=5, n_alphas=10, n_jobs=n_jobs)

@@ -138,7 +138,6 @@ def test_group_splitter_on_dask_arrays():
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"scoring": "auc"}, "weighted mean over rows: .*'deviance'"),
-    ({"checkpoint": "somewhere"}, "checkpoint"),
     ({"fit_intercept": False}, "fit_intercept=True"),
     ({"penalty": pz.L1(weights=[0.0, 1, 1, 1, 1, 1])}, "give alphas="),
 ])

@@ -27,17 +27,18 @@ Hessian's blocks instead of the working response's moments
 (:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
 
 Limits (each refused with a clear error): K-fold splits only (held-out folds that
-partition the rows); an intercept; ``standardize=True`` (:mod:`.tall_newton_scaled`) but
-for a multiclass datafit; no ``checkpoint`` (there is no per-fold task to store);
-unpenalized features need ``alphas=`` (a pure ridge's default grid and the standardized
-columns take one more pass: :mod:`.tall_newton_scaled`). A datafit whose curvature vanishes on
-part of its domain (Huber outside its quadratic zone) is served, with many more outer
-steps per alpha.
+partition the rows); an intercept; a multiclass datafit takes neither ``standardize=True``
+(:mod:`.tall_newton_scaled`) nor ``checkpoint`` (:mod:`.tall_newton_checkpoint`);
+unpenalized features need ``alphas=`` (a pure ridge's default grid, the standardized
+columns and a checkpoint's fingerprint take one more pass). A datafit whose curvature
+vanishes on part of its domain (Huber outside its quadratic zone) is served, with many
+more outer steps per alpha.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import types
 import warnings
@@ -51,13 +52,20 @@ from .tall_newton import MIN_CURVATURE, ONE_OUTPUT, path_result, walk
 FULL = -1
 
 
-def _block_models(X, y, s, labels, requests, datafit, scorer):
+def _block_models(X, y, s, labels, requests, datafit, scorer, each_point=False):
     """Every requested point's ``(moments, training loss sum, held-out score sum,
-    held-out weight)`` on one block (runs where the block lives)."""
+    held-out weight)`` on one block (runs where the block lives). ``each_point``: each
+    linear predictor by its own product, so that a point's model does not depend on
+    which points share the pass (one product over them all rounds a column differently
+    for other column counts); a checkpoint's resumed passes are not the uninterrupted
+    run's."""
     X, y, s = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(s, float)
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
         raise ValueError("X or sample_weight has NaN or infinite values")
-    Z = X @ np.column_stack([w for _, w, _ in requests]) + [b for _, _, b in requests]
+    if each_point:
+        Z = np.column_stack([X @ w + b for _, w, b in requests])
+    else:
+        Z = X @ np.column_stack([w for _, w, _ in requests]) + [b for _, _, b in requests]
     out = []
     for (label, _, _), z in zip(requests, Z.T, strict=True):
         held = labels == label
@@ -122,9 +130,10 @@ class _FoldPasses:
 
 
 def run_together(walks: list, passes: _FoldPasses, labels: list, callback=None,
-                 total: int = 0, records: list | None = None) -> None:
+                 total: int = 0, records: list | None = None, after_pass=None) -> None:
     """Drive the generators ``walks`` (path ``i`` trains without fold ``labels[i]``) in
-    lockstep: each pass computes the points all unfinished paths asked for."""
+    lockstep: each pass computes the points all unfinished paths asked for
+    (``after_pass()``: called after each, e.g. to store a checkpoint)."""
     pending = {}
     for i, steps in enumerate(walks):
         pending[i] = next(steps)
@@ -136,6 +145,8 @@ def run_together(walks: list, passes: _FoldPasses, labels: list, callback=None,
                 pending[i] = walks[i].send(model)
             except StopIteration:
                 del pending[i]
+        if after_pass is not None:
+            after_pass()
         if callback is not None and records is not None:
             callback(sum(len(r) for r in records), total)
 
@@ -222,15 +233,15 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
     route, passes = _route(datafit, _blocks(X, y, s, labels), None, client, p, classes,
                            [penalty])
     b0 = datafit.intercept_at_zero(y_code, s_here)
-    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
-                                          standardize, _ridge_default([penalty], alphas))
+    passes, moments, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                            standardize, _ridge_default([penalty], alphas))
     fitted = penalty if columns is None else penalty.for_scaled_columns(columns[FULL][1])
     zero, weight = np.zeros((p,) + np.shape(b0)), float(s_here.sum())
     null = passes.models([(FULL, zero, b0)])[0]
     grid, top = _grid(fitted, route.gradient(null[0], zero, b0, weight),
                       {"n_alphas": n_alphas, "alpha_min_ratio": alpha_min_ratio,
                        "alphas": alphas}, p,
-                      _ridge(datafit, penalty, total, standardize, y_code, b0, s_here))
+                      _ridge(datafit, penalty, moments, standardize, y_code, b0, s_here))
     records = []
     run_together([walk(fitted, grid, zero, b0, null, weight, tol, records, route)], passes,
                  [FULL])
@@ -244,13 +255,13 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
 
 
 def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
-                 ridge: bool):
-    """``(passes, total, columns)``: with ``standardize``, the passes seen in each path's
-    scaled units and every path's ``{fold label: (shift, scale)}``; ``total``: the
-    columns' moments over all the rows, for a pure ridge's default grid (``ridge``).
-    One more pass when either needs it (:mod:`.tall_newton_scaled`), else
-    ``(passes, None, None)``."""
-    if not (standardize or ridge):
+                 ridge: bool, stored: bool = False):
+    """``(passes, moments, columns)``: with ``standardize``, the passes seen in each
+    path's scaled units and every path's ``{fold label: (shift, scale)}``; ``moments``:
+    the columns' ``{fold label: Moments}``, for a pure ridge's default grid (``ridge``)
+    and a checkpoint's fingerprint (``stored``). One more pass when any needs it
+    (:mod:`.tall_newton_scaled`), else ``(passes, None, None)``."""
+    if not (standardize or ridge or stored):
         return passes, None, None
     from .tall_newton_scaled import ScaledPasses, check_scalable, column_moments, shift_scale
 
@@ -258,7 +269,7 @@ def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
         check_scalable(datafit)
     moments = column_moments(X, y, s, labels, FULL, client)
     columns = shift_scale(moments) if standardize else None
-    return ScaledPasses(passes, columns), moments[FULL], columns
+    return ScaledPasses(passes, columns), moments, columns
 
 
 def _ridge_default(penalties, alphas) -> bool:
@@ -267,16 +278,16 @@ def _ridge_default(penalties, alphas) -> bool:
                                   for pen in penalties)
 
 
-def _ridge(datafit, penalty, total, standardize: bool, y_code, b0, s_here):
+def _ridge(datafit, penalty, moments, standardize: bool, y_code, b0, s_here):
     """The pure ridge ``penalty``'s default grid, as a function of the grid's options
     (:func:`.tall_newton_scaled.ridge_grid`; None without the columns' moments)."""
-    if total is None:
+    if moments is None:
         return None
     from .tall_newton_scaled import ridge_grid
 
     z0 = np.zeros((y_code.shape[0],) + np.shape(b0)) + b0
-    return lambda grid: ridge_grid(datafit, penalty, total, standardize, (y_code, z0, s_here),
-                                   grid)
+    return lambda grid: ridge_grid(datafit, penalty, moments[FULL], standardize,
+                                   (y_code, z0, s_here), grid)
 
 
 def _check(datafit, scorer, how) -> None:
@@ -314,7 +325,7 @@ def _grid(penalty, grad0: np.ndarray, grid: dict, n_features: int, ridge=None) -
 
 def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldid=None,
                           groups=None, sample_weight=None, tol=1e-8, client=None,
-                          callback=None):
+                          callback=None, checkpoint=None):
     """:func:`penalized.cross_validate` of a smooth datafit on row-chunked Dask ``X``:
     ``(CVResult, {"passes", "seconds_per_pass", "points"})`` (``how``: the
     :class:`.cv_tasks.RouteOptions`; ``candidates``: one penalty per l1_ratio)."""
@@ -326,9 +337,15 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     labels = fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
-    passes, total, columns = _column_pass(datafit, X, y, s, labels, passes, client,
-                                          how.standardize,
-                                          _ridge_default(candidates, how.grid["alphas"]))
+    if checkpoint is not None:
+        from .tall_newton_checkpoint import check_storable
+
+        check_storable(datafit)
+        passes.block_models = functools.partial(_block_models, each_point=True)
+    passes, moments, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+                                            how.standardize,
+                                            _ridge_default(candidates, how.grid["alphas"]),
+                                            checkpoint is not None)
     folds = [*range(int(labels.max()) + 1), FULL]
     weight, b0 = {}, {}
     for k in folds:
@@ -345,17 +362,21 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
         return pen if columns is None else pen.for_scaled_columns(columns[k][1])
 
     grids = [_grid(fitted(c, FULL), grad0, how.grid, p,
-                   _ridge(datafit, candidates[c], total, how.standardize, y_code, b0[FULL],
-                          s_here)) for c in range(len(candidates))]
+                   _ridge(datafit, candidates[c], moments, how.standardize, y_code,
+                          b0[FULL], s_here)) for c in range(len(candidates))]
     tracks = [(c, k) for c in range(len(candidates)) for k in folds[:-1]]
     tracks += [(c, FULL) for c in range(len(candidates))] if how.refit else []
     alphas = [_fold_grid(grids[c][0], how.fold_alphas, weight[FULL], weight[k])
               for c, k in tracks]
-    records = [[] for _ in tracks]
-    walks = [walk(fitted(c, k), alphas[i], zero, b0[k], nulls[k], weight[k], tol,
-                  records[i], route) for i, (c, k) in enumerate(tracks)]
-    run_together(walks, passes, [k for _, k in tracks], callback,
-                 sum(a.shape[0] for a in alphas), records)
+    records, saver = _stored_records(checkpoint, tracks, moments, y_code, s_here, labels,
+                                     datafit, candidates, [g[0] for g in grids], scorer,
+                                     how, tol)
+    todo = [i for i in range(len(tracks)) if len(records[i]) < alphas[i].shape[0]]
+    walks = [walk(fitted(*tracks[i]), alphas[i][len(records[i]):],
+                  *_start(records[i], zero, b0[tracks[i][1]], nulls[tracks[i][1]]),
+                  weight[tracks[i][1]], tol, records[i], route) for i in todo]
+    run_together(walks, passes, [tracks[i][1] for i in todo], callback,
+                 sum(a.shape[0] for a in alphas), records, saver)
     if columns is not None:
         from .tall_newton_scaled import unscaled_records
 
@@ -364,6 +385,30 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     result = _result(records, tracks, grids, candidates, scorer, how, datafit, classes)
     return result, {"passes": passes.count, "seconds_per_pass": passes.seconds / passes.count,
                     "points": passes.points}
+
+
+def _stored_records(checkpoint, tracks, moments, y_code, s_here, labels, datafit,
+                    candidates, grids, scorer, how, tol) -> tuple:
+    """``(records, after_pass)``: every track's records so far (those a ``checkpoint``
+    holds, else none) and what stores them after each pass (None without one;
+    :mod:`.tall_newton_checkpoint`)."""
+    if checkpoint is None:
+        return [[] for _ in tracks], None
+    from .tall_newton_checkpoint import TrackSaver, load_track, open_store, track_key
+
+    keys = [track_key(c, k, FULL) for c, k in tracks]
+    store = open_store(checkpoint, moments, y_code, s_here, labels, datafit, candidates,
+                       grids, scorer, how, tol, keys)
+    records = [load_track(store, key) for key in keys]
+    return records, TrackSaver(store, keys, records)
+
+
+def _start(records: list, zero, b0, null) -> tuple:
+    """Where a path goes on: its last accepted point and model, else the null model."""
+    if not records:
+        return zero, b0, null
+    w, b, *_, model = records[-1]
+    return w, b, model
 
 
 def _result(records, tracks, grids, candidates, scorer, how, datafit, classes):
@@ -397,12 +442,10 @@ def dask_newton_cv(X, y, datafit, candidates, scorer, how, *, checkpoint=None, *
         raise ValueError(f"{type(datafit).__name__}: a table that computes its own moments "
                          "serves least squares; read it as a Dask DataFrame for the Newton "
                          "route")
-    if checkpoint is not None:
-        raise ValueError("checkpoint: the Newton route for Dask arrays runs every fold in "
-                         "the same passes, with no per-fold task to store; omit checkpoint")
     with warnings.catch_warnings(record=True) as caught:  # shown at the caller's line
         warnings.simplefilter("always")
-        result = newton_cross_validate(X, y, datafit, candidates, scorer, how, **options)[0]
+        result = newton_cross_validate(X, y, datafit, candidates, scorer, how,
+                                       checkpoint=checkpoint, **options)[0]
     for warning in caught:
         warnings.warn(warning.message, warning.category, stacklevel=3)
     return result
