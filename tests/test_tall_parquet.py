@@ -124,7 +124,7 @@ def test_in_memory_reads_of_a_folder_a_glob_and_a_file_agree(folder):
     (None, ["--task", "classification"], "fewer than the 4 folds"),
     (None, ["--impute", "mean"], "--impute needs the whole table"),
     ("classes", [], "add --no-standardize"),
-    ("binary", ["--no-standardize", "--checkpoint", "ck"], "omit --checkpoint"),
+    ("classes", ["--no-standardize", "--checkpoint", "ck"], "omit --checkpoint"),
     (None, ["--drop", "nope"], "--drop column 'nope' not found"),
 ])
 def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, change, args,
@@ -203,9 +203,12 @@ def test_cli_dask_classifies_a_parquet_folder_as_in_memory(tmp_path, capsys, n_c
     # (standardized: the default; the multinomial route fits the columns as they are)
     options = ["--target", "label", "--cv", "3", "--n-alphas", "12", "--tol", "1e-10",
                *(["--no-standardize"] if n_classes > 2 else [])]
-    code, tall, err = main_json(["fit", root, *options, "--dask", "local:2", "--out",
-                                 tmp_path / "tall"], capsys)
+    # (with a checkpoint of every path for two classes: stored as it runs)
+    store = ["--checkpoint", tmp_path / "ck"] if n_classes == 2 else []
+    code, tall, err = main_json(["fit", root, *options, "--dask", "local:2", *store,
+                                 "--out", tmp_path / "tall"], capsys)
     assert code == 0, err
+    assert not store or len(list((tmp_path / "ck").glob("newton-*"))) == 4  # 3 folds + full
     code, memory, err = main_json(["fit", whole, *options, "--out", tmp_path / "mem"], capsys)
     assert code == 0, err
     _same_fit(tall, memory)

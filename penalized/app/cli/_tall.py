@@ -80,13 +80,15 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
 
 def _check_newton_options(s, datafit) -> None:
     """What the proximal-Newton route of a folder does not serve, before any work."""
-    if s.standardize and datafit.multiclass:
+    if not datafit.multiclass:
+        return
+    if s.standardize:
         raise ValueError("a Parquet folder of more than two classes is fitted on --dask on "
                          "the columns as they are: add --no-standardize")
     if s.checkpoint is not None:
-        raise ValueError("--checkpoint: a Parquet folder's classification (or Poisson) fit "
-                         "runs every fold in the same passes over the files, with no "
-                         "per-fold task to store; omit --checkpoint")
+        raise ValueError("--checkpoint: a Parquet folder of more than two classes is fitted "
+                         "on --dask without one (its passes return the Hessian's blocks); "
+                         "omit --checkpoint")
 
 
 def _ticker(name: str, s, progress):
@@ -170,7 +172,7 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
         result = cross_validate(X, y, datafit, penalty, foldid=labels, n_alphas=s.n_alphas,
                                 alpha_min_ratio=ratio, standardize=s.standardize, tol=s.tol,
                                 keep_fold_paths=True, callback=_ticker(name, s, progress),
-                                client=client)
+                                client=client, checkpoint=s.checkpoint)
     table.spec.training_fill = {c: float(m) for c, m in zip(table.spec.numeric, mean,
                                                              strict=True)}
     scale = unit_scale(mean, std) if s.standardize else np.ones(X.shape[1])
