@@ -435,7 +435,9 @@ def parse_args(argv=None):
     parser.add_argument("--tables", default=None, help="comma-separated subset of "
                         + ",".join([*datasets.names(), SYNTHETIC]) + " (default: all)")
     parser.add_argument("--datafits", default=",".join(DATAFITS))
-    parser.add_argument("--penalties", default=",".join(PENALTIES))
+    parser.add_argument("--penalties", default=None,
+                        help=f"comma-separated subset of {','.join(PENALTIES)} (default: all; "
+                        "with --quick: l1)")
     parser.add_argument("--tols", default=None, help="our tols (default 1e-4,1e-6,1e-8; "
                         f"{','.join(f'{t:g}' for t in SYNTHETIC_TOLS)} on {SYNTHETIC})")
     parser.add_argument("--peers", default=",".join(PEERS))
@@ -447,7 +449,8 @@ def parse_args(argv=None):
                         help="time the runs by wall clock or by this process's CPU time "
                         "(steadier on a shared machine)")
     parser.add_argument("--quick", action="store_true",
-                        help="tols 1e-4,1e-6 only, L1 only, glmnet the only peer")
+                        help="tols 1e-4,1e-6 only, L1 only (unless --penalties says "
+                        "otherwise), glmnet the only peer")
     parser.add_argument("--slow", type=float, default=60.0, help="after a run longer than "
                         "this (s), the tighter tols of that method are skipped ('slow')")
     parser.add_argument("--run-timeout", type=float, default=600.0,
@@ -459,10 +462,11 @@ def parse_args(argv=None):
     all_tables = [*datasets.names(), SYNTHETIC]
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     args.tables = all_tables if args.tables is None else split(args.tables)
-    args.datafits, args.penalties, args.peers = (split(args.datafits), split(args.penalties),
+    penalties = args.penalties or ("l1" if args.quick else ",".join(PENALTIES))
+    args.datafits, args.penalties, args.peers = (split(args.datafits), split(penalties),
                                                  split(args.peers))
     if args.quick:
-        args.penalties, args.peers = ["l1"], ["glmnet"]
+        args.peers = ["glmnet"]
         args.tols = args.tols or ",".join(f"{t:g}" for t in QUICK_TOLS)
     if args.no_peers:
         args.peers = []

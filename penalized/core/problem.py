@@ -82,8 +82,13 @@ class Problem:
         return (self.n_outputs,) if self.datafit.multiclass else ()
 
     def with_penalty(self, penalty: Penalty) -> Problem:
-        """Same data, another penalty (e.g. another alpha along a path); keeps the memo."""
-        return dataclasses.replace(self, penalty=penalty)
+        """Same data, another penalty (e.g. another alpha along a path); keeps the memo
+        and the cached constants of the data (none depends on the penalty), without
+        ``dataclasses.replace``'s cost (once per alpha of a path)."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        object.__setattr__(other, "penalty", penalty)
+        return other
 
     def with_solver_layout(self) -> Problem:
         """This problem with X as the solvers read it (float64, Fortran-ordered when dense):
@@ -120,7 +125,7 @@ class Problem:
         gz = self.datafit.gradient_z(self.y, z, self.sample_weight)
         if gz.ndim == 2:  # multiclass: one intercept per class
             return np.asarray(self.X.T @ gz), np.sum(gz, axis=0), z
-        return self.X.T @ gz, float(np.sum(gz)), z
+        return self.X.T @ gz, float(gz.sum()), z
 
     def intercept_at_zero(self):
         """Optimal intercept of the null model (an array of shape (n_classes,) if multiclass)."""
@@ -136,7 +141,7 @@ class Problem:
         z = np.zeros((self.n_samples,) + self.intercept_shape) + b
         return z if self.offset is None else z + self.offset
 
-    # ---- constants ----------------------------------------------------
+    # ---- constants (of the data only: with_penalty keeps them) ----------
     @cached_property
     def column_norms2(self) -> np.ndarray:
         """``sum_i s_i x_ij^2 / n`` for every column (coordinate Lipschitz constants / c)."""
