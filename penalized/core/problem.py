@@ -28,6 +28,7 @@ from .validation import (
     check_sample_weight,
     check_X,
     check_y,
+    raise_not_finite,
     solver_layout,
 )
 
@@ -208,7 +209,10 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
                         f"got {datafit!r}")
     if not isinstance(penalty, Penalty):
         raise TypeError(f"penalty must be a penalized penalty (e.g. pz.L1()), got {penalty!r}")
-    X = check_X(X, keep_dense=keep_dense)
+    X = check_X(X, keep_dense=keep_dense, check_finite=False)
+    # NaN / infinity and magnitude of X in two reductions (check_X's sum would be a third)
+    check_magnitude(X, X.shape[0] * X.shape[1], "X", where=lambda v: _column_of(X, v),
+                    not_finite=lambda: raise_not_finite(X))
     y = check_y(y, X.shape[0])
     if datafit.task == "regression" and y.dtype.kind not in "biuf":
         try:
@@ -216,7 +220,6 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
         except (TypeError, ValueError):
             raise TypeError(f"y must be numeric for {type(datafit).__name__}, "
                             f"got dtype {y.dtype}") from None
-    check_magnitude(X, X.shape[0] * X.shape[1], "X", where=lambda v: _column_of(X, v))
     if y.dtype.kind in "biuf":
         check_magnitude(y, X.shape[0], "y")
     y_int, classes = datafit.prepare_target(y)
