@@ -214,11 +214,14 @@ def _alarm(signum, frame):
 CLOCK = {"now": time.perf_counter}
 
 
-def timed(fn, timeout_s: float, min_total: float = 1.0, max_runs: int = 5):
+def timed(fn, timeout_s: float, min_total: float = 1.0, max_runs: int = 5,
+          min_small: float = 0.05, max_small: int = 101):
     """(median seconds, result). A first run under 2 s is a warm-up (discarded), then runs
-    are repeated until ``min_total`` seconds or ``max_runs``; a longer first run is the
-    measurement (compilation was done by the warm-up on a slice). A run's seconds are its
-    runner's ``call_s`` (the library call alone) when it reports one."""
+    are repeated until ``min_total`` seconds or ``max_runs``, and in any case until
+    ``min_small`` seconds (at most ``max_small`` runs: a millisecond path's median of 5
+    moved by 50 % between runs of the benchmark on a shared machine); a longer first run
+    is the measurement (compilation was done by the warm-up on a slice). A run's seconds
+    are its runner's ``call_s`` (the library call alone) when it reports one."""
     signal.signal(signal.SIGALRM, _alarm)
 
     def once():
@@ -235,7 +238,8 @@ def timed(fn, timeout_s: float, min_total: float = 1.0, max_runs: int = 5):
     if first >= 2.0:
         return first, out
     times = []
-    while not times or (sum(times) < min_total and len(times) < max_runs):
+    while not times or (sum(times) < min_total and len(times) < max_runs) or \
+            (sum(times) < min_small and len(times) < max_small):
         t, out = once()
         times.append(t)
     return float(np.median(times)), out
