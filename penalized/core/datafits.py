@@ -76,7 +76,7 @@ class Datafit(ABC):
 
     def value(self, y, z, sample_weight) -> float:
         """``(1/n) sum_i s_i loss(y_i, z_i)`` with ``sum s = n``."""
-        return float(np.mean(sample_weight * self.loss(y, z)))
+        return float((sample_weight * self.loss(y, z)).mean())
 
     def gradient_z(self, y, z, sample_weight):
         """Gradient of :meth:`value` with respect to ``z`` (shape of ``z``)."""
@@ -132,8 +132,8 @@ class LeastSquares(Datafit):
         # sup_z a z - (y - z)^2 / 2  at z = y + a
         return a * y + 0.5 * a**2
 
-    def intercept_at_zero(self, y, sample_weight):
-        return float(np.average(y, weights=sample_weight))
+    def intercept_at_zero(self, y, sample_weight):  # (np.average: 3x the time)
+        return float(np.dot(sample_weight, y) / sample_weight.sum())
 
     def inverse_link(self, z):
         return z

@@ -28,6 +28,7 @@ from .validation import (
     check_sample_weight,
     check_X,
     check_y,
+    raise_not_finite,
     solver_layout,
 )
 
@@ -82,8 +83,13 @@ class Problem:
         return (self.n_outputs,) if self.datafit.multiclass else ()
 
     def with_penalty(self, penalty: Penalty) -> Problem:
-        """Same data, another penalty (e.g. another alpha along a path); keeps the memo."""
-        return dataclasses.replace(self, penalty=penalty)
+        """Same data, another penalty (e.g. another alpha along a path); keeps the memo
+        and the cached constants of the data (none depends on the penalty), without
+        ``dataclasses.replace``'s cost (once per alpha of a path)."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        object.__setattr__(other, "penalty", penalty)
+        return other
 
     def with_solver_layout(self) -> Problem:
         """This problem with X as the solvers read it (float64, Fortran-ordered when dense):
@@ -120,7 +126,7 @@ class Problem:
         gz = self.datafit.gradient_z(self.y, z, self.sample_weight)
         if gz.ndim == 2:  # multiclass: one intercept per class
             return np.asarray(self.X.T @ gz), np.sum(gz, axis=0), z
-        return self.X.T @ gz, float(np.sum(gz)), z
+        return self.X.T @ gz, float(gz.sum()), z
 
     def intercept_at_zero(self):
         """Optimal intercept of the null model (an array of shape (n_classes,) if multiclass)."""
@@ -136,7 +142,7 @@ class Problem:
         z = np.zeros((self.n_samples,) + self.intercept_shape) + b
         return z if self.offset is None else z + self.offset
 
-    # ---- constants ----------------------------------------------------
+    # ---- constants (of the data only: with_penalty keeps them) ----------
     @cached_property
     def column_norms2(self) -> np.ndarray:
         """``sum_i s_i x_ij^2 / n`` for every column (coordinate Lipschitz constants / c)."""
@@ -203,7 +209,10 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
                         f"got {datafit!r}")
     if not isinstance(penalty, Penalty):
         raise TypeError(f"penalty must be a penalized penalty (e.g. pz.L1()), got {penalty!r}")
-    X = check_X(X, keep_dense=keep_dense)
+    X = check_X(X, keep_dense=keep_dense, check_finite=False)
+    # NaN / infinity and magnitude of X in two reductions (check_X's sum would be a third)
+    check_magnitude(X, X.shape[0] * X.shape[1], "X", where=lambda v: _column_of(X, v),
+                    not_finite=lambda: raise_not_finite(X))
     y = check_y(y, X.shape[0])
     if datafit.task == "regression" and y.dtype.kind not in "biuf":
         try:
@@ -211,7 +220,6 @@ def make_problem(X, y, datafit: Datafit, penalty: Penalty, *, fit_intercept: boo
         except (TypeError, ValueError):
             raise TypeError(f"y must be numeric for {type(datafit).__name__}, "
                             f"got dtype {y.dtype}") from None
-    check_magnitude(X, X.shape[0] * X.shape[1], "X", where=lambda v: _column_of(X, v))
     if y.dtype.kind in "biuf":
         check_magnitude(y, X.shape[0], "y")
     y_int, classes = datafit.prepare_target(y)

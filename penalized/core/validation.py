@@ -8,18 +8,20 @@ Every error names the problem: the argument, the shape, the value.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
 
-def check_X(X, name: str = "X", keep_dense: bool = False):
+def check_X(X, name: str = "X", keep_dense: bool = False, check_finite: bool = True):
     """Return X as float64 Fortran array or CSC matrix, or raise a clear error.
 
     ``keep_dense``: a dense float32 or float64 array is returned as it is (any order),
     for a route that reads X by blocks of rows; :func:`solver_layout` converts it later
-    if the route is not taken."""
+    if the route is not taken. ``check_finite=False``: the caller checks NaN and
+    infinity itself (:func:`check_magnitude` with ``not_finite``, in the same passes)."""
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
@@ -55,12 +57,17 @@ def check_X(X, name: str = "X", keep_dense: bool = False):
         raise ValueError(f"{name} is empty: shape {X.shape}")
     # the sum is finite when every entry is (NaN and inf propagate) and needs no n x p
     # temporary; a sum that overflowed is checked entry by entry
-    if not np.isfinite(np.sum(data)) and not np.all(np.isfinite(data)):
-        bad = np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[0]
-        raise ValueError(
-            f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]})"
-        )
+    if check_finite and not np.isfinite(data.sum()) and not np.isfinite(data).all():
+        raise_not_finite(X, name)
     return X
+
+
+def raise_not_finite(X, name: str = "X"):
+    """The error for X with a NaN or an infinite entry, naming the first."""
+    bad = np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[0]
+    raise ValueError(
+        f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]})"
+    )
 
 
 def solver_layout(X):
@@ -69,14 +76,21 @@ def solver_layout(X):
     return X if sp.issparse(X) else np.asfortranarray(X, dtype=np.float64)
 
 
-def check_magnitude(values, n_entries: int, name: str, where=None) -> None:
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def check_magnitude(values, n_entries: int, name: str, where=None, not_finite=None) -> None:
     """Refuse values whose sums of squares over ``n_entries`` terms overflow float64
-    (the solvers' norms, Gram entries and gaps would be infinite or NaN)."""
+    (the solvers' norms, Gram entries and gaps would be infinite or NaN). ``not_finite``:
+    called (to raise its error) when a value is NaN or infinite, which the same two
+    reductions find."""
     data = values.data if sp.issparse(values) else np.asarray(values)
     if data.size == 0:
         return
-    largest = max(float(np.max(data)), -float(np.min(data)))  # no |data| temporary
-    limit = np.sqrt(np.finfo(np.float64).max / max(n_entries, 1))
+    largest = max(float(data.max()), -float(data.min()))  # no |data| temporary
+    if not_finite is not None and not math.isfinite(largest):  # (NaN propagates in both)
+        not_finite()
+    limit = math.sqrt(_FLOAT_MAX / max(n_entries, 1))
     if largest > limit:
         at = "" if where is None else f" ({where(largest)})"
         raise ValueError(
@@ -97,9 +111,10 @@ def check_y(y, n_samples: int, name: str = "y") -> np.ndarray:
             f"X and {name} have inconsistent lengths: {n_samples} rows in X, "
             f"{arr.shape[0]} in {name}"
         )
-    if arr.dtype.kind in "biuf":
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} contains NaN or infinity")
+    # (a finite sum: every entry is finite; one that overflowed is checked entry by entry)
+    if arr.dtype.kind in "biuf" and not np.isfinite(arr.sum()) and \
+            not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
     return arr
 
 

@@ -108,6 +108,13 @@ def _box_array(pen, name: str, n_features: int) -> np.ndarray:
     return out
 
 
+def _checked_alpha(value) -> float:
+    alpha = float(value)
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be a finite number >= 0, got {value!r}")
+    return alpha
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Penalty(ABC):
     """Base class: ``alpha * P(w)`` with optional per-feature weights.
@@ -159,10 +166,7 @@ class Penalty(ABC):
     bounded_above: ClassVar[bool] = False
 
     def __post_init__(self):
-        alpha = float(self.alpha)
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "alpha", _checked_alpha(self.alpha))
         if self.weights is not None:
             w = np.array(self.weights, dtype=float)
             if w.ndim != 1:
@@ -181,8 +185,14 @@ class Penalty(ABC):
 
     # ---- helpers -----------------------------------------------------
     def with_alpha(self, alpha: float) -> Penalty:
-        """Return a copy with another strength (never mutates ``self``)."""
-        return dataclasses.replace(self, alpha=alpha)
+        """Return a copy with another strength (never mutates ``self``). The other
+        fields were validated when ``self`` was built and do not depend on alpha: they
+        are shared, not validated again (``dataclasses.replace`` would, at several times
+        the cost, once per alpha of a path)."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        object.__setattr__(other, "alpha", _checked_alpha(alpha))
+        return other
 
     def check_n_features(self, n_features: int) -> None:  # noqa: B027 - optional hook
         """Raise one clear error if the penalty cannot apply to ``n_features`` features

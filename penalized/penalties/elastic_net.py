@@ -231,11 +231,13 @@ class _ElasticNetFamily(Penalty):
                 else np.max(np.abs(g), axis=1)
         else:
             score = np.maximum(-g, 0.0) if self.positive else np.abs(g)
+        r = self.ratio if self.ratio > 0 else RIDGE_PATH_L1_RATIO
+        if self.weights is None:  # unit weights: every feature penalized
+            return float(score.max() / r)
         omega = self.feature_weights(g.shape[0])
         penalized = omega > 0
         if not np.any(penalized):
             return 0.0
-        r = self.ratio if self.ratio > 0 else RIDGE_PATH_L1_RATIO
         return float(np.max(score[penalized] / omega[penalized]) / r)
 
     def dual_norm(self, v):

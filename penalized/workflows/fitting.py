@@ -23,14 +23,21 @@ from ..solvers.base import warn_not_converged
 DEFAULT_TOL = 1e-6
 
 
-def stopping_scale(problem: Problem) -> float:
-    """Units of the stopping rule: the null model's objective (gap) or gradient (KKT)."""
+def stopping_scale(problem: Problem, null_value: float | None = None) -> float:
+    """Units of the stopping rule: the null model's objective (gap) or gradient (KKT).
+    ``null_value``: :func:`null_value_of` ``problem`` when the caller has it."""
+    if uses_gap(problem):
+        return max(null_value_of(problem) if null_value is None else null_value, 1e-300)
     b0 = problem.intercept_at_zero()
     z0 = problem.null_predictor(b0)
-    if uses_gap(problem):
-        return max(problem.datafit_value(z0), 1e-300)
     gz = problem.datafit.gradient_z(problem.y, z0, problem.sample_weight)
     return max(float(np.max(np.abs(problem.X.T @ gz))), 1e-12)
+
+
+def null_value_of(problem: Problem) -> float:
+    """The datafit at the intercept-only model (every coefficient 0, the intercept
+    optimal): the gap's units and the null deviance."""
+    return problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
 
 
 def null_point(problem: Problem) -> tuple[np.ndarray, float]:

@@ -26,6 +26,7 @@ from .fitting import (
     column_names,
     null_gradient,
     null_point,
+    null_value_of,
     solve_from,
     stopping_scale,
 )
@@ -117,8 +118,11 @@ def alpha_grid(alpha_max_value: float, n_alphas: int = 100,
         raise ValueError(f"alpha_min_ratio must be in (0, 1), got {alpha_min_ratio!r}")
     if alpha_max_value <= 0:  # y constant (or nothing penalized): a flat grid
         alpha_max_value = 1.0
-    # np.geomspace, without its generality (a quarter of its cost): exact endpoints
-    grid = alpha_max_value * np.exp(np.linspace(0.0, np.log(alpha_min_ratio), int(n_alphas)))
+    # np.geomspace, without its generality (a tenth of its cost): exact endpoints
+    n_alphas = int(n_alphas)
+    step = np.log(alpha_min_ratio) / max(n_alphas - 1, 1)
+    grid = np.exp(np.arange(n_alphas) * step)
+    grid *= alpha_max_value
     grid[0] = alpha_max_value
     if n_alphas > 1:
         grid[-1] = alpha_max_value * alpha_min_ratio
@@ -219,13 +223,14 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     datafit = LeastSquares() if datafit is None else datafit
     penalty = L1() if penalty is None else penalty
     penalty = exclude_features(penalty, exclude, n_columns(X), column_names(X))
-    if is_dask_collection(X) and offset is not None:
+    dask = is_dask_collection(X)
+    if dask and offset is not None:
         raise ValueError("a Dask X is fitted through its sufficient statistics or Newton "
                          "passes, which do not take an offset: fit it on a NumPy array")
-    if is_dask_collection(X) and not datafit.quadratic:  # a pass per Newton step
+    if dask and not datafit.quadratic:  # a pass per Newton step
         return _dask_newton(X, y, datafit, penalty, sample_weight, n_alphas, alpha_min_ratio,
                             alphas, tol, fit_intercept, standardize)
-    if is_dask_collection(X):  # one pass for the moments, then the Gram form here
+    if dask:  # one pass for the moments, then the Gram form here
         if dfmax is not None or pmax is not None or relax:
             raise ValueError("dfmax, pmax and relax need X in memory, not a Dask array")
         from ..core.gram import gram_form_from
@@ -293,13 +298,15 @@ def describe_path(res: PathResult, fit_intercept: bool, standardize: bool, featu
 
 
 def deviance_ratios(problem: Problem, coefs: np.ndarray, intercepts: np.ndarray,
-                    datafits: np.ndarray | None = None) -> np.ndarray:
+                    datafits: np.ndarray | None = None, null: float | None = None
+                    ) -> np.ndarray:
     """The fraction of the null deviance each fit explains (glmnet's ``dev.ratio``).
     Invariant under standardization and exact on a Gram form (the same datafit at every
     ``w``), so the problem as solved gives it: on a tall table that is ``p + 1`` rows
     instead of ``n``. ``datafits``: the datafit at each fit when the solver already has
-    it (the compiled path driver), instead of another pass over the data per fit."""
-    null = problem.datafit_value(problem.null_predictor(problem.intercept_at_zero()))
+    it (the compiled path driver), instead of another pass over the data per fit.
+    ``null``: :func:`.fitting.null_value_of` ``problem``, when the caller has it."""
+    null = null_value_of(problem) if null is None else null
     if not null > 0:
         return np.full(coefs.shape[0], np.nan)
     if datafits is None:
@@ -382,11 +389,15 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
     problem = rows.problem if rows is not None else problem
     grad0, b0, coef0 = null_gradient(problem)
     n_samples = original.n_samples if n_samples is None else int(n_samples)
-    grid, a_max = default_grid(original, n_alphas, alpha_min_ratio, grad0, n_samples)
+    # (the Gram form has the same gradient and curvature as the original in p + 1 rows)
+    grid, a_max = default_grid(problem if rows is None else original, n_alphas,
+                               alpha_min_ratio, grad0, n_samples)
     grid = grid if alphas is None else check_alphas(alphas)
     k_alphas = grid.shape[0]
     tol, max_iter = check_tol(tol), check_max_iter(max_iter)
-    scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))))
+    null = null_value_of(problem)  # (the stopping scale's unit and the null deviance)
+    scale = stopping_scale(problem.with_penalty(problem.penalty.with_alpha(float(grid[0]))),
+                           null)
     if _exact_ridge(problem, solver, engine):
         out = _ridge_fits(problem, grid, tol, max_iter, scale, callback, limits)
     elif _compiled_engine(problem, solver, grid, tol, n_samples, engine):
@@ -413,7 +424,7 @@ def path_problem(problem: Problem, *, n_alphas: int = 100,
             f"{out['certificates'][bad].max():.3e} at alpha={grid[bad[0]]:.4g}); "
             "increase max_iter or tol", ConvergenceWarning, stacklevel=3)
     coefs = out["coefs"]
-    ratio = deviance_ratios(problem, coefs, out["intercepts"], out.get("datafits"))
+    ratio = deviance_ratios(problem, coefs, out["intercepts"], out.get("datafits"), null)
     if rows is not None:  # the same predictors, objectives and certificates
         coefs = rows.coefs(coefs)
     if gram is not None:  # the same objectives and certificates; only b maps back
@@ -475,12 +486,12 @@ def ridge_path(problem: Problem, alphas: np.ndarray) -> tuple[np.ndarray, np.nda
     (:func:`_exact_ridge`) at every alpha, from one decomposition of X: in the columns
     ``X_j / sqrt(omega_j)`` the penalty is ``alpha / 2 ||v||^2``, scikit-learn's Ridge
     with ``alpha n`` (the sample weights sum to ``n``)."""
-    from .selection import ridge_coefs, ridge_decompose
+    from .selection import decompose_validated, ridge_coefs
 
     root = np.sqrt(problem.penalty.feature_weights(problem.n_features))
     y = problem.y if problem.offset is None else problem.y - problem.offset  # (exact: LS)
-    dec = ridge_decompose(np.asarray(problem.X) / root, y, problem.sample_weight,
-                          problem.fit_intercept)
+    dec = decompose_validated(np.asarray(problem.X) / root, np.asarray(y, dtype=float),
+                              problem.sample_weight, problem.fit_intercept)
     coefs, intercepts = ridge_coefs(dec, problem.n_samples * np.asarray(alphas, dtype=float))
     return coefs / root, intercepts
 

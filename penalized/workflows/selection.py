@@ -46,9 +46,17 @@ def ridge_decompose(X, y, sample_weight=None, fit_intercept: bool = True
     if sp.issparse(X):
         X = X.toarray()
     y = check_y(y, X.shape[0]).astype(float)
-    n, p = X.shape
+    n = X.shape[0]
     s = np.ones(n) if sample_weight is None else \
         check_sample_weight(sample_weight, n) * (np.sum(sample_weight) / n)
+    return decompose_validated(X, y, s, fit_intercept)
+
+
+def decompose_validated(X: np.ndarray, y: np.ndarray, s: np.ndarray,
+                        fit_intercept: bool = True) -> RidgeDecomposition:
+    """:func:`ridge_decompose` of validated dense float X, float y and weights ``s``
+    (a problem's: validating them again costs as much as a small ridge path)."""
+    n, p = X.shape
     if fit_intercept:
         x_mean = s @ X / s.sum()
         y_mean = float(s @ y / s.sum())
