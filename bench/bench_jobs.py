@@ -17,7 +17,9 @@ before, collect after) and a dedicated-core estimate of the speed-up (each threa
 wall time less their runqueue wait, the longest thread against the serial sum).
 ``--twin`` runs one fold's path (800 rows) alone, then the same path in two threads at
 once, and prints each one's CPU, runqueue and blocked (GIL) time: the blocked share is
-what the GIL costs two workers.
+what the GIL costs two workers. ``--gil-split`` runs each serial CV once with the entry
+points that release the GIL (the compiled kernels, the gradient passes) timed in thread
+CPU time: the rest of the tasks' CPU time holds the GIL, or runs numpy outside them.
 """
 
 from __future__ import annotations
@@ -113,11 +115,49 @@ def twin(X, y, datafit) -> None:
                       f"{queue:.2f} s, blocked (GIL) {blocked:.2f} s ({blocked / cpu:.0%})")
 
 
+def gil_split(X, y, datafit) -> None:
+    """Thread CPU time inside the GIL-free entry points against the whole (module
+    docstring)."""
+    import functools
+
+    from penalized.core import gradient
+    from penalized.solvers.cd import driver, kernels
+
+    spent: dict = {}
+
+    def timed(module, name):
+        function = getattr(module, name)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            start = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - start
+        setattr(module, name, wrapper)
+        return module, name, function
+
+    pz.cross_validate(X[:200], y[:200], datafit, cv=5, n_alphas=10)
+    saved = [timed(module, name) for module, name in (
+        (kernels, "cd_epochs"), (kernels, "weighted_col_stats"), (gradient, "_full_pass"),
+        (gradient, "_columns_dot"), (driver, "newton_on_support"))]
+    start = time.thread_time()
+    pz.cross_validate(X, y, datafit, cv=5, n_alphas=50, tol=1e-6)
+    total = time.thread_time() - start
+    for module, name, function in saved:
+        setattr(module, name, function)
+    free = sum(spent.values())
+    print(f"  {datafit.name}: CPU {total:.2f} s, in the GIL-free entry points {free:.2f} s "
+          f"({free / total:.0%}): " + ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan-order", action="store_true")
     parser.add_argument("--timeline", action="store_true")
     parser.add_argument("--twin", action="store_true")
+    parser.add_argument("--gil-split", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 3000))
@@ -130,9 +170,9 @@ def main() -> None:
     recorder = Recorder() if args.timeline else None
     longest_first = tasks_module.longest_first
     kinds = {"serial": None, "n_jobs=2": 2} | ({"plan order": 2} if args.plan_order else {})
-    if args.twin:
+    if args.twin or args.gil_split:
         for y, datafit in cases.values():
-            twin(X, y, datafit)
+            (twin if args.twin else gil_split)(X, y, datafit)
         return
     for name, (y, datafit) in cases.items():
         for n_jobs in (None, 2):  # warm-up: compilation, worker start-up
