@@ -50,18 +50,19 @@ def test_path_with_duplicated_columns_converges(engine):
 
 
 def test_stop_reason_order():
-    go = dict(uses_gap=True, progress=True, remaining=np.inf, left_out=np.inf, obj_tol=1.0,
+    go = dict(progress=True, remaining=np.inf, left_out=np.inf, obj_tol=1.0,
               outside_safety=100.0, epochs=0, max_epochs=10, outer=0, max_outer=10)
-    assert rules.stop_reason(True, **go) == rules.GAP
-    assert rules.stop_reason(True, **{**go, "uses_gap": False}) == rules.KKT
-    assert rules.stop_reason(False, **go) == rules.GO_ON
-    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.001}) == \
+    assert rules.stop_reason(rules.GAP, **go) == rules.GAP
+    assert rules.stop_reason(rules.KKT, **{**go, "remaining": 0.5, "left_out": 0.0}) == \
+        rules.KKT
+    assert rules.stop_reason(rules.GO_ON, **go) == rules.GO_ON
+    assert rules.stop_reason(rules.GO_ON, **{**go, "remaining": 0.5, "left_out": 0.001}) == \
         rules.PROGRESS
     # the outside features' gain counts against the target
-    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.01}) == \
+    assert rules.stop_reason(rules.GO_ON, **{**go, "remaining": 0.5, "left_out": 0.01}) == \
         rules.GO_ON
-    assert rules.stop_reason(False, **{**go, "epochs": 10}) == rules.MAX_ITER
-    assert rules.stop_reason(False, **{**go, "outer": 10}) == rules.MAX_ITER
+    assert rules.stop_reason(rules.GO_ON, **{**go, "epochs": 10}) == rules.MAX_ITER
+    assert rules.stop_reason(rules.GO_ON, **{**go, "outer": 10}) == rules.MAX_ITER
 
 
 @pytest.mark.parametrize("table, datafit, penalty, tol", [

@@ -17,7 +17,6 @@ import numpy as np
 
 from ...core.certificates import (
     certify_with_gradient,
-    is_converged,
     objective_tolerance,
     tightened,
 )
@@ -119,11 +118,8 @@ class CoordinateDescent(CDSolver):
             h, r = self._model(problem, xw + b)
             progress, remaining, outside = rules.round_estimate(
                 fit.rules, cfg, w, np.asarray(history), len(history), estimate, obj_tol)
-            certified = rules.GO_ON
-            if is_converged(cert, self.tol, scale):
-                certified = rules.GAP if cert.kind == "gap" else rules.KKT
             reason, ws, tol_in, obj_in, undershoot = rules.plan_round(
-                fit.rules, cfg, certified, obj_tol, scores, w,
+                fit.rules, cfg, rules.certified(cert, self.tol, scale), obj_tol, scores, w,
                 self._curvatures(fit, scores, h, outside), ws, progress, remaining, outside,
                 violation, undershoot, epochs, outer)
             if reason != rules.GO_ON:

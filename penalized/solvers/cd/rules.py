@@ -29,11 +29,20 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ...core.certificates import is_converged
 from .kernels import tail_estimate
 
 #: codes returned by :func:`stop_reason` (names in ``STOP_REASONS``)
 GO_ON, GAP, PROGRESS, KKT, MAX_ITER = 0, 1, 2, 3, 4
 STOP_REASONS = {GAP: "gap", PROGRESS: "progress", KKT: "kkt", MAX_ITER: "max_iter"}
+
+
+def certified(cert, tol: float, scale: float) -> int:
+    """The code a certificate gives :func:`stop_reason`: ``GAP`` or ``KKT`` when it meets
+    ``tol`` (:func:`penalized.core.certificates.is_converged`), ``GO_ON`` otherwise."""
+    if not is_converged(cert, tol, scale):
+        return GO_ON
+    return GAP if cert.kind == "gap" else KKT
 
 
 class FitRules(NamedTuple):
@@ -150,13 +159,13 @@ def outside_gain(scores, curvatures, ws):
 
 
 @njit(cache=True, nogil=True)
-def stop_reason(certificate_ok, uses_gap, progress, remaining, left_out, obj_tol,
-                outside_safety, epochs, max_epochs, outer, max_outer):
-    """One of the codes above: the certificate first (``GAP`` or ``KKT``), then the
+def stop_reason(certified, progress, remaining, left_out, obj_tol, outside_safety, epochs,
+                max_epochs, outer, max_outer):
+    """One of the codes above: the certificate's first (:func:`certified`), then the
     progress estimate (``remaining`` already inflated by ``tail_safety``), then the
     budgets (``MAX_ITER``); ``GO_ON`` otherwise."""
-    if certificate_ok:
-        return GAP if uses_gap else KKT
+    if certified != GO_ON:
+        return certified
     if progress and remaining <= obj_tol and \
             remaining + outside_safety * left_out <= obj_tol:
         return PROGRESS
@@ -213,14 +222,13 @@ def plan_round(fit, cfg, certified, obj_tol, scores, w, curvatures, ws, progress
                outside, violation, undershoot, epochs, outer):
     """The round's decision: ``(reason, ws, tol_in, obj_in, undershoot)``.
 
-    ``certified`` is ``GAP`` or ``KKT`` when the certificate meets ``tol`` (``GO_ON``
-    otherwise), ``obj_tol`` is ``tol`` in objective units, ``scores`` are the KKT scores
-    at ``w``; ``progress``, ``remaining`` and ``outside`` come from
-    :func:`round_estimate`; ``ws`` is the last round's working set (empty at the first),
-    ``violation`` the last kernel call's (0: none, or a Newton step followed), ``epochs``
-    and ``outer`` the epochs and rounds run. ``curvatures``, each feature's coordinate
-    curvature (:func:`outside_gain`), are read for a quadratic datafit when
-    ``progress``, otherwise only when ``outside``.
+    ``certified`` is the certificate's code (:func:`certified`), ``obj_tol`` is ``tol``
+    in objective units, ``scores`` are the KKT scores at ``w``; ``progress``,
+    ``remaining`` and ``outside`` come from :func:`round_estimate`; ``ws`` is the last
+    round's working set (empty at the first), ``violation`` the last kernel call's (0:
+    none, or a Newton step followed), ``epochs`` and ``outer`` the epochs and rounds run.
+    ``curvatures``, each feature's coordinate curvature (:func:`outside_gain`), are read
+    for a quadratic datafit when ``progress``, otherwise only when ``outside``.
 
     Returns the stop code (:func:`stop_reason`) and, on ``GO_ON``, the new working set
     (:func:`working_set`) and the kernel call's targets. The violation target is
@@ -236,9 +244,8 @@ def plan_round(fit, cfg, certified, obj_tol, scores, w, curvatures, ws, progress
     only restart the estimate).
     """
     left_out = outside_gain(scores, curvatures, ws) if outside else np.inf
-    reason = stop_reason(certified != GO_ON, certified == GAP, progress, remaining, left_out,
-                         obj_tol, cfg.outside_safety, epochs, fit.max_epochs, outer,
-                         cfg.max_outer)
+    reason = stop_reason(certified, progress, remaining, left_out, obj_tol, cfg.outside_safety,
+                         epochs, fit.max_epochs, outer, cfg.max_outer)
     if reason != GO_ON:
         return reason, ws, 0.0, 0.0, undershoot
     if violation > 0.0 and not fit.progress:
