@@ -95,5 +95,9 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                                         else None), _offset(problem), coefs, out)
     return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
             "certificates": out[2].copy(), "n_iters": out[3].astype(int),
-            "stop_reasons": np.array([rules.STOP_REASONS[int(c)] for c in out[4]]),
-            "datafits": out[5].copy()}
+            "stop_reasons": _REASON_NAMES[out[4].astype(int)], "datafits": out[5].copy()}
+
+
+#: the names of the stop codes of :mod:`.rules`, indexed by code
+_REASON_NAMES = np.array([rules.STOP_REASONS.get(c, "") for c in
+                          range(max(rules.STOP_REASONS) + 1)])
