@@ -50,18 +50,19 @@ def test_path_with_duplicated_columns_converges(engine):
 
 
 def test_stop_reason_order():
-    go = dict(uses_gap=True, progress=True, remaining=np.inf, left_out=np.inf, obj_tol=1.0,
+    go = dict(progress=True, remaining=np.inf, left_out=np.inf, obj_tol=1.0,
               outside_safety=100.0, epochs=0, max_epochs=10, outer=0, max_outer=10)
-    assert rules.stop_reason(True, **go) == rules.GAP
-    assert rules.stop_reason(True, **{**go, "uses_gap": False}) == rules.KKT
-    assert rules.stop_reason(False, **go) == rules.GO_ON
-    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.001}) == \
+    assert rules.stop_reason(rules.GAP, **go) == rules.GAP
+    assert rules.stop_reason(rules.KKT, **{**go, "remaining": 0.5, "left_out": 0.0}) == \
+        rules.KKT
+    assert rules.stop_reason(rules.GO_ON, **go) == rules.GO_ON
+    assert rules.stop_reason(rules.GO_ON, **{**go, "remaining": 0.5, "left_out": 0.001}) == \
         rules.PROGRESS
     # the outside features' gain counts against the target
-    assert rules.stop_reason(False, **{**go, "remaining": 0.5, "left_out": 0.01}) == \
+    assert rules.stop_reason(rules.GO_ON, **{**go, "remaining": 0.5, "left_out": 0.01}) == \
         rules.GO_ON
-    assert rules.stop_reason(False, **{**go, "epochs": 10}) == rules.MAX_ITER
-    assert rules.stop_reason(False, **{**go, "outer": 10}) == rules.MAX_ITER
+    assert rules.stop_reason(rules.GO_ON, **{**go, "epochs": 10}) == rules.MAX_ITER
+    assert rules.stop_reason(rules.GO_ON, **{**go, "outer": 10}) == rules.MAX_ITER
 
 
 @pytest.mark.parametrize("table, datafit, penalty, tol", [
@@ -81,3 +82,43 @@ def test_gap_stopped_paths_on_wide_tables_converge(table, datafit, penalty, tol)
     assert res.converged.all(), int((~res.converged).sum())
     assert set(res.stop_reasons) == {"gap"}
     assert np.all(res.certificates <= tol * res.objectives * (1 + 1e-12))
+
+
+def test_plan_round_decides_and_sets_the_kernel_targets():
+    """One round's decision (:func:`rules.plan_round`): the certificate stops before any
+    set is built; a gap-only fit divides the violation target by the kernel's last
+    understatement; with the progress estimate on least squares the call runs to the
+    whole objective target once nothing that matters is left outside the set."""
+    from penalized.solvers.cd.settings import DEFAULT
+
+    cfg, p, empty = DEFAULT.rounds(), 20, np.empty(0, dtype=np.int64)
+    w = np.zeros(p)
+    w[:2] = 1.0
+    scores = np.zeros(p)
+    scores[0], scores[5] = 0.5, 2.0
+    curvatures = np.ones(p)
+
+    def fit(progress):
+        return rules.FitRules(progress, True, False, 100, 1000, np.zeros(p, dtype=bool))
+
+    def plan(fit, certified, ws, progress, violation, obj_tol=1e-3):
+        return rules.plan_round(fit, cfg, certified, obj_tol, scores, w, curvatures, ws,
+                                progress, np.inf, False, violation, 1.0, 0, 1)
+
+    reason, ws, *_ = plan(fit(False), rules.GAP, empty, False, 0.0)
+    assert reason == rules.GAP and ws.size == 0
+    # the last set's worst score (0.5) was measured as 0.1 by the kernel: 5x understated
+    reason, ws, tol_in, obj_in, undershoot = plan(fit(False), rules.GO_ON, np.array([0, 1]),
+                                                  False, 0.1)
+    assert reason == rules.GO_ON and list(ws) == [0, 1, 5]
+    assert undershoot == 5.0 and obj_in == 0.0
+    assert tol_in == pytest.approx(cfg.inner_fraction * 2.0 / 5.0)
+    _, ws, tol_in, obj_in, _ = plan(fit(True), rules.GO_ON, empty, True, 0.1)
+    assert tol_in == pytest.approx(cfg.settled * 2.0)
+    assert obj_in == pytest.approx(1e-3 / cfg.tail_safety)
+    # violators left outside worth more than half the target: a partial target
+    scores[6:] = 1.0  # 15 violators, 8 fit in the set: 7 x 1 / 2 left outside
+    _, ws, tol_in, obj_in, _ = plan(fit(True), rules.GO_ON, empty, True, 0.1, obj_tol=1.0)
+    assert ws.size == 10
+    assert tol_in == pytest.approx(cfg.inner_fraction * 2.0)
+    assert obj_in == pytest.approx(cfg.inner_fraction * 1.0 / cfg.tail_safety)

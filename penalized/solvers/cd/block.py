@@ -30,7 +30,6 @@ from numba import njit
 
 from ...core.certificates import (
     certify_with_gradient,
-    is_converged,
     objective_tolerance,
     tightened,
 )
@@ -345,9 +344,9 @@ class BlockCoordinateDescent(CDSolver):
             b = cert.intercept
             history.append(cert.objective)
             obj_tol = objective_tolerance(cert, self.tol, scale)
-            reason = rules.stop_reason(is_converged(cert, self.tol, scale), cert.kind == "gap",
-                                       False, np.inf, np.inf, obj_tol, cfg.outside_safety,
-                                       epochs, self.max_iter, outer, cfg.max_outer)
+            reason = rules.stop_reason(rules.certified(cert, self.tol, scale), False, np.inf,
+                                       np.inf, obj_tol, cfg.outside_safety, epochs,
+                                       self.max_iter, outer, cfg.max_outer)
             if reason != rules.GO_ON:
                 break
             grad = np.ascontiguousarray(grad, dtype=float)

@@ -1,17 +1,12 @@
 """The Python driver of the coordinate-descent engine: any datafit, dense or CSC X.
 
-Each outer round: certify the current point (duality gap or KKT), decide whether to
-stop (:func:`.rules.stop_reason`), build a working set (:func:`.rules.working_set`)
-and hand the quadratic model of the datafit on it to the compiled kernel
-(:func:`.kernels.cd_epochs`). For least squares the model is exact; for other
-datafits it is a prox-Newton step (IRLS weights), followed by a backtracking line
-search on the true objective. The iterate state (point, ``X w``, gradient) comes in
-and goes out explicitly (:class:`penalized.solvers.base.Iterate`), so a path hands
-each alpha's end to the next.
-
-Accelerations, each paying on the benchmarks in ``bench/``: Anderson extrapolation in
-the kernel; a Newton step on the support (:mod:`.newton`) when a cost model says it is
-cheaper than CD's tail; the best dual point seen, which tightens the gap.
+Each outer round certifies the current point (duality gap or KKT), applies the rules of
+:mod:`.rules` (stop, working set, targets) and hands the datafit's quadratic model on
+the working set to the kernel (:func:`.kernels.cd_epochs`): exact for least squares, a
+prox-Newton step (IRLS weights) with a line search on the true objective otherwise; a
+Newton step on the support (:mod:`.newton`) may follow. The iterate state (point,
+``X w``, gradient) comes in and goes out explicitly
+(:class:`penalized.solvers.base.Iterate`), so a path hands each alpha's end to the next.
 """
 
 from __future__ import annotations
@@ -22,7 +17,6 @@ import numpy as np
 
 from ...core.certificates import (
     certify_with_gradient,
-    is_converged,
     objective_tolerance,
     tightened,
 )
@@ -53,17 +47,23 @@ def kernel_arrays(problem):
 def col_stats(problem, X, h, cols):
     """:func:`.kernels.weighted_col_stats` of ``cols`` under the curvature weights ``h``.
     For least squares ``h`` is the sample weights: every column's statistics are
-    computed once per data (memo) and indexed."""
-    center = float(problem.fit_intercept)
+    computed once per data (:func:`_all_stats`) and indexed."""
     if not problem.datafit.quadratic:
-        return kernels.weighted_col_stats(*X, problem.n_samples, h, cols, center)
+        return kernels.weighted_col_stats(*X, problem.n_samples, h, cols,
+                                          float(problem.fit_intercept))
+    # np.take keeps the rows C-contiguous (``[:, cols]`` is Fortran-ordered: a second
+    # compiled specialization of the kernel)
+    return np.take(_all_stats(problem, X), cols, axis=1)
+
+
+def _all_stats(problem, X):
+    """Every column's statistics under the sample weights (memo: least squares' fixed
+    weights)."""
     if "col_stats" not in problem.memo:
         every = np.arange(problem.n_features, dtype=np.int64)
         problem.memo["col_stats"] = kernels.weighted_col_stats(
-            *X, problem.n_samples, problem.sample_weight, every, center)
-    # np.take keeps the rows C-contiguous (``[:, cols]`` is Fortran-ordered: a second
-    # compiled specialization of the kernel)
-    return np.take(problem.memo["col_stats"], cols, axis=1)
+            *X, problem.n_samples, problem.sample_weight, every, float(problem.fit_intercept))
+    return problem.memo["col_stats"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,12 +73,9 @@ class _Fit:
     problem: object
     X: tuple
     alphas_j: np.ndarray
-    forced: np.ndarray        # unpenalized features: always in the working set
     pen: kernels.PenaltyArgs
-    obj_scale: float          # the stopping rule's units (see fitting.stopping_scale)
-    progress: bool            # the progress estimate may stop the fit
     box: tuple | None         # the penalty's bounds (lower, upper), None if unbounded
-    n_free: int               # samples less one for a fitted intercept (rules.tail_trusted)
+    rules: rules.FitRules
 
 
 class CDSolver(Solver):
@@ -98,37 +95,19 @@ class CDSolver(Solver):
 class CoordinateDescent(CDSolver):
     """Working-set coordinate descent; ``max_iter`` bounds the total number of epochs."""
 
-    def _setup(self, problem, scale) -> _Fit:
-        cfg, pen = self.settings, problem.penalty
-        omega = pen.feature_weights(problem.n_features)
-        # the gap is pessimistic when a pure L1 part forces a rescaled (feasible) dual
-        # point; otherwise (a ridge part) it stays tight and decides alone
-        # (a bounded fit has no gap: its KKT score alone stops it)
-        progress = pen.constrained_dual and self.tol >= cfg.progress_min_tol \
-            and not pen.bounded
-        forced = omega == 0
-        return _Fit(problem, kernel_arrays(problem), pen.alpha * omega, forced,
-                    kernels.penalty_args(pen, problem.n_features),
-                    scale, progress, pen.bounds(problem.n_features),
-                    problem.n_samples - int(problem.fit_intercept))
+    def _setup(self, problem) -> _Fit:
+        pen, p = problem.penalty, problem.n_features
+        return _Fit(problem, kernel_arrays(problem), pen.alpha * pen.feature_weights(p),
+                    kernels.penalty_args(pen, p), pen.bounds(p),
+                    rules.FitRules.of(problem, self.tol, self.max_iter, self.settings))
 
     def solve(self, problem, start: Iterate, scale: float):
-        cfg, fit = self.settings, self._setup(problem, scale)
-        pen = problem.penalty
+        cfg, fit, pen = self.settings.rounds(), self._setup(problem), problem.penalty
         w, b = np.array(start.coef, dtype=float), float(start.intercept)
         xw, grad, err, ref = start.xw, start.grad, start.grad_err, start.grad_ref
         history: list[float] = []
-        epochs, best_dual, remaining, ws = 0, -np.inf, np.inf, None
-        # the kernel measures its violation during its sweeps: on an ill-conditioned
-        # working set that understates the certificate's at the end (later updates move
-        # the gradients of earlier coordinates). ``undershoot``, the last round's ratio
-        # of the two (capped: CDSettings.max_undershoot), converts the round's target
-        # into the kernel's units. Only where the gap alone stops: with the progress
-        # estimate the kernel also stops on its objective target (and the L1 paths of
-        # bench_path took up to 60% more epochs with it).
-        violation, undershoot = 0.0, 1.0
-        # the outer (prox-Newton) rounds' decreases are extrapolated for other datafits
-        outer_progress = fit.progress and not problem.datafit.quadratic
+        epochs, best_dual, estimate = 0, -np.inf, np.inf
+        ws, violation, undershoot = np.empty(0, dtype=np.int64), 0.0, 1.0  # (rules.plan_round)
         for outer in range(cfg.max_outer + 1):
             cert, grad, xw, err, ref = certify_with_gradient(problem, w, b, xw, grad, err, ref)
             cert, best_dual = tightened(cert, best_dual)
@@ -137,28 +116,16 @@ class CoordinateDescent(CDSolver):
             obj_tol = objective_tolerance(cert, self.tol, scale)
             scores = kkt_scores(pen, w, grad, fit.box)
             h, r = self._model(problem, xw + b)
-            if outer_progress:
-                remaining = rules.outer_tail(np.asarray(history), len(history),
-                                             cfg.rate_window, cfg.max_inflation,
-                                             cfg.tail_safety)
-            progress = fit.progress and rules.tail_trusted(
-                int(np.count_nonzero(w)), fit.n_free, pen.strongly_convex)
-            # the features left out of the last working set, priced only when needed
-            left_out = self._outside(fit, ws, scores, h) \
-                if progress and remaining <= obj_tol else np.inf
-            reason = rules.stop_reason(is_converged(cert, self.tol, scale), cert.kind == "gap",
-                                       progress, remaining, left_out, obj_tol,
-                                       cfg.outside_safety, epochs, self.max_iter, outer,
-                                       cfg.max_outer)
+            progress, remaining, outside = rules.round_estimate(
+                fit.rules, cfg, w, np.asarray(history), len(history), estimate, obj_tol)
+            reason, ws, tol_in, obj_in, undershoot = rules.plan_round(
+                fit.rules, cfg, rules.certified(cert, self.tol, scale), obj_tol, scores, w,
+                self._curvatures(fit, scores, h, outside), ws, progress, remaining, outside,
+                violation, undershoot, epochs, outer)
             if reason != rules.GO_ON:
                 break
-            if violation > 0.0 and not fit.progress:  # (ws is still the last round's)
-                undershoot = min(max(1.0, float(scores[ws].max(initial=0.0)) / violation),
-                                 cfg.max_undershoot)
-            ws = rules.working_set(w, scores, fit.forced, cfg.ws_min, cfg.ws_growth)
-            w, b, xw, n_epochs, remaining, violation = self._round(
-                fit, w, b, xw, ws, scores, h, r, obj_tol, self.max_iter - epochs, progress,
-                undershoot)
+            w, b, xw, n_epochs, estimate, violation = self._round(
+                fit, w, b, xw, ws, h, r, tol_in, obj_in, self.max_iter - epochs)
             epochs += n_epochs
             grad = err = None  # the gradient is recomputed at the new point
         result = self.finish(problem, w, cert.intercept, epochs, history, scale, cert,
@@ -174,12 +141,12 @@ class CoordinateDescent(CDSolver):
         d2 = np.maximum(datafit.d2loss(y, z), self.settings.weight_floor)
         return s * d2, np.ascontiguousarray(-datafit.dloss(y, z) / d2, dtype=float)
 
-    def _round(self, fit, w, b, xw, ws, scores, h, r, obj_tol, budget, progress,
-               undershoot):
-        """One working-set round: kernel epochs on the model, then a Newton step on the
-        support or a line search. Returns ``(w, b, xw, epochs, remaining, violation)``:
-        the new point, the inflated progress estimate and the kernel's last violation
-        (0 after a Newton step: it no longer describes the point)."""
+    def _round(self, fit, w, b, xw, ws, h, r, tol_in, obj_in, budget):
+        """One working-set round: kernel epochs on the model to the targets of
+        :func:`.rules.plan_round`, then a Newton step on the support or a line search.
+        Returns ``(w, b, xw, epochs, estimate, violation)``: the new point and the
+        kernel's last progress estimate and violation (``inf`` and 0 after a Newton step:
+        they no longer describe the point)."""
         cfg, problem = self.settings, fit.problem
         pen = problem.penalty
         # the Newton step on the support knows orthants, not boxes
@@ -195,14 +162,6 @@ class CoordinateDescent(CDSolver):
         eager = quadratic and (pen.smooth or not pen.strongly_convex)
         use_newton = orthant and eager and self._newton_pays(fit, w, ws)
         capped = orthant and not eager and self._newton_pays(fit, w, ws, cached=quadratic)
-        # the kernel's estimate is of its model's decrease: the objective's only for
-        # least squares (other datafits extrapolate the outer rounds, rules.outer_tail)
-        progress = progress and quadratic
-        left_out = self._outside(fit, ws, scores, h) if progress else np.inf
-        tol_in, obj_in = rules.inner_targets(float(scores.max(initial=0.0)) / undershoot,
-                                             left_out,
-                                             obj_tol, progress, cfg.inner_fraction,
-                                             cfg.settled, cfg.tail_safety)
         if capped:
             budget = min(budget, cfg.newton_budget_epochs)
         w_old, b_old = w.copy(), b
@@ -212,8 +171,7 @@ class CoordinateDescent(CDSolver):
             kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
                                 cfg.stable_epochs if use_newton else 0),
             self.settings.kernel())
-        remaining = cfg.tail_safety * estimate
-        reached = progress and obj_in > 0 and estimate <= obj_in
+        reached = obj_in > 0 and estimate <= obj_in  # (0: no objective target)
         slow = capped and n_epochs >= budget and violation > tol_in
         # (the Newton model is written on X w + b: the offset leaves its target)
         polished = ((use_newton and not reached) or slow) and newton_on_support(
@@ -222,24 +180,27 @@ class CoordinateDescent(CDSolver):
             self._gram_cache(problem) if quadratic else None)
         if polished:
             w, b = polished
-            remaining, violation = np.inf, 0.0  # the gap decides after a Newton step
+            estimate, violation = np.inf, 0.0
             r = target - problem.linear_predictor(w, b)
         if quadratic:
-            return w, b, (target - r) - b, n_epochs, remaining, violation
+            return w, b, (target - r) - b, n_epochs, estimate, violation
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)
-        return w, b, xw, n_epochs, remaining, violation
+        return w, b, xw, n_epochs, estimate, violation
 
     @staticmethod
-    def _outside(fit, ws, scores, h) -> float:
-        """:func:`.rules.outside_gain` of the violators outside ``ws`` (inf without one)."""
-        if ws is None:
-            return np.inf
-        violators = np.flatnonzero(scores > 0)
+    def _curvatures(fit, scores, h, outside) -> np.ndarray:
+        """The coordinate curvatures :func:`.rules.plan_round` reads: every column's for
+        least squares (memo); otherwise the violators' under ``h`` if ``outside`` (a pass
+        over their columns), none else."""
+        problem = fit.problem
+        if problem.datafit.quadratic:
+            return _all_stats(problem, fit.X)[0]
+        if not outside:
+            return np.zeros(0)
+        violators = np.flatnonzero(scores > 0).astype(np.int64)
         curvatures = np.zeros(scores.shape[0])
-        if violators.size:
-            curvatures[violators] = col_stats(fit.problem, fit.X, h,
-                                              violators.astype(np.int64))[0]
-        return float(rules.outside_gain(scores, curvatures, ws))
+        curvatures[violators] = col_stats(problem, fit.X, h, violators)[0]
+        return curvatures
 
     def _newton_pays(self, fit, w, ws, cached=True) -> bool:
         """Whether a Newton step on the support is cheaper than CD's expected tail.
@@ -251,7 +212,7 @@ class CoordinateDescent(CDSolver):
         cfg, problem = self.settings, fit.problem
         n, (_, indices, indptr) = problem.n_samples, fit.X
         support = int(np.count_nonzero(w[ws])) or 1
-        if not rules.tail_trusted(support, fit.n_free, problem.penalty.strongly_convex):
+        if not rules.tail_trusted(support, fit.rules.n_free, fit.rules.ridge):
             return False
         nnz = n * ws.shape[0] if indices is None else \
             int(np.sum(indptr[ws + 1] - indptr[ws]))

@@ -10,9 +10,9 @@ formats:
 * X enters as CSC arrays ``(data, indices, indptr)``; a dense Fortran array is
   passed as its raveled column-major data with ``indices = indptr = None``, so
   column ``j`` is ``data[j*n:(j+1)*n]``. numba prunes the ``indices is None``
-  branches at compile time: one source, two cached specializations. (A run-time
-  branch on the storage, inlined in the column loops, made the sparse epoch 1.8x
-  slower: the compiler could no longer optimize either loop.)
+  branches at compile time: one source, two cached specializations (a run-time
+  branch on the storage, inlined in the column loops, keeps the compiler from
+  optimizing either loop).
 
 The kernel minimizes the weighted quadratic
 
@@ -21,14 +21,13 @@ The kernel minimizes the weighted quadratic
 over a working set, which is least squares exactly and one prox-Newton step
 for any other datafit (h = second derivative, t = working response).
 
-Numba facts measured here (numba 0.68, keep them when editing):
+Numba facts measured here (numba 0.68, keep them when editing; the measurements are in
+the commit history):
 
-* Index arrays through slices and ``range`` loops: ``data[start + i]`` is checked for
-  wraparound at every access, which blocks vectorization (a dense epoch ran 4.5x
-  slower); an unsigned index (``np.uint64``) is not checked.
-* No numpy array expressions inside the kernels (``a[1:] - a[:-1]``, ``acc += c * row``,
-  ``np.full``, slice assignment): each costs seconds of compilation per
-  specialization; explicit loops compile in a fraction of that and run as fast.
+* No numpy array expressions or linear algebra inside the kernels (``a[1:] - a[:-1]``,
+  ``acc += c * row``, ``np.full``, slice assignment, ``np.argsort``,
+  ``np.linalg.solve``): each costs seconds of compilation per specialization; explicit
+  loops compile in a fraction of that and run as fast.
 * Every distinct argument type is a new specialization of the whole kernel, about 3 s
   at the first call of each process: a Fortran-ordered or read-only array, or an int
   where a float was, all count. ``tests/test_solvers.py`` asserts one specialization
@@ -84,15 +83,13 @@ class InnerTarget(NamedTuple):
 
 # ---- column access -------------------------------------------------------------
 # A dense column is taken as a slice ``data[j*n:(j+1)*n]`` and looped over with a
-# ``range`` index: indexing ``data[start + i]`` directly made numba check every index
-# for wraparound (a negative index counts from the end), which kept LLVM from
+# ``range`` index: indexing ``data[start + i]`` directly makes numba check every index
+# for wraparound (a negative index counts from the end), which keeps LLVM from
 # vectorizing the loops. The dot products are reductions: in strict IEEE order they
 # cannot be vectorized either, so they carry FAST (reassociation, fused
 # multiply-adds; the order is fixed at compile time, so results are reproducible).
-# Measured on 1100 columns x 1000 rows: a CD epoch 1.9 ms -> 0.42 ms.
 # Sparse columns are sliced too and their row indices cast to unsigned (not checked
-# either): a sparse epoch 0.61 -> 0.46 ms (wide sparse benchmark, 10,945 columns).
-# The sparse loops keep strict math: the same flags made a sparse epoch 35% slower.
+# either); their loops keep strict math, which runs faster there.
 FAST = {"reassoc", "contract"}
 
 
@@ -196,12 +193,8 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
 
 @njit(cache=True, nogil=True)
 def _solve_spd(G, rhs):
-    """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky);
-    an empty array if a pivot is not positive.
-
-    Written out rather than ``np.linalg.solve``, whose compilation alone took
-    3 s of the 15 s cold-start budget.
-    """
+    """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky, written
+    out: see the module's numba facts); an empty array if a pivot is not positive."""
     k = G.shape[0]
     L = np.zeros((k, k))
     for i in range(k):
@@ -232,11 +225,7 @@ def anderson_point(hist):
     """Anderson extrapolation of the K+1 iterates in the rows of ``hist``: the combination
     of the last K with weights summing to one whose combined differences are smallest.
     An empty array when the system is degenerate or the point is not finite.
-
-    Storage-independent (compiled once) and written with explicit loops: numpy array
-    expressions here (``hist[1:] - hist[:-1]``, ``acc += c * row``) took 3.7 s of numba
-    compilation per storage format, a quarter of the cold-start budget.
-    """
+    Storage-independent: compiled once."""
     K = hist.shape[0] - 1
     m1 = hist.shape[1]
     G = np.zeros((K, K))
@@ -380,8 +369,8 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
     # the estimate made ``lag`` sweeps ago and the cumulative decrease then: a stop
     # needs the decrease since to be within that estimate (right after a warm start the
     # ratios are still growing and the geometric tail underestimates)
-    past_estimate = np.empty(lag + 1)  # (explicit loops, not np.full or slice
-    past_total = np.zeros(lag + 1)  # assignment: cheaper for numba to compile)
+    past_estimate = np.empty(lag + 1)
+    past_total = np.zeros(lag + 1)
     for k in range(lag + 1):
         past_estimate[k] = np.inf
     total = 0.0

@@ -68,7 +68,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, objmode
 
-from ...core.certificates import certify_with_gradient, is_converged
+from ...core.certificates import certify_with_gradient
 from ...penalties.compiled import (
     coordinate_curvature,
     prox_scalar,
@@ -1278,10 +1278,9 @@ class MultinomialCoordinateDescent(CDSolver):
                 cert, grad, xw, grad_err, _ = certify_with_gradient(problem, W, b)
                 b = np.array(cert.intercept, dtype=float)
                 history.append(cert.objective)
-                reason = rules.stop_reason(is_converged(cert, self.tol, scale),
-                                           cert.kind == "gap", False, np.inf, np.inf, 0.0,
-                                           0.0, epochs, self.max_iter, outer,
-                                           cfg.max_outer_multiclass)
+                reason = rules.stop_reason(rules.certified(cert, self.tol, scale), False,
+                                           np.inf, np.inf, 0.0, 0.0, epochs, self.max_iter,
+                                           outer, cfg.max_outer_multiclass)
                 if reason != rules.GO_ON:
                     break
                 outer += 1

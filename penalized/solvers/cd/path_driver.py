@@ -1,10 +1,8 @@
-"""When a regularization path runs in the compiled path driver, and that call.
+"""When a path runs in the compiled path driver (:mod:`.path_kernel`), and that call.
 
 :func:`penalized.path` solves each alpha with the Python driver (:mod:`.driver`), whose
-outer loop runs in numpy (about 0.15 ms per alpha in Python calls). On small
-least-squares problems that overhead is most of the time, so there the whole path runs
-in :func:`.path_kernel.cd_path`: the same kernel, rules and certificate, the outer loop
-compiled (least squares and logistic). ``pz.path(..., engine=...)`` chooses between the two.
+outer loop costs about 0.15 ms per alpha in Python calls: on small problems, most of the
+time. ``pz.path(..., engine=...)`` chooses between the two.
 """
 
 from __future__ import annotations
@@ -18,13 +16,7 @@ from .settings import DEFAULT, CDSettings
 
 
 def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
-    """Why the compiled path driver cannot serve this path ("" when it can).
-
-    It needs: a datafit with compiled operations (least squares, logistic, Poisson),
-    dense X, a
-    convex penalty with compiled operations and every feature penalized, every alpha
-    positive, and the solver "auto" or "cd".
-    """
+    """Why the compiled path driver cannot serve this path ("" when it can)."""
     datafit, pen = problem.datafit, problem.penalty
     if solver not in ("auto", "cd"):
         return f"solver={solver!r} is not coordinate descent"
@@ -44,13 +36,8 @@ def refusal(problem: Problem, solver: str, alphas: np.ndarray) -> str:
 
 
 def pays(problem: Problem, tol: float, n_samples: int, settings: CDSettings = DEFAULT) -> bool:
-    """Whether the compiled driver is the faster one where it can serve (``engine="auto"``).
-
-    For a quadratic datafit: at most ``compiled_max_size`` entries (after the Gram form),
-    and ``tol`` at least ``compiled_loose_tol`` or ``n_samples`` (of the original data) at
-    least ``compiled_tall_ratio`` times the features; elsewhere the Python driver's
-    float32 and reused gradient passes or its Newton step on the support pay for its
-    overhead. Otherwise: at most ``compiled_max_size_curved`` entries."""
+    """Whether the compiled driver is the faster one where it can serve (``engine="auto"``;
+    the ``compiled_*`` fields of :class:`.settings.CDSettings` say where and why)."""
     size = problem.n_samples * problem.n_features
     if not problem.datafit.quadratic:
         return size <= settings.compiled_max_size_curved
@@ -86,29 +73,22 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
         ``certificates`` (duality gaps), ``n_iters`` (epochs), ``stop_reasons``,
         ``datafits`` (the datafit's value at each fit).
     """
-    pen = problem.penalty
-    p = problem.n_features
+    pen, p, datafit = problem.penalty, problem.n_features, problem.datafit
     max_epochs = settings.max_epochs if max_iter is None else int(max_iter)
-    # the progress stop where the Python driver uses it (a pure L1 part, tol not tiny)
-    progress = pen.constrained_dual and tol >= settings.progress_min_tol
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((6, alphas.shape[0]))
     # C-contiguous float64 copies, writable but for the weights (read-only, as the
     # penalties pass them): one compiled specialization. X: its column-major data,
     # copied only when it is not writable float64 Fortran already (as validated X is).
-    data = _column_major(problem.X)
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
     b0 = problem.intercept_at_zero() if problem.fit_intercept else 0.0
-    datafit = problem.datafit
-    path_kernel.cd_path(data, int(datafit.kernel_id), bool(datafit.quadratic),
+    path_kernel.cd_path(_column_major(problem.X), int(datafit.kernel_id),
                         np.array(problem.y, dtype=float),
                         np.array(problem.sample_weight, dtype=float),
-                        np.array(alphas, dtype=float), omega,
-                        penalty_args(pen, p),
+                        np.array(alphas, dtype=float), omega, penalty_args(pen, p),
                         bool(problem.fit_intercept), float(b0), float(tol), float(scale),
-                        int(max_epochs),
-                        bool(progress), bool(pen.strongly_convex),
+                        rules.FitRules.of(problem, tol, max_epochs, settings),
                         settings.rounds(None if datafit.quadratic
                                         else settings.compiled_inner_fraction_curved),
                         settings.kernel(settings.compiled_anderson_k if datafit.quadratic

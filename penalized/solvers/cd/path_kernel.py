@@ -1,21 +1,12 @@
 """The compiled path driver: a whole path in one compiled call (numba).
 
-The Python driver (:mod:`.driver`) runs its outer loop in numpy: about 400
-Python-level calls per alpha, 0.15 ms (0.5 ms for logistic). On small data that is the
-whole cost. Here the same loop runs compiled, on dense X with every feature penalized,
-for the datafits with compiled operations (:mod:`penalized.core.datafits_compiled`:
-least squares and logistic): per alpha, the optimal intercept, the duality gap (the
-dual point and formulas of :func:`penalized.core.certificates.dual_objective`, best
-dual point kept), the stop test (:func:`.rules.stop_reason`), a working set
-(:func:`.rules.working_set`), epochs of the one kernel (:func:`.kernels.cd_epochs`) on
-the datafit's quadratic model (exact for least squares, a prox-Newton step with a
-backtracking line search otherwise) with the inner targets of
-:func:`.rules.inner_targets`. The rules and the kernel are the Python driver's; only
-the loop around them is written again, in compiled form.
-
-It lacks the Python driver's Newton step on the support and its bounded (float32,
-reused) gradient passes, which pay on large problems or at a tight tol with about as
-many features as samples (:func:`.path_driver.pays`).
+The outer loop of :mod:`.driver`, compiled for dense X with every feature penalized and
+a datafit with compiled operations (:mod:`penalized.core.datafits_compiled`). Each round
+of an alpha: the optimal intercept, the duality gap (the dual point of
+:func:`penalized.core.certificates.dual_objective`, best dual point kept), the rules of
+:mod:`.rules`, then :func:`.kernels.cd_epochs` on the datafit's quadratic model (with a
+line search where the model is not exact). It lacks the Python driver's Newton step on
+the support and its bounded gradient passes (where they pay: :func:`.path_driver.pays`).
 
 The kernel is called directly, never through an object-mode block: no Python object is
 made per round (boxing the arguments would cost more than a round on a small table), and
@@ -172,17 +163,6 @@ def _stats(data, quadratic, h, ws, stats, fit_intercept):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _left_out(data, quadratic, h, scores, ws, stats, fit_intercept):
-    """:func:`.rules.outside_gain` of the violators outside ``ws`` under the weights
-    ``h`` (the curvatures priced at every feature: as much as one gradient pass)."""
-    if quadratic:
-        return rules.outside_gain(scores, stats[0], ws)
-    every = weighted_col_stats(data, None, None, h.shape[0], h, np.arange(scores.shape[0]),
-                               1.0 if fit_intercept else 0.0)
-    return rules.outside_gain(scores, every[0], ws)
-
-
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, obj, xw, ws,
            stats_ws, tol_in, obj_in, budget, h, r, sum_h, kcfg):
@@ -206,27 +186,24 @@ def _round(data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, 
     if quadratic:
         for i in range(xw.shape[0]):
             xw[i] = target[i] - b
-        return b, n_epochs, violation, estimate
-    b = _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, obj, xw, w, b, target)
-    return b, n_epochs, violation, np.inf
+    else:
+        b = _line_search(kind, y, s, omega, alpha, pen, w_old, b_old, obj, xw, w, b, target)
+    return b, n_epochs, violation, estimate
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, tol, scale,
-               max_epochs, allow_progress, ridge, cfg, kcfg, stats, w, b, offset, xw):
-    """One alpha from ``(w, b)`` (``w`` updated in place): returns
-    ``(b, primal, gap, epochs, reason)``."""
-    n, p = y.shape[0], w.shape[0]
+def _fit_alpha(data, kind, y, s, alpha, omega, pen, fit_intercept, tol, scale, fit, cfg, kcfg,
+               stats, w, b, offset, xw):
+    """One alpha from ``(w, b)`` (``w`` updated in place), the rounds of
+    :mod:`.rules`: returns ``(b, primal, gap, epochs, reason)``."""
+    n, p, quadratic = y.shape[0], w.shape[0], fit.quadratic
     grad, h, r = np.empty(p), np.empty(n), np.empty(n)
     history = np.empty(cfg.max_outer + 1)
     _predictor(data, w, offset, xw)
-    best_dual, remaining = -np.inf, np.inf
+    best_dual, estimate = -np.inf, np.inf
     ws = np.empty(0, dtype=np.int64)
-    forced = np.zeros(p, dtype=np.bool_)
-    # (np.int64: a literal 0 would compile rules.stop_reason a second time)
+    # (np.int64: a literal 0 would compile rules.plan_round a second time)
     epochs, primal, gap, reason = np.int64(0), 0.0, 0.0, rules.GO_ON
-    # the kernel's own violation understates the certificate's on an ill-conditioned
-    # working set: as in the Python driver (``undershoot`` there, where the gap alone stops)
     violation, undershoot = 0.0, 1.0
     for outer in range(cfg.max_outer + 1):
         # the intercept optimal for ``w`` does not depend on alpha: at the first round it
@@ -240,76 +217,47 @@ def _fit_alpha(data, kind, quadratic, y, s, alpha, omega, pen, fit_intercept, to
         history[outer] = primal
         obj_tol = tol * max(primal, 1e-6 * scale)
         scores = subdiff_vector(pen.kind, w, grad, omega, alpha, pen.param, pen.positive)
-        if not quadratic:  # the outer rounds' decreases extrapolated
-            remaining = rules.outer_tail(history, outer + 1, kcfg.rate_window,
-                                         kcfg.max_inflation, cfg.tail_safety)
-        n_support = np.int64(0)  # (not a literal 0: see epochs above)
-        for j in range(p):
-            if w[j] != 0.0:
-                n_support += 1
-        progress = allow_progress and rules.tail_trusted(
-            n_support, n - (1 if fit_intercept else 0), ridge)
-        left_out = np.inf
-        if progress and outer > 0 and remaining <= obj_tol:
-            left_out = _left_out(data, quadratic, h, scores, ws, stats, fit_intercept)
-        # (``alpha > 0`` rather than the literal True, which numba would compile as a
-        # second specialization of stop_reason)
-        reason = rules.stop_reason(gap <= obj_tol, alpha > 0.0, progress, remaining, left_out,
-                                   obj_tol, cfg.outside_safety, epochs, max_epochs, outer,
-                                   cfg.max_outer)
+        progress, remaining, outside = rules.round_estimate(fit, cfg, w, history, outer + 1,
+                                                            estimate, obj_tol)
+        curvatures = stats[0]
+        if outside and not quadratic:  # every column's, under h: one pass over X
+            curvatures = weighted_col_stats(data, None, None, n, h, np.arange(p),
+                                            1.0 if fit_intercept else 0.0)[0]
+        reason, ws, tol_in, obj_in, undershoot = rules.plan_round(
+            fit, cfg, rules.GAP if gap <= obj_tol else rules.GO_ON, obj_tol, scores, w,
+            curvatures, ws, progress, remaining, outside, violation, undershoot, epochs, outer)
         if reason != rules.GO_ON:
             break
-        if violation > 0.0 and not allow_progress:  # (ws is still the last round's)
-            last = 0.0
-            for c in range(ws.shape[0]):
-                last = max(last, scores[ws[c]])
-            undershoot = min(max(1.0, last / violation), cfg.max_undershoot)
-        ws = rules.working_set(w, scores, forced, cfg.ws_min, cfg.ws_growth)
-        top = 0.0
-        for j in range(p):
-            top = max(top, scores[j])
-        top /= undershoot
-        # the kernel's estimate is of its model's decrease: the objective's only for a
-        # quadratic datafit
-        inner_progress = progress and quadratic
-        left_in = rules.outside_gain(scores, stats[0], ws) if inner_progress else np.inf
-        tol_in, obj_in = rules.inner_targets(top, left_in, obj_tol, inner_progress,
-                                             cfg.inner_fraction, cfg.settled, cfg.tail_safety)
         b, n_epochs, violation, estimate = _round(
             data, kind, quadratic, y, s, omega, alpha, pen, fit_intercept, w, b, primal, xw, ws,
             _stats(data, quadratic, h, ws, stats, fit_intercept), tol_in, obj_in,
-            max(max_epochs - epochs, 1), h, r, sum_h, kcfg)
+            max(fit.max_epochs - epochs, 1), h, r, sum_h, kcfg)
         epochs += n_epochs
-        if quadratic:
-            remaining = cfg.tail_safety * estimate
     return b, primal, gap, epochs, reason
 
 
 @njit(cache=True, nogil=True)
-def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, offset, coefs, out):
+def cd_path(data, kind, y, s, alphas, omega, pen, fit_intercept, b, tol, scale, fit, cfg,
+            kcfg, offset, coefs, out):
     """Fit every alpha of ``alphas`` (largest first), each warm-started from the last.
 
     Parameters
     ----------
     data : (n * p,) a dense X raveled in column-major order
-    kind : the datafit's ``kernel_id`` (:mod:`penalized.core.datafits_compiled`);
-        quadratic : whether it is quadratic (its model is exact, its weights fixed)
+    kind : the datafit's ``kernel_id`` (:mod:`penalized.core.datafits_compiled`)
     y, s : (n,) target (internal coding) and sample weights (summing to n)
     alphas : (k,) the grid, all > 0; omega : (p,) feature weights, all > 0, read-only
-    pen : :class:`.kernels.PenaltyArgs`; fit_intercept, progress, ridge : bool (``ridge``:
-        the penalty is strongly convex, see :func:`.rules.tail_trusted`)
+    pen : :class:`.kernels.PenaltyArgs`; fit_intercept : bool
     b : the starting intercept (the null model's)
-    tol, scale, max_epochs : the stopping rule (gap below ``tol * max(objective,
-        1e-6 * scale)``) and the epoch budget per alpha
+    tol, scale : the stopping rule: gap below ``tol * max(objective, 1e-6 * scale)``
+    fit : :class:`.rules.FitRules` (its epoch budget is per alpha)
     cfg, kcfg : :class:`.settings.RoundSettings`, :class:`.settings.KernelSettings`
     offset : (n,) the fixed part of the predictor ``z = X w + b + offset`` (zeros: none)
     coefs : (k, p) out, the coefficients
     out : (6, k) out, rows: intercepts, objectives, duality gaps, epochs, stop reasons
         (the codes of :mod:`.rules`), datafit values (for the deviance ratios)
     """
-    n = y.shape[0]
-    p = omega.shape[0]
+    n, p, quadratic = y.shape[0], omega.shape[0], fit.quadratic
     # a quadratic datafit: the kernel's column statistics once (its weights are fixed);
     # other datafits weigh the columns anew every round (none here)
     stats = weighted_col_stats(data, None, None, n, s, np.arange(p if quadratic else 0),
@@ -321,8 +269,8 @@ def cd_path(data, kind, quadratic, y, s, alphas, omega, pen, fit_intercept, b, t
         b = _optimal_intercept(kind, quadratic, y, s, xw, b)
     for k in range(alphas.shape[0]):
         b, primal, gap, epochs, reason = _fit_alpha(
-            data, kind, quadratic, y, s, alphas[k], omega, pen, fit_intercept, tol, scale,
-            max_epochs, progress, ridge, cfg, kcfg, stats, w, b, offset, xw)
+            data, kind, y, s, alphas[k], omega, pen, fit_intercept, tol, scale, fit, cfg, kcfg,
+            stats, w, b, offset, xw)
         for j in range(p):
             coefs[k, j] = w[j]
         out[0, k] = b

@@ -1,11 +1,9 @@
 """Every tuning constant of the coordinate-descent engine, in one frozen object.
 
-Both drivers (:mod:`.driver` for general datafits, :mod:`.path_driver` for small dense
-least-squares paths) and the compiled kernel read their constants from a
-:class:`CDSettings`; ``DEFAULT`` is the one the library uses. Tests build others with
-``dataclasses.replace(DEFAULT, ...)`` and pass them to a solver, instead of patching
-module globals. Each field says what it is and why it has its value; the measurements
-behind the values are in the commit history and ``bench/README.md``.
+The drivers, rules and kernels read theirs from a :class:`CDSettings` (``DEFAULT``
+unless a test passes another, built with ``dataclasses.replace``). Each field says what
+it is and why it has its value; the measurements behind the values are in the commit
+history and ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -35,9 +33,8 @@ class CDSettings:
     #: of the objective target): the inner work tracks what the certificate still needs
     inner_fraction: float = 0.3
     #: ... and this fraction in the compiled path driver for a datafit that is not
-    #: quadratic: its rounds (certificate, intercept, line search) cost passes of
-    #: logarithms and exponentials over the samples, its epochs none, so a closer inner
-    #: solve that saves a round pays (bench/README.md, "Fixed costs of small paths")
+    #: quadratic: its rounds cost passes of logarithms and exponentials over the
+    #: samples, its epochs none, so a closer inner solve that saves a round pays
     compiled_inner_fraction_curved: float = 0.03
     #: when the working set holds everything that matters, the kernel also stops once
     #: its violation is below this fraction of the round's starting one (the progress
@@ -57,11 +54,9 @@ class CDSettings:
     #: ... and the one-step gain of the features outside the working set by this: a
     #: feature entering lets the others re-fit, worth far more than its own step
     outside_safety: float = 100.0
-    #: the kernel's own violation (measured during its sweeps) may understate the
-    #: certificate's at the round's end on an ill-conditioned working set; the next
-    #: round's target is divided by the ratio seen, at most this much (a larger ratio is
-    #: model mismatch or rounding, not the kernel's measure: logistic fits asked for
-    #: rounding-level violations ran out of epochs)
+    #: the next round's violation target is divided by the kernel's understatement of
+    #: the certificate's violation (:func:`.rules.plan_round`), at most this much: a
+    #: larger ratio is model mismatch or rounding, not the kernel's measure
     max_undershoot: float = 10.0
     #: below this tol the progress estimate is not used: only the gap (or KKT) stops
     progress_min_tol: float = 1e-9
@@ -70,10 +65,8 @@ class CDSettings:
     #: ... every ``compiled_anderson_k`` in the compiled path driver on a quadratic
     #: datafit, whose kernel calls end on the progress estimate: an accepted
     #: extrapolation restarts it, and it needs ``rate_window + check_lag + 1`` sweeps to
-    #: be trusted again, so that a cycle of ``anderson_k + 1`` sweeps must be longer for
-    #: the estimate to stop the call before the next extrapolation (with 5, kernel calls
-    #: ran to the end of a later cycle). Other datafits' kernel calls end on the
-    #: violation, which the extrapolation every ``anderson_k`` reaches sooner.
+    #: be trusted again, so a cycle of ``anderson_k + 1`` sweeps must be longer for the
+    #: estimate to stop the call before the next extrapolation
     compiled_anderson_k: int = 8
     #: the tail estimate reads the last ``rate_window`` ratios of sweep decreases...
     rate_window: int = 3
@@ -122,12 +115,9 @@ class CDSettings:
     #: the model's minimizer on the orthant of CD's point (one linear solve) is tried
     #: once CD has spent at least ``support_min_epochs`` epochs on the model and what
     #: the solve costs, its flop count weighed by ``support_cost`` against the epochs'
-    #: (a tenth: the solve's unit-stride products run several times faster per flop
-    #: than an epoch's per-entry updates, and where CD has a long tail to go, as at the
-    #: ill-conditioned bottom of a ridge path, the solve ends it: bench/README.md,
-    #: "multinomial support solve"); only on supports of at most ``support_max_size``
-    #: entries x samples
-    #: (the solve forms the support's columns densely), with at most
+    #: (the solve's unit-stride products run several times faster per flop than an
+    #: epoch's per-entry updates); only on supports of at most ``support_max_size``
+    #: entries x samples (the solve forms the support's columns densely), with at most
     #: ``support_drops`` active-set rounds (entries dropped where signs flip)
     support_min_epochs: int = 5
     support_cost: float = 0.1
@@ -150,7 +140,7 @@ class CDSettings:
         return out if anderson_k is None else out._replace(anderson_k=int(anderson_k))
 
     def rounds(self, inner_fraction: float | None = None) -> RoundSettings:
-        """The constants the compiled path driver's outer loop reads (``inner_fraction``:
+        """The constants the rules and the compiled outer loop read (``inner_fraction``:
         another one, e.g. ``compiled_inner_fraction_curved``)."""
         out = self._typed[RoundSettings]
         return out if inner_fraction is None else \
@@ -180,9 +170,10 @@ def _subset(name: str, fields: str) -> type:
 
 #: the constants the compiled epoch loop reads
 KernelSettings = _subset("KernelSettings", "anderson_k rate_window check_lag max_inflation")
-#: the constants the compiled path driver's outer loop reads
+#: the constants the rules (:mod:`.rules`) and the compiled path driver's outer loop read
 RoundSettings = _subset("RoundSettings", "max_outer ws_min ws_growth inner_fraction settled "
-                        "tail_safety outside_safety weight_floor max_undershoot")
+                        "tail_safety outside_safety weight_floor max_undershoot rate_window "
+                        "max_inflation")
 #: the constants the compiled multinomial solver reads
 MultinomialSettings = _subset(
     "MultinomialSettings", "row_sweeps row_settled max_newton newton_forcing max_model_epochs "
