@@ -440,8 +440,9 @@ def dask_newton_cv(X, y, datafit, candidates, scorer, how, *, checkpoint=None, *
     the :class:`.cv.CVResult` of :func:`newton_cross_validate`."""
     if getattr(X, "moments_source", False):
         raise ValueError(f"{type(datafit).__name__}: a table that computes its own moments "
-                         "serves least squares; read it as a Dask DataFrame for the Newton "
-                         "route")
+                         "serves least squares; give the Newton route a Dask array of it "
+                         "(penalized.app.parquet_folder.feature_array for a Parquet folder, "
+                         "or a Dask DataFrame)")
     with warnings.catch_warnings(record=True) as caught:  # shown at the caller's line
         warnings.simplefilter("always")
         result = newton_cross_validate(X, y, datafit, candidates, scorer, how,
