@@ -213,6 +213,11 @@ def test_cli_dask_classifies_a_parquet_folder_as_in_memory(tmp_path, capsys, n_c
     assert code == 0, err
     _same_fit(tall, memory)
     assert set(tall["cv_metrics"]) >= {"accuracy", "log_loss", "AUC"}
+    # the columns' means (the fill for predictions) from the out-of-fold pass
+    manifest = json.loads((tmp_path / "tall" / "manifest.json").read_text())
+    frame = pq.read_table(whole).to_pandas()
+    for column, value in manifest["features"]["training_fill"].items():
+        assert value == pytest.approx(frame[column].mean(), rel=1e-12)
 
 
 def main_json(argv, capsys):

@@ -148,11 +148,9 @@ def folder_metrics(run, tests, total) -> dict:
 def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progress):
     """``(ModelRun, metrics)`` of a datafit fitted by proximal Newton on the folder's row
     groups: the folds drawn here from the target (stratified for classes, as in memory),
-    the cross-validation on the workers, the out-of-fold predictions in one more pass."""
-    import dask
-
+    the cross-validation on the workers, the out-of-fold predictions and the columns'
+    means and scales in one more pass."""
     from ...workflows.cv import GridEdgeWarning, cross_validate
-    from ...workflows.standardize import unit_scale
     from ...workflows.tall_newton_cv import fold_labels
     from ..parquet_folder import feature_array
     from ._model import ModelRun, _splitter, cross_validated_metrics, snap_negligible
@@ -166,26 +164,25 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     labels = fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), None, None,
                          y.shape[0], datafit, *datafit.prepare_target(y))
     X = _kept_if_it_fits(feature_array(table.folder), client)
-    mean, std = dask.compute(X.mean(axis=0), X.std(axis=0), scheduler=client)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own
         result = cross_validate(X, y, datafit, penalty, foldid=labels, n_alphas=s.n_alphas,
                                 alpha_min_ratio=ratio, standardize=s.standardize, tol=s.tol,
                                 keep_fold_paths=True, callback=_ticker(name, s, progress),
                                 client=client, checkpoint=s.checkpoint)
-    table.spec.training_fill = {c: float(m) for c, m in zip(table.spec.numeric, mean,
-                                                             strict=True)}
-    scale = unit_scale(mean, std) if s.standardize else np.ones(X.shape[1])
     k = result.index(s.rule)
+    z, total = _out_of_fold(X, labels, result.fold_coefs_grid[0][:, k],
+                            result.fold_intercepts_grid[0][:, k], client)
+    table.spec.training_fill = {c: float(m) for c, m in zip(table.spec.numeric,
+                                                             total.mean[:-1], strict=True)}
+    scale = total.column_scale() if s.standardize else np.ones(X.shape[1])
     coef, n_snapped = snap_negligible(result.path.coefs[k], scale)
     intercept = result.path.intercepts[k]
     run = ModelRun(name=name, cv=result, rule=s.rule, coef=coef, n_snapped=n_snapped,
                    intercept=float(intercept) if np.ndim(intercept) == 0 else intercept.copy(),
                    feature_names=list(table.feature_names), standardize=s.standardize,
-                   scale=scale, classes=classes, seconds=0.0,
-                   out_of_fold=_out_of_fold(X, labels, result.fold_coefs_grid[0][:, k],
-                                            result.fold_intercepts_grid[0][:, k], client))
-    run.seconds = time.perf_counter() - start
+                   scale=scale, classes=classes, seconds=time.perf_counter() - start,
+                   out_of_fold=z)
     return run, cross_validated_metrics(run, table.y)
 
 
@@ -203,21 +200,29 @@ def _kept_if_it_fits(X, client):
     return X
 
 
-def _out_of_fold(X, labels, coefs, intercepts, client) -> np.ndarray:
-    """Every row's linear predictor from the fold fit that did not see it (``coefs``:
-    (folds, p[, classes]) at one alpha), one pass over the row blocks."""
+def _out_of_fold(X, labels, coefs, intercepts, client):
+    """``(predictors, moments)``: every row's linear predictor from the fold fit that did
+    not see it (``coefs``: (folds, p[, classes]) at one alpha), and the columns'
+    :class:`~penalized.workflows.sufficient.Moments` (the last one a zero stand-in for a
+    target), in one pass over the row blocks."""
     import dask
+
+    from ...workflows.sufficient import _sum
 
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])])
     parts = [dask.delayed(_block_predictors)(block, labels[offsets[i]:offsets[i + 1]],
                                              coefs, intercepts)
              for i, block in enumerate(X.to_delayed().ravel())]
-    return np.concatenate(dask.compute(*parts, scheduler=client))
+    parts = dask.compute(*parts, scheduler=client)
+    return np.concatenate([z for z, _ in parts]), _sum([m for _, m in parts])
 
 
-def _block_predictors(X, labels, coefs, intercepts) -> np.ndarray:
+def _block_predictors(X, labels, coefs, intercepts):
+    from ...workflows.sufficient import stacked_moments
+
     out = np.empty((X.shape[0],) + coefs.shape[2:])
     for k in range(coefs.shape[0]):
         rows = labels == k
         out[rows] = X[rows] @ coefs[k] + intercepts[k]
-    return out
+    n = X.shape[0]
+    return out, stacked_moments(np.column_stack([X, np.zeros(n)]), np.ones(n))
