@@ -1,5 +1,6 @@
 """bench_scale.py part (b): a least-squares table larger than the workers' memory, as
-Parquet, through ``penalized fit DIR --target y --dask local:2`` (issue 17)."""
+Parquet, through ``penalized fit DIR --target y --dask local:2`` (issue 17); part (d): a
+folder of class labels through the same command (proximal Newton) and in memory."""
 
 from __future__ import annotations
 
@@ -92,12 +93,13 @@ class PeakSampler:
                 for pid, peak in self.peaks.items()}
 
 
-def fit_folder(folder: str, out: str, worker_memory: str) -> tuple[float, dict, dict]:
-    """``penalized fit`` on the folder with 2 local workers: seconds, result, peak RSS."""
+def fit_folder(folder: str, out: str, worker_memory: str, target: str = "y",
+               options=("--dask", "local:2")) -> tuple[float, dict, dict]:
+    """``penalized fit`` on the folder (with 2 local workers): seconds, result, peak RSS."""
     env = {**os.environ, "DASK_PENALIZED__LOCAL_MEMORY_LIMIT": worker_memory,
            "PYTHONPATH": ROOT}
-    command = [sys.executable, "-m", "penalized", "fit", folder, "--target", "y", "--dask",
-               "local:2", "--out", out, "--force", "--json", "--no-report", "--quiet"]
+    command = [sys.executable, "-m", "penalized", "fit", folder, "--target", target,
+               *options, "--out", out, "--force", "--json", "--no-report", "--quiet"]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -268,3 +270,48 @@ def _part_c_cv(X, y, args, client, datafit=None):
     cv, stats = newton_cross_validate(X, y, datafit, [pz.L1()], get_scorer(None, datafit),
                                       how, cv=args.cv, tol=1e-8, client=client)
     return time.perf_counter() - start, stats, cv
+
+
+def write_labels(folder: str, rows: int, p: int, seed: int = 0) -> None:
+    """``rows`` x ``p`` features and a text label from a logistic model of five of them,
+    in 4 files of row groups of GROUP_ROWS rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    os.makedirs(folder, exist_ok=True)
+    beta = np.zeros(p)
+    beta[:5] = [1.0, -1.0, 0.5, 0.5, -0.5]
+    for i in range(4):
+        rng = np.random.default_rng([seed, i])
+        X = rng.standard_normal((rows // 4, p))
+        churned = rng.random(rows // 4) < 1.0 / (1.0 + np.exp(-(X @ beta + 0.3)))
+        table = pa.table({**{f"x{j}": X[:, j] for j in range(p)},
+                          "label": np.where(churned, "churned", "stayed")})
+        pq.write_table(table, os.path.join(folder, f"part-{i}.parquet"),
+                       row_group_size=GROUP_ROWS)
+
+
+def part_d(args) -> None:
+    """A labelled folder through ``penalized fit DIR --target label --dask local:2``
+    (proximal Newton on the workers) and the same command in memory, 50 alphas."""
+    folder = os.path.abspath(args.dir)
+    write_labels(folder, args.rows, args.p)
+    try:
+        runs = {"--dask local:2": ("--dask", "local:2"), "in memory": ()}
+        results = {}
+        for name, options in runs.items():
+            seconds, results[name], _ = fit_folder(
+                folder, folder + "-model", args.worker_memory, "label",
+                (*options, "--n-alphas", "50"))
+            metrics = results[name]["cv_metrics"]
+            print(f"{name}: {seconds:.1f} s wall (path + 5-fold CV); alpha "
+                  f"{results[name]['alpha']:.6g}, cv accuracy {metrics['accuracy']:.6f}, "
+                  f"AUC {metrics['AUC']:.6f}", flush=True)
+        tall, memory = results.values()
+        difference = max(abs(value - tall["coefficients"].get(name, 0.0))
+                         for name, value in memory["coefficients"].items())
+        print(f"alphas' relative difference {abs(tall['alpha'] / memory['alpha'] - 1):.1e}; "
+              f"largest coefficient difference {difference:.1e}", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder + "-model", ignore_errors=True)

@@ -21,6 +21,11 @@ logistic route (proximal Newton, one distributed pass per outer step) on a 2-wor
 LocalCluster: time per pass and passes per path; ``--cv 5`` also a 5-fold
 ``cross_validate`` on the same cluster (every fold's path in the same passes);
 ``--classes 3`` also the multinomial path (and CV) of a 3-class target on the same X.
+
+Part (d), ``python bench/bench_scale.py --part d --rows 400000 --p 20 --dir DIR``: a
+folder of text class labels through ``penalized fit DIR --target label --dask local:2``
+(proximal Newton on the row groups) and through the same command in memory, 50 alphas:
+wall times, and the two models compared.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40_000)
     parser.add_argument("--p", type=int, default=400)
     parser.add_argument("--no-sklearn", action="store_true")
-    parser.add_argument("--part", choices=("a", "b", "c"), default="a")
+    parser.add_argument("--part", choices=("a", "b", "c", "d"), default="a")
     parser.add_argument("--alphas", type=int, default=20, help="part c: path length")
     parser.add_argument("--cv", type=int, default=0,
                         help="part c: also a K-fold cross_validate of the same model")
@@ -88,10 +93,10 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=1_000_000, help="part b: rows compared")
     parser.add_argument("--keep", action="store_true", help="part b: keep the files")
     args = parser.parse_args()
-    if args.part in ("b", "c"):
-        from _tall_parquet import part_b, part_c
+    if args.part in ("b", "c", "d"):
+        from _tall_parquet import part_b, part_c, part_d
 
-        (part_b if args.part == "b" else part_c)(args)
+        {"b": part_b, "c": part_c, "d": part_d}[args.part](args)
         return
     X, y = tall_dense(args.n, args.p)
     print(f"X: {args.n} x {args.p} dense, {X.nbytes / 2**20:.0f} MiB; 5 folds, 100 alphas, "
