@@ -157,7 +157,7 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
 
     start = time.perf_counter()
     name = f"{type(datafit).__name__} + {penalty.name}"
-    classes = None if datafit.task != "classification" else np.unique(table.y)
+    classes = datafit.prepare_target(table.y)[1]  # (None: not a classification)
     # class labels as their index in ``classes`` (the order the datafit codes them in)
     y = table.y.astype(float) if classes is None else \
         np.searchsorted(classes, table.y).astype(float)
