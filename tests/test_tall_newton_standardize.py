@@ -95,12 +95,29 @@ def test_dask_poisson_cv_standardized_equals_the_in_memory_cv():
     _assert_equal_cv(res, _cv(X, y, s, pz.Poisson(), tol=1e-13))
 
 
-def test_multinomial_standardized_on_dask_is_refused_clearly():
-    X, _, _ = _data(n=90)
-    y = np.repeat(["a", "b", "c"], 30)
-    with pytest.raises(ValueError, match="standardize=True: Multinomial on Dask arrays"):
-        pz.path(da.from_array(X, chunks=45), da.from_array(y, chunks=45), pz.Multinomial(),
-                standardize=True)
+def test_dask_multinomial_path_standardized_equals_the_in_memory_path():
+    """The Hessian's blocks translated to each path's scaled columns
+    (:func:`penalized.workflows.tall_multinomial.quadratic_to_scaled`)."""
+    X, _, s = _data(n=600)
+    rng = np.random.default_rng(3)
+    z = (X - np.arange(5)) / np.array([0.01, 100.0, 1.0, 5.0, 0.3])
+    y = np.array(["a", "b", "c"])[np.argmax(z[:, :3] + rng.gumbel(size=(600, 3)), axis=1)]
+    options = dict(n_alphas=5, alpha_min_ratio=5e-2, standardize=True)
+    with dask.config.set(scheduler="synchronous"):
+        res = pz.path(*_dask(X, y, s)[:2], pz.Multinomial(), pz.L1(),
+                      sample_weight=_dask(X, y, s)[2], tol=1e-12, **options)
+    ref = pz.path(X, y, pz.Multinomial(), pz.L1(), sample_weight=s, tol=1e-13, **options)
+    plain = pz.path(X, y, pz.Multinomial(), pz.L1(), sample_weight=s, tol=1e-13,
+                    **{**options, "standardize": False})
+    assert res.alpha_max == pytest.approx(ref.alpha_max, rel=1e-9)
+    assert not res.alpha_max == pytest.approx(plain.alpha_max, rel=1e-2)
+    np.testing.assert_allclose(res.objectives, ref.objectives, rtol=1e-9)
+    np.testing.assert_allclose(res.coefs, ref.coefs, rtol=1e-4, atol=1e-4)
+    assert res.converged.all()
+    # every fold on its own training rows' columns
+    with dask.config.set(scheduler="synchronous"):
+        cv = _cv(*_dask(X, y, s)[:2], _dask(X, y, s)[2], pz.Multinomial(), tol=1e-12)
+    _assert_equal_cv(cv, _cv(X, y, s, pz.Multinomial(), tol=1e-13))
 
 
 @pytest.mark.parametrize(("datafit", "standardize"), [

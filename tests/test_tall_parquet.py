@@ -123,8 +123,7 @@ def test_in_memory_reads_of_a_folder_a_glob_and_a_file_agree(folder):
     ("schema", [], "other columns or types"),
     (None, ["--task", "classification"], "fewer than the 4 folds"),
     (None, ["--impute", "mean"], "--impute needs the whole table"),
-    ("classes", [], "add --no-standardize"),
-    ("classes", ["--no-standardize", "--checkpoint", "ck"], "omit --checkpoint"),
+    ("classes", ["--checkpoint", "ck"], "omit --checkpoint"),
     (None, ["--drop", "nope"], "--drop column 'nope' not found"),
 ])
 def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, change, args,
@@ -200,9 +199,7 @@ def test_cli_dask_classifies_a_parquet_folder_as_in_memory(tmp_path, capsys, n_c
     proximal Newton on the row groups (logistic; multinomial for three classes); the
     model, CV score and out-of-fold metrics equal the in-memory fit of the same rows."""
     root, whole = _class_folder(tmp_path, n_classes=n_classes)
-    # (standardized: the default; the multinomial route fits the columns as they are)
-    options = ["--target", "label", "--cv", "3", "--n-alphas", "12", "--tol", "1e-10",
-               *(["--no-standardize"] if n_classes > 2 else [])]
+    options = ["--target", "label", "--cv", "3", "--n-alphas", "12", "--tol", "1e-10"]
     # (with a checkpoint of every path for two classes: stored as it runs)
     store = ["--checkpoint", tmp_path / "ck"] if n_classes == 2 else []
     code, tall, err = main_json(["fit", root, *options, "--dask", "local:2", *store,

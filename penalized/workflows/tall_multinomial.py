@@ -155,9 +155,24 @@ def _cd_quadratic(Q, r, v, l1, l2, max_sweeps, tol):  # pragma: no cover (compil
     return v
 
 
+def quadratic_to_scaled(quad: Quadratic, shift: np.ndarray, scale: np.ndarray) -> Quadratic:
+    """The model on the columns ``(x - shift) / scale``: with ``a = T a~`` (``T = [[diag
+    scale, shift], [0, 1]]``) a point's coefficients are ``V~ = T^T V``, so every Hessian
+    block becomes ``T^-1 H_cd T^-T`` and ``c`` becomes ``T^-1 c`` (class by class)."""
+    p1 = shift.shape[0] + 1
+    K = quad.c.shape[0] // p1
+    inverse = np.zeros((p1, p1))  # T^-1 = [[diag 1 / scale, -shift / scale], [0, 1]]
+    inverse[:-1, :-1] = np.diag(1.0 / scale)
+    inverse[:-1, -1] = -shift / scale
+    inverse[-1, -1] = 1.0
+    T = np.kron(np.eye(K), inverse)  # class-major blocks, as H and c
+    return Quadratic(T @ quad.H @ T.T, T @ quad.c)
+
+
 def _centered(b):
     return b - b.mean()
 
 
 #: the multinomial datafit's route through :func:`.tall_newton.walk`
-MULTINOMIAL = NewtonRoute(multinomial_step, multinomial_gradient, _centered)
+MULTINOMIAL = NewtonRoute(multinomial_step, multinomial_gradient, quadratic_to_scaled,
+                          _centered)

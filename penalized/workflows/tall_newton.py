@@ -34,6 +34,7 @@ import numpy as np
 
 from ..core.datafits import LeastSquares
 from .sufficient import Moments
+from .tall_newton_scaled import to_scaled
 
 #: smallest curvature a row keeps (logistic: p (1 - p) of a 1e-6-sure prediction): the
 #: working response stays finite where the model saturates
@@ -139,9 +140,12 @@ class NewtonRoute:
     step: Callable
     #: ``(model, w, b, weight) -> the datafit's gradient in w`` at the model's point
     gradient: Callable
+    #: ``(model, shift, scale) -> the model on the columns (x - shift) / scale`` (for
+    #: ``standardize=True``: :mod:`.tall_newton_scaled`)
+    to_scaled: Callable
     #: the reported form of an intercept (the multinomial's are centered)
     normalized_intercept: Callable = lambda b: b  # noqa: E731
 
 
 #: one linear predictor: the working response's moments
-ONE_OUTPUT = NewtonRoute(_newton_step, gradient)
+ONE_OUTPUT = NewtonRoute(_newton_step, gradient, to_scaled)

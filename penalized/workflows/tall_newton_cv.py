@@ -27,10 +27,10 @@ Hessian's blocks instead of the working response's moments
 (:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
 
 Limits (each refused with a clear error): K-fold splits only (held-out folds that
-partition the rows); an intercept; a multiclass datafit takes neither ``standardize=True``
-(:mod:`.tall_newton_scaled`) nor ``checkpoint`` (:mod:`.tall_newton_checkpoint`);
-unpenalized features need ``alphas=`` (a pure ridge's default grid, the standardized
-columns and a checkpoint's fingerprint take one more pass). A datafit whose curvature
+partition the rows); an intercept; a multiclass datafit takes no ``checkpoint``
+(:mod:`.tall_newton_checkpoint`); unpenalized features need ``alphas=`` (a pure ridge's
+default grid, the standardized columns (:mod:`.tall_newton_scaled`) and a checkpoint's
+fingerprint take one more pass). A datafit whose curvature
 vanishes on part of its domain (Huber outside its quadratic zone) is served, with many
 more outer steps per alpha.
 """
@@ -233,7 +233,7 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
     route, passes = _route(datafit, _blocks(X, y, s, labels), None, client, p, classes,
                            [penalty])
     b0 = datafit.intercept_at_zero(y_code, s_here)
-    passes, moments, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+    passes, moments, columns = _column_pass(route, X, y, s, labels, passes, client,
                                             standardize, _ridge_default([penalty], alphas))
     fitted = penalty if columns is None else penalty.for_scaled_columns(columns[FULL][1])
     zero, weight = np.zeros((p,) + np.shape(b0)), float(s_here.sum())
@@ -254,7 +254,7 @@ def newton_path_all_rows(X, y, datafit, penalty, *, sample_weight=None, n_alphas
         "points": passes.points}
 
 
-def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
+def _column_pass(route, X, y, s, labels, passes, client, standardize: bool,
                  ridge: bool, stored: bool = False):
     """``(passes, moments, columns)``: with ``standardize``, the passes seen in each
     path's scaled units and every path's ``{fold label: (shift, scale)}``; ``moments``:
@@ -263,13 +263,11 @@ def _column_pass(datafit, X, y, s, labels, passes, client, standardize: bool,
     (:mod:`.tall_newton_scaled`), else ``(passes, None, None)``."""
     if not (standardize or ridge or stored):
         return passes, None, None
-    from .tall_newton_scaled import ScaledPasses, check_scalable, column_moments, shift_scale
+    from .tall_newton_scaled import ScaledPasses, column_moments, shift_scale
 
-    if standardize:
-        check_scalable(datafit)
     moments = column_moments(X, y, s, labels, FULL, client)
     columns = shift_scale(moments) if standardize else None
-    return ScaledPasses(passes, columns), moments, columns
+    return ScaledPasses(passes, columns, route.to_scaled), moments, columns
 
 
 def _ridge_default(penalties, alphas) -> bool:
@@ -342,7 +340,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
 
         check_storable(datafit)
         passes.block_models = functools.partial(_block_models, each_point=True)
-    passes, moments, columns = _column_pass(datafit, X, y, s, labels, passes, client,
+    passes, moments, columns = _column_pass(route, X, y, s, labels, passes, client,
                                             how.standardize,
                                             _ridge_default(candidates, how.grid["alphas"]),
                                             checkpoint is not None)

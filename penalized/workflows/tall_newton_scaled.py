@@ -15,7 +15,8 @@ walk in scaled units and only the passes translate,
 
 :math:`\mu, \sigma` of every training fold and of all the rows come from one more pass
 (the sample-weighted moments of every held-out fold, :func:`.tall._reduce`). A
-multiclass datafit's model is its Hessian's blocks, not these moments: refused.
+multiclass datafit's model, its Hessian's blocks, is translated by its route
+(:func:`.tall_multinomial.quadratic_to_scaled`).
 
 The same pass gives a pure ridge its default grid (:func:`ridge_grid`), which is measured
 against the columns' variances.
@@ -78,10 +79,11 @@ def to_scaled(moments: Moments, shift: np.ndarray, scale: np.ndarray) -> Moments
                    moments.comoment * np.outer(factor, factor))
 
 
-def to_original(w: np.ndarray, b: float, shift: np.ndarray, scale: np.ndarray):
-    """A point ``(w, b)`` of the scaled columns on the original ones."""
-    coef = w / scale
-    return coef, b - float(shift @ coef)
+def to_original(w: np.ndarray, b, shift: np.ndarray, scale: np.ndarray):
+    """A point ``(w, b)`` of the scaled columns on the original ones (``w`` of shape (p,)
+    and a number ``b``, or (p, K) and (K,): a predictor per class)."""
+    coef = w / scale.reshape((-1,) + (1,) * (w.ndim - 1))
+    return coef, b - shift @ coef
 
 
 @dataclasses.dataclass
@@ -92,12 +94,15 @@ class ScaledPasses:
 
     passes: object
     columns: dict
+    #: ``(model, shift, scale) -> the model on the scaled columns`` (the route's
+    #: :attr:`.tall_newton.NewtonRoute.to_scaled`)
+    model_to_scaled: object = None
 
     def models(self, requests: list) -> list:
         if self.columns is None:  # (the columns as they are: the pass only counted)
             return self.passes.models(requests)
         here = [(k, *to_original(w, b, *self.columns[k])) for k, w, b in requests]
-        return [(to_scaled(model[0], *self.columns[k]), *model[1:])
+        return [(self.model_to_scaled(model[0], *self.columns[k]), *model[1:])
                 for (k, _, _), model in zip(requests, self.passes.models(here), strict=True)]
 
     @property
@@ -118,12 +123,3 @@ def unscaled_records(records: list, shift: np.ndarray, scale: np.ndarray) -> lis
     columns (objectives and certificates stay the scaled problem's, as in memory:
     :func:`.standardize.unscale_path`)."""
     return [(*to_original(r[0], r[1], shift, scale), *r[2:]) for r in records]
-
-
-def check_scalable(datafit) -> None:
-    """A multiclass datafit's passes return Hessian blocks, which this module does not
-    translate: one clear error."""
-    if datafit.multiclass:
-        raise ValueError(f"standardize=True: {type(datafit).__name__} on Dask arrays is "
-                         "fitted on the columns as they are; use standardize=False (and "
-                         "scale X beforehand), or fit it in memory")

@@ -80,12 +80,7 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
 
 def _check_newton_options(s, datafit) -> None:
     """What the proximal-Newton route of a folder does not serve, before any work."""
-    if not datafit.multiclass:
-        return
-    if s.standardize:
-        raise ValueError("a Parquet folder of more than two classes is fitted on --dask on "
-                         "the columns as they are: add --no-standardize")
-    if s.checkpoint is not None:
+    if datafit.multiclass and s.checkpoint is not None:
         raise ValueError("--checkpoint: a Parquet folder of more than two classes is fitted "
                          "on --dask without one (its passes return the Hessian's blocks); "
                          "omit --checkpoint")
