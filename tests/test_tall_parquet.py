@@ -123,7 +123,6 @@ def test_in_memory_reads_of_a_folder_a_glob_and_a_file_agree(folder):
     ("schema", [], "other columns or types"),
     (None, ["--task", "classification"], "fewer than the 4 folds"),
     (None, ["--impute", "mean"], "--impute needs the whole table"),
-    ("classes", ["--checkpoint", "ck"], "omit --checkpoint"),
     (None, ["--drop", "nope"], "--drop column 'nope' not found"),
 ])
 def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, change, args,
@@ -139,11 +138,6 @@ def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, c
         second = second.set_column(1, "f1", pa.array([None] + [1.0] * 29, pa.float64()))
     elif change == "schema":
         second = second.drop_columns(["f0"])
-    elif change in ("binary", "classes"):  # a classification: the proximal-Newton route
-        labels = pa.array(np.arange(table.num_rows) % 2) if change == "binary" else \
-            pa.array([f"c{i % 3}" for i in range(table.num_rows)])
-        table = table.set_column(table.schema.get_field_index("y"), "y", labels)
-        second = table.slice(30)
     pq.write_table(table.slice(0, 30), root / "a.parquet")
     pq.write_table(second, root / "b.parquet")
     code, _, err = _fit([root, "--target", "y", "--dask", "local:2", *args,
@@ -200,12 +194,12 @@ def test_cli_dask_classifies_a_parquet_folder_as_in_memory(tmp_path, capsys, n_c
     model, CV score and out-of-fold metrics equal the in-memory fit of the same rows."""
     root, whole = _class_folder(tmp_path, n_classes=n_classes)
     options = ["--target", "label", "--cv", "3", "--n-alphas", "12", "--tol", "1e-10"]
-    # (with a checkpoint of every path for two classes: stored as it runs)
-    store = ["--checkpoint", tmp_path / "ck"] if n_classes == 2 else []
+    # (with a checkpoint of every path: stored as it runs)
+    store = ["--checkpoint", tmp_path / "ck"]
     code, tall, err = main_json(["fit", root, *options, "--dask", "local:2", *store,
                                  "--out", tmp_path / "tall"], capsys)
     assert code == 0, err
-    assert not store or len(list((tmp_path / "ck").glob("newton-*"))) == 4  # 3 folds + full
+    assert len(list((tmp_path / "ck").glob("newton-*"))) == 4  # 3 folds + full
     code, memory, err = main_json(["fit", whole, *options, "--out", tmp_path / "mem"], capsys)
     assert code == 0, err
     _same_fit(tall, memory)
@@ -236,7 +230,7 @@ def test_a_folder_task_is_inferred_from_its_target_as_in_memory(tmp_path, values
     table = table.append_column("y", pa.array(target))
     pq.write_table(table, tmp_path / "a.parquet")
     settings = types.SimpleNamespace(impute="none", data=str(tmp_path), target="y", drop=(),
-                                     cv=3, task="auto", standardize=False, checkpoint=None)
+                                     cv=3, task="auto")
     folder, found, datafit = folder_inputs(settings)
     assert found == task == infer_task(target, "auto")
     assert datafit.quadratic == (task == "regression")

@@ -94,6 +94,16 @@ class Moments:
                        self.comoment - other.comoment
                        - np.outer(delta, delta) * (weight * other.weight / self.weight))
 
+    def to_arrays(self) -> dict:
+        """The arrays :meth:`from_arrays` rebuilds these moments from (a checkpoint's)."""
+        return {"mean": self.mean, "comoment": self.comoment,
+                "sizes": np.array([self.weight, self.count])}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> Moments:
+        weight, count = arrays["sizes"]
+        return cls(float(weight), int(count), arrays["mean"], arrays["comoment"])
+
     def column_scale(self) -> np.ndarray:
         """Weighted standard deviation of every feature (1 for a constant one), by the
         rule of :func:`penalized.workflows.standardize.feature_moments` (``unit_scale``)."""

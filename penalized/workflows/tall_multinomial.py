@@ -48,10 +48,20 @@ class Quadratic:
     def __add__(self, other: Quadratic) -> Quadratic:
         return Quadratic(self.H + other.H, self.c + other.c)
 
+    def to_arrays(self) -> dict:
+        """The arrays :meth:`from_arrays` rebuilds this model from (a checkpoint's)."""
+        return {"H": self.H, "c": self.c}
 
-def block_quadratics(X, y, s, labels, requests, datafit, scorer):
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> Quadratic:
+        return cls(arrays["H"], arrays["c"])
+
+
+def block_quadratics(X, y, s, labels, requests, datafit, scorer, each_point=True):
     """Every requested point's ``(Quadratic, training loss sum, held-out score sum,
-    held-out weight)`` on one block (runs where the block lives)."""
+    held-out weight)`` on one block (runs where the block lives). Each point's predictor
+    is its own product, whichever points share the pass (``each_point`` is always true
+    here: a resumed checkpoint takes the same steps)."""
     X, s = np.asarray(X, dtype=float), np.asarray(s, float)
     y = np.asarray(y).astype(np.intp)  # class indices
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(s))):
@@ -175,4 +185,4 @@ def _centered(b):
 
 #: the multinomial datafit's route through :func:`.tall_newton.walk`
 MULTINOMIAL = NewtonRoute(multinomial_step, multinomial_gradient, quadratic_to_scaled,
-                          _centered)
+                          Quadratic, _centered)

@@ -143,9 +143,11 @@ class NewtonRoute:
     #: ``(model, shift, scale) -> the model on the columns (x - shift) / scale`` (for
     #: ``standardize=True``: :mod:`.tall_newton_scaled`)
     to_scaled: Callable
+    #: the type of a pass's model (``to_arrays`` / ``from_arrays``: a checkpoint stores it)
+    model_type: type
     #: the reported form of an intercept (the multinomial's are centered)
     normalized_intercept: Callable = lambda b: b  # noqa: E731
 
 
 #: one linear predictor: the working response's moments
-ONE_OUTPUT = NewtonRoute(_newton_step, gradient, to_scaled)
+ONE_OUTPUT = NewtonRoute(_newton_step, gradient, to_scaled, Moments)

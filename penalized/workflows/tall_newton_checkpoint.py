@@ -16,8 +16,8 @@ is the uninterrupted checkpointed run's, bit for bit.
 The fingerprint (:func:`.checkpoint.run_fingerprint`) stands X by its columns' moments
 over every held-out fold (one more pass, :func:`.tall_newton_scaled.column_moments`);
 y, the weights, the fold labels, the grids, the model and the options as for the
-in-memory route. A multiclass datafit's model (the Hessian's blocks) is not stored:
-refused.
+in-memory route. The model is stored as its type's arrays (the route's ``model_type``:
+the moments, or the multinomial's Hessian blocks).
 """
 
 from __future__ import annotations
@@ -28,17 +28,9 @@ import os
 import numpy as np
 
 from ..core.files import atomic_write_bytes
-from .sufficient import Moments
 
 _RECORD_ARRAYS = ("coefs", "intercepts", "objectives", "steps", "converged", "kkt",
                   "score_sums", "score_weights")
-
-
-def check_storable(datafit) -> None:
-    if datafit.multiclass:
-        raise ValueError(f"checkpoint: the {type(datafit).__name__} route for Dask arrays "
-                         "keeps no checkpoint (its model is the Hessian's blocks); omit "
-                         "checkpoint")
 
 
 def track_key(c: int, k: int, full: int) -> str:
@@ -66,17 +58,18 @@ def save_track(store, key: str, records: list) -> None:
     arrays = dict(zip(_RECORD_ARRAYS[:6], map(np.asarray, columns[:6]), strict=True))
     arrays["score_sums"] = np.array([model[2] for model in columns[6]])
     arrays["score_weights"] = np.array([model[3] for model in columns[6]])
-    moments, loss = columns[6][-1][:2]
-    arrays.update(mean=moments.mean, comoment=moments.comoment,
-                  scalars=np.array([moments.weight, moments.count, loss]))
+    model, loss = columns[6][-1][:2]
+    arrays.update({f"model_{name}": a for name, a in model.to_arrays().items()},
+                  loss=np.array(loss))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write_bytes(os.path.join(store.folder, f"{key}.npz"), buffer.getvalue())
 
 
-def load_track(store, key: str) -> list:
-    """The stored records of one path ([] when none): the model of the last one whole,
-    the others' held-out score sums only (all that the results read)."""
+def load_track(store, key: str, model_type: type) -> list:
+    """The stored records of one path ([] when none): the model of the last one whole
+    (a ``model_type``), the others' held-out score sums only (all that the results
+    read)."""
     path = os.path.join(store.folder, f"{key}.npz")
     if not os.path.exists(path):
         return []
@@ -85,10 +78,12 @@ def load_track(store, key: str) -> list:
     m = a["coefs"].shape[0]
     models = [(None, None, float(a["score_sums"][i]), float(a["score_weights"][i]))
               for i in range(m)]
-    weight, count, loss = a["scalars"]
-    models[-1] = (Moments(float(weight), int(count), a["mean"], a["comoment"]), float(loss),
-                  *models[-1][2:])
-    return [(a["coefs"][i], float(a["intercepts"][i]), float(a["objectives"][i]),
+    model = model_type.from_arrays({name[len("model_"):]: value for name, value in a.items()
+                                    if name.startswith("model_")})
+    models[-1] = (model, float(a["loss"]), *models[-1][2:])
+    # (an intercept is a number, or one per class)
+    intercepts = [float(b) if b.ndim == 0 else b for b in a["intercepts"]]
+    return [(a["coefs"][i], intercepts[i], float(a["objectives"][i]),
              int(a["steps"][i]), bool(a["converged"][i]), float(a["kkt"][i]), models[i])
             for i in range(m)]
 

@@ -27,8 +27,7 @@ Hessian's blocks instead of the working response's moments
 (:mod:`.tall_multinomial`); the paths, folds and scores are shared code.
 
 Limits (each refused with a clear error): K-fold splits only (held-out folds that
-partition the rows); an intercept; a multiclass datafit takes no ``checkpoint``
-(:mod:`.tall_newton_checkpoint`); unpenalized features need ``alphas=`` (a pure ridge's
+partition the rows); an intercept; unpenalized features need ``alphas=`` (a pure ridge's
 default grid, the standardized columns (:mod:`.tall_newton_scaled`) and a checkpoint's
 fingerprint take one more pass). A datafit whose curvature
 vanishes on part of its domain (Huber outside its quadratic zone) is served, with many
@@ -336,10 +335,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
     if checkpoint is not None:
-        from .tall_newton_checkpoint import check_storable
-
-        check_storable(datafit)
-        passes.block_models = functools.partial(_block_models, each_point=True)
+        passes.block_models = functools.partial(passes.block_models, each_point=True)
     passes, moments, columns = _column_pass(route, X, y, s, labels, passes, client,
                                             how.standardize,
                                             _ridge_default(candidates, how.grid["alphas"]),
@@ -368,7 +364,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
               for c, k in tracks]
     records, saver = _stored_records(checkpoint, tracks, moments, y_code, s_here, labels,
                                      datafit, candidates, [g[0] for g in grids], scorer,
-                                     how, tol)
+                                     how, tol, route.model_type)
     todo = [i for i in range(len(tracks)) if len(records[i]) < alphas[i].shape[0]]
     walks = [walk(fitted(*tracks[i]), alphas[i][len(records[i]):],
                   *_start(records[i], zero, b0[tracks[i][1]], nulls[tracks[i][1]]),
@@ -386,7 +382,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
 
 
 def _stored_records(checkpoint, tracks, moments, y_code, s_here, labels, datafit,
-                    candidates, grids, scorer, how, tol) -> tuple:
+                    candidates, grids, scorer, how, tol, model_type) -> tuple:
     """``(records, after_pass)``: every track's records so far (those a ``checkpoint``
     holds, else none) and what stores them after each pass (None without one;
     :mod:`.tall_newton_checkpoint`)."""
@@ -397,7 +393,7 @@ def _stored_records(checkpoint, tracks, moments, y_code, s_here, labels, datafit
     keys = [track_key(c, k, FULL) for c, k in tracks]
     store = open_store(checkpoint, moments, y_code, s_here, labels, datafit, candidates,
                        grids, scorer, how, tol, keys)
-    records = [load_track(store, key) for key in keys]
+    records = [load_track(store, key, model_type) for key in keys]
     return records, TrackSaver(store, keys, records)
 
 

@@ -69,21 +69,11 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
     y = read_target(folder)
     datafit = datafit_for(infer_task(y, s.task), y)
     _check_class_counts(y, datafit.task, s.cv)
-    if not datafit.quadratic:
-        _check_newton_options(s, datafit)
     names = list(folder.features)
     spec = TableSpec(target=s.target, numeric=names, categorical={},
                      set_aside=dict(folder.set_aside), feature_names=names)
     table = FolderTable(folder, spec, notes, None if datafit.quadratic else y)
     return table, datafit.task, datafit
-
-
-def _check_newton_options(s, datafit) -> None:
-    """What the proximal-Newton route of a folder does not serve, before any work."""
-    if datafit.multiclass and s.checkpoint is not None:
-        raise ValueError("--checkpoint: a Parquet folder of more than two classes is fitted "
-                         "on --dask without one (its passes return the Hessian's blocks); "
-                         "omit --checkpoint")
 
 
 def _ticker(name: str, s, progress):
