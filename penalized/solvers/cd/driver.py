@@ -143,7 +143,8 @@ class CoordinateDescent(CDSolver):
 
     def _round(self, fit, w, b, xw, ws, h, r, tol_in, obj_in, budget):
         """One working-set round: kernel epochs on the model to the targets of
-        :func:`.rules.plan_round`, then a Newton step on the support or a line search.
+        :func:`.rules.plan_round`, then a Newton step on the support (of CD's point, or of
+        the round's start where CD left the supports below n) or a line search.
         Returns ``(w, b, xw, epochs, estimate, violation)``: the new point and the
         kernel's last progress estimate and violation (``inf`` and 0 after a Newton step:
         they no longer describe the point)."""
@@ -173,19 +174,43 @@ class CoordinateDescent(CDSolver):
             self.settings.kernel())
         reached = obj_in > 0 and estimate <= obj_in  # (0: no objective target)
         slow = capped and n_epochs >= budget and violation > tol_in
-        # (the Newton model is written on X w + b: the offset leaves its target)
-        polished = ((use_newton and not reached) or slow) and newton_on_support(
-            problem.X, h, target if problem.offset is None else target - problem.offset,
-            w, b, pen, problem.fit_intercept,
-            self._gram_cache(problem) if quadratic else None)
-        if polished:
-            w, b = polished
-            estimate, violation = np.inf, 0.0
-            r = target - problem.linear_predictor(w, b)
+        left = use_newton and not rules.tail_trusted(
+            np.count_nonzero(w), fit.rules.n_free, fit.rules.ridge)
+        if left or (use_newton and not reached) or slow:
+            # CD that left the supports on which its tail is linear (more nonzero
+            # coefficients than samples, no ridge part: a sublinear phase follows) from a
+            # start in them: the start's support model is solved instead, kept if lower
+            # than CD's point (CD from it descends below it: no cycle)
+            polished = self._newton(fit, h, target, *((w_old, b_old) if left else (w, b)))
+            if polished and (not left or self._lower(problem, target, polished, (w, b, r))):
+                w, b, r = polished
+                estimate, violation = np.inf, 0.0
         if quadratic:
             return w, b, (target - r) - b, n_epochs, estimate, violation
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)
         return w, b, xw, n_epochs, estimate, violation
+
+    def _newton(self, fit, h, target, w, b):
+        """:func:`.newton.newton_on_support` of the model at ``(w, b)``: ``(w, b, r)``
+        with the new working residual, or None where the step does not apply."""
+        problem = fit.problem
+        # (the Newton model is written on X w + b: the offset leaves its target)
+        polished = newton_on_support(
+            problem.X, h, target if problem.offset is None else target - problem.offset,
+            w, b, problem.penalty, problem.fit_intercept,
+            self._gram_cache(problem) if problem.datafit.quadratic else None)
+        if not polished:
+            return None
+        w, b = polished
+        return w, b, target - problem.linear_predictor(w, b)
+
+    @staticmethod
+    def _lower(problem, target, first, second) -> bool:
+        """Whether the point ``first`` = ``(w, b, r)`` (``r``: its residual to
+        ``target``, least squares) has a lower objective than ``second``."""
+        def objective(w, b, r):
+            return problem.datafit_value(target - r) + problem.penalty.value(w)
+        return objective(*first) < objective(*second)
 
     @staticmethod
     def _curvatures(fit, scores, h, outside) -> np.ndarray:
