@@ -191,7 +191,10 @@ def _predict(data, kind, y, s, alphas, k, omega, pen, fit_intercept, coefs, out,
     then made optimal. The objective test keeps a poor prediction (a support change)
     from costing more than one pass over the samples."""
     p, n = w.shape[0], y.shape[0]
-    q = (alphas[k] - alphas[k - 1]) / (alphas[k - 1] - alphas[k - 2])
+    last_step = alphas[k - 1] - alphas[k - 2]
+    if last_step == 0.0:  # a repeated alpha: no line to follow
+        return b, False
+    q = (alphas[k] - alphas[k - 1]) / last_step
     u = work.w_old
     for j in range(p):
         u[j] = w[j] + q * (w[j] - coefs[k - 2, j])
