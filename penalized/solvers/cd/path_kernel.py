@@ -269,14 +269,13 @@ def _fit_alpha(data, kind, y, s, alpha, omega, pen, fit_intercept, tol, scale, f
                stats, w, b, offset, xw, work, passed, loss, sum_h):
     """One alpha from ``(w, b)`` (``w`` and ``xw`` updated in place), the rounds of
     :mod:`.rules`: returns ``(b, primal, gap, epochs, reason, loss, sum_h)``.
-    ``passed``: whether ``work`` holds :func:`_datafit_pass` at ``(w, b)`` (the last
-    alpha's final certificate; ``xw`` as it left it), ``(loss, sum_h)`` its return; the
-    fit returns those of its final point (where its last round ends)."""
+    ``xw`` is ``X w + offset`` (the kernel's, or computed afresh). ``passed``: whether
+    ``work`` holds :func:`_datafit_pass` at ``(w, b)`` (the last alpha's final
+    certificate), ``(loss, sum_h)`` its return; the fit returns those of its final
+    point (where its last round ends)."""
     n, p, quadratic = y.shape[0], w.shape[0], fit.quadratic
     for j in range(p):
         work.alphas_j[j] = alpha * omega[j]
-    if not passed:
-        _predictor(data, w, offset, xw)
     best_dual, estimate = -np.inf, np.inf
     ws = np.empty(0, dtype=np.int64)
     # (np.int64: a literal 0 would compile rules.plan_round a second time)
@@ -344,8 +343,8 @@ def cd_path(data, kind, y, s, alphas, omega, pen, fit_intercept, b, tol, scale, 
     xw = np.empty(n)
     work = _Work(np.empty(p), np.empty(p), np.empty(p), np.empty(p), np.empty(n), np.empty(n),
                  np.empty(n), np.empty(n), np.empty(cfg.max_outer + 1))
+    _predictor(data, w, offset, xw)
     if fit_intercept:  # each alpha starts from an optimal intercept (see _fit_alpha)
-        _predictor(data, w, offset, xw)
         b = _optimal_intercept(kind, quadratic, y, s, xw, b)
     loss, sum_h = 0.0, 0.0
     for k in range(alphas.shape[0]):
