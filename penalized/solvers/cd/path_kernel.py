@@ -174,8 +174,8 @@ def _stats(data, quadratic, h, ws, stats, fit_intercept):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _predict(data, kind, y, s, alphas, k, omega, pen, fit_intercept, coefs, out, w, b, loss,
-             offset, xw, work):
+def _predict(data, kind, y, s, alphas, k, omega, pen, coefs, out, w, b, loss, offset, xw,
+             work):
     """The start of alpha ``k >= 2`` on a quadratic datafit: the last fit ``w`` (loss
     ``loss``, summed over the samples), or the path's first-order prediction, whichever
     has the lower objective at ``alphas[k]``. Returns ``(b, predicted)``; when
@@ -187,8 +187,9 @@ def _predict(data, kind, y, s, alphas, k, omega, pen, fit_intercept, coefs, out,
     last two fits, ``w_k ~ w_{k-1} + q (w_{k-1} - w_{k-2})``, ``q`` the ratio of the
     alpha steps, lands at or next to the minimizer: the gap often certifies it at once,
     where the last fit needs epochs. Coordinates whose sign would change (or that are 0
-    in ``w``) stay 0: the prediction does not leave ``w``'s orthant; an intercept is
-    then made optimal. The objective test keeps a poor prediction (a support change)
+    in ``w``) stay 0: the prediction does not leave ``w``'s orthant. The intercept is
+    extrapolated too, and made optimal by the alpha's first round (the objective test
+    only gains from it). The objective test keeps a poor prediction (a support change)
     from costing more than one pass over the samples."""
     p, n = w.shape[0], y.shape[0]
     last_step = alphas[k - 1] - alphas[k - 2]
@@ -202,9 +203,7 @@ def _predict(data, kind, y, s, alphas, k, omega, pen, fit_intercept, coefs, out,
             u[j] = 0.0
     z = work.target  # ``X u + offset``
     _predictor(data, u, offset, z)
-    b_u = b + q * (b - out[0, k - 2])
-    if fit_intercept:
-        b_u = _optimal_intercept(kind, True, y, s, z, b_u)
+    b_u = b + q * (b - out[0, k - 2])  # (made optimal by the alpha's first round)
     loss_u = 0.0
     for i in range(n):
         loss_u += s[i] * loss_scalar(kind, y[i], z[i] + b_u)
@@ -283,8 +282,8 @@ def _fit_alpha(data, kind, y, s, alpha, omega, pen, fit_intercept, tol, scale, f
     violation, undershoot = 0.0, 1.0
     for outer in range(cfg.max_outer + 1):
         # the intercept optimal for ``w`` does not depend on alpha: at the first round it
-        # is the last alpha's (or the null model's), already optimal
-        if fit_intercept and outer > 0:
+        # is the last alpha's (or the null model's), already optimal, unless predicted
+        if fit_intercept and (outer > 0 or not passed):
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
         if outer > 0 or not passed:
             loss, sum_h = _datafit_pass(data, kind, y, s, xw, b, cfg.weight_floor, work)
@@ -350,8 +349,8 @@ def cd_path(data, kind, y, s, alphas, omega, pen, fit_intercept, b, tol, scale, 
     for k in range(alphas.shape[0]):
         passed = k > 0  # (the last alpha's final certificate holds, unless predicted)
         if quadratic and k >= 2:
-            b, predicted = _predict(data, kind, y, s, alphas, k, omega, pen, fit_intercept,
-                                    coefs, out, w, b, loss, offset, xw, work)
+            b, predicted = _predict(data, kind, y, s, alphas, k, omega, pen, coefs, out, w, b,
+                                    loss, offset, xw, work)
             passed = not predicted
         b, primal, gap, epochs, reason, loss, sum_h = _fit_alpha(
             data, kind, y, s, alphas[k], omega, pen, fit_intercept, tol, scale, fit, cfg, kcfg,
