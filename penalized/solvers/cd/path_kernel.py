@@ -195,6 +195,9 @@ def _predict(data, kind, y, s, alphas, k, omega, pen, coefs, out, w, b, loss, of
     last_step = alphas[k - 1] - alphas[k - 2]
     if last_step == 0.0:  # a repeated alpha: no line to follow
         return b, False
+    for j in range(p):  # a support or sign change between the two: a kink, no line
+        if (w[j] > 0.0) != (coefs[k - 2, j] > 0.0) or (w[j] < 0.0) != (coefs[k - 2, j] < 0.0):
+            return b, False
     q = (alphas[k] - alphas[k - 1]) / last_step
     u = work.w_old
     for j in range(p):
