@@ -5,8 +5,10 @@ a datafit with compiled operations (:mod:`penalized.core.datafits_compiled`). Ea
 of an alpha: the optimal intercept, the duality gap (the dual point of
 :func:`penalized.core.certificates.dual_objective`, best dual point kept), the rules of
 :mod:`.rules`, then :func:`.kernels.cd_epochs` on the datafit's quadratic model (with a
-line search where the model is not exact). It lacks the Python driver's Newton step on
-the support and its bounded gradient passes (where they pay: :func:`.path_driver.pays`).
+line search where the model is not exact). An alpha of a quadratic datafit starts from
+the path's prediction where it is better than the last fit (:func:`_predict`). It lacks
+the Python driver's Newton step on the support and its bounded gradient passes (where
+they pay: :func:`.path_driver.pays`).
 
 The kernel is called directly, never through an object-mode block: no Python object is
 made per round (boxing the arguments would cost more than a round on a small table), and
@@ -186,11 +188,13 @@ def _predict(data, kind, y, s, alphas, k, omega, pen, coefs, out, w, b, loss, of
     support's Gram block) and smooth with a ridge part, so that the line through the
     last two fits, ``w_k ~ w_{k-1} + q (w_{k-1} - w_{k-2})``, ``q`` the ratio of the
     alpha steps, lands at or next to the minimizer: the gap often certifies it at once,
-    where the last fit needs epochs. Coordinates whose sign would change (or that are 0
-    in ``w``) stay 0: the prediction does not leave ``w``'s orthant. The intercept is
+    where the last fit needs epochs. Only where the last two fits share their support
+    and signs (across a support change the line is not the path: a kink); coordinates
+    whose sign would change stay 0: the prediction does not leave ``w``'s orthant. The
+    intercept is
     extrapolated too, and made optimal by the alpha's first round (the objective test
-    only gains from it). The objective test keeps a poor prediction (a support change)
-    from costing more than one pass over the samples."""
+    only gains from it). The objective test keeps a poor prediction (a support change
+    at alpha k) from costing more than one pass over the samples."""
     p, n = w.shape[0], y.shape[0]
     last_step = alphas[k - 1] - alphas[k - 2]
     if last_step == 0.0:  # a repeated alpha: no line to follow
