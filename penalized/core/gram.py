@@ -35,6 +35,7 @@ Cholesky factor ``p^3 / 3``, the eigendecomposition about ``10 p^3``).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from scipy.linalg import lapack
@@ -175,9 +176,9 @@ def gram_form_from(statistics: GramStatistics, datafit, penalty,
     R, y_t = _cholesky_factor(statistics.gram, statistics.xty)
     if R is None:
         R, y_t = _eigen_factor(statistics.gram, statistics.xty)
-    residual = np.sqrt(max(float(statistics.yty - y_t @ y_t), 0.0))
+    residual = math.sqrt(max(float(statistics.yty - y_t @ y_t), 0.0))
     m = R.shape[0] + 1
-    factor = np.sqrt(m / statistics.n_samples)
+    factor = math.sqrt(m / statistics.n_samples)
     rows = np.zeros((m, p), order="F")
     np.multiply(R, factor, out=rows[:-1])
     target = np.empty(m)
@@ -219,7 +220,9 @@ def _eigen_factor(G: np.ndarray, c: np.ndarray):
     eigenvalues, vectors, info = lapack.dsyevd(G)
     if info != 0:  # (LAPACK's divide and conquer failed: numpy's driver, or its error)
         eigenvalues, vectors = np.linalg.eigh(G)
-    keep = eigenvalues > 1e-12 * max(float(eigenvalues.max()), 1e-300)
-    root = np.sqrt(eigenvalues[keep])
-    basis = vectors[:, keep]
-    return root[:, None] * basis.T, (basis.T @ c) / root  # (rank, p), R^T R = G; U^T y~
+    # (ascending: the directions kept are the last ones, views rather than copies)
+    first = int(np.searchsorted(eigenvalues, 1e-12 * max(float(eigenvalues[-1]), 1e-300),
+                                side="right"))
+    root = np.sqrt(eigenvalues[first:])
+    basis = vectors[:, first:]
+    return root[:, None] * basis.T, (c @ basis) / root  # (rank, p), R^T R = G; U^T y~

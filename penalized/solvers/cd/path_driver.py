@@ -7,6 +7,8 @@ time. ``pz.path(..., engine=...)`` chooses between the two.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...core.problem import Problem
@@ -77,25 +79,40 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
     max_epochs = settings.max_epochs if max_iter is None else int(max_iter)
     coefs = np.zeros((alphas.shape[0], p))
     out = np.zeros((6, alphas.shape[0]))
-    # C-contiguous float64 copies, writable but for the weights (read-only, as the
+    # writable C-contiguous float64 arrays but for the weights (read-only, as the
     # penalties pass them): one compiled specialization. X: its column-major data,
     # copied only when it is not writable float64 Fortran already (as validated X is).
     omega = np.array(pen.feature_weights(p), dtype=float)
     omega.setflags(write=False)
     b0 = problem.intercept_at_zero() if problem.fit_intercept else 0.0
-    path_kernel.cd_path(_column_major(problem.X), int(datafit.kernel_id),
-                        np.array(problem.y, dtype=float),
-                        np.array(problem.sample_weight, dtype=float),
-                        np.array(alphas, dtype=float), omega, penalty_args(pen, p),
-                        bool(problem.fit_intercept), float(b0), float(tol), float(scale),
+    path_kernel.cd_path(_column_major(problem.X), int(datafit.kernel_id), _writable(problem.y),
+                        _writable(problem.sample_weight), _writable(alphas), omega,
+                        penalty_args(pen, p), bool(problem.fit_intercept), float(b0),
+                        float(tol), float(scale),
                         rules.FitRules.of(problem, tol, max_epochs, settings),
-                        settings.rounds(None if datafit.quadratic
-                                        else settings.compiled_inner_fraction_curved),
-                        settings.kernel(settings.compiled_anderson_k if datafit.quadratic
-                                        else None), _offset(problem), coefs, out)
-    return {"coefs": coefs, "intercepts": out[0].copy(), "objectives": out[1].copy(),
-            "certificates": out[2].copy(), "n_iters": out[3].astype(int),
-            "stop_reasons": _REASON_NAMES[out[4].astype(int)], "datafits": out[5].copy()}
+                        *_settings(settings, bool(datafit.quadratic)), _offset(problem),
+                        coefs, out)
+    # (rows of ``out``: views, which the result freezes; nothing else holds ``out``)
+    return {"coefs": coefs, "intercepts": out[0], "objectives": out[1],
+            "certificates": out[2], "n_iters": out[3].astype(int),
+            "stop_reasons": _REASON_NAMES[out[4].astype(int)], "datafits": out[5]}
+
+
+def _writable(a) -> np.ndarray:
+    """``a`` itself when it is a writable C-contiguous float64 array (the kernel only
+    reads it), else such a copy."""
+    if isinstance(a, np.ndarray) and a.dtype == np.float64 and a.flags.c_contiguous \
+            and a.flags.writeable:
+        return a
+    return np.array(a, dtype=float)
+
+
+@functools.lru_cache(maxsize=16)
+def _settings(settings: CDSettings, quadratic: bool) -> tuple:
+    """The round and kernel settings the compiled path reads for a datafit (quadratic or
+    not), built once per settings object."""
+    return (settings.rounds(None if quadratic else settings.compiled_inner_fraction_curved),
+            settings.kernel(settings.compiled_anderson_k if quadratic else None))
 
 
 #: the names of the stop codes of :mod:`.rules`, indexed by code
