@@ -136,7 +136,7 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     the cross-validation on the workers, the out-of-fold predictions and the columns'
     means and scales in one more pass."""
     from ...workflows.cv import GridEdgeWarning, cross_validate
-    from ...workflows.tall_newton_cv import fold_labels
+    from ...workflows.tall_folds import fold_labels
     from ..parquet_folder import feature_array
     from ._model import ModelRun, _splitter, cross_validated_metrics, snap_negligible
 
@@ -146,8 +146,9 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     # class labels as their index in ``classes`` (the order the datafit codes them in)
     y = table.y.astype(float) if classes is None else \
         np.searchsorted(classes, table.y).astype(float)
-    labels = fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), None, None,
-                         y.shape[0], datafit, *datafit.prepare_target(y))
+    y_code, coded = datafit.prepare_target(y)
+    labels = fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), y.shape[0],
+                         y=y_code, classes=coded)
     X = _kept_if_it_fits(feature_array(table.folder), client)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own

@@ -1,0 +1,107 @@
+"""Fold labels of the Dask routes: the in-memory route's folds, kept as one int32 label
+per row (never the K index arrays)."""
+
+import tracemalloc
+import types
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GroupKFold, KFold, ShuffleSplit, StratifiedKFold
+
+import penalized as pz
+from penalized.workflows.cv import folds_from_labels, make_splits
+from penalized.workflows.tall_folds import fold_labels
+
+
+def _reference(cv, n, datafit, y=None, groups=None, foldid=None):
+    """The labels of the in-memory route's splits (:func:`make_splits`)."""
+    y_code, classes = (None, None) if y is None else datafit.prepare_target(y)
+    owner = types.SimpleNamespace(n_samples=n, datafit=datafit, y=y_code, classes=classes)
+    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, n), owner, groups)
+    labels = np.full(n, -1)
+    for k, (_, test) in enumerate(splits):
+        labels[test] = k
+    return labels
+
+
+def _labels(cv, n, datafit, y=None, **kwargs):
+    y_code, classes = (None, None) if y is None else datafit.prepare_target(y)
+    labels = fold_labels(cv, n, y=y_code, classes=classes, **kwargs)
+    assert labels.dtype == np.int32
+    return labels
+
+
+@pytest.mark.parametrize("n", [7, 100, 103])
+@pytest.mark.parametrize("cv", [2, 3, 5, KFold(4), KFold(3, shuffle=True, random_state=1)])
+def test_least_squares_folds_are_the_in_memory_ones(n, cv):
+    np.testing.assert_array_equal(_labels(cv, n, pz.LeastSquares()),
+                                  _reference(cv, n, pz.LeastSquares()))
+
+
+@pytest.mark.parametrize("weights", [[0.5, 0.5], [0.9, 0.1], [0.2, 0.5, 0.3],
+                                     [0.05, 0.6, 0.05, 0.3]])
+@pytest.mark.parametrize("cv", [3, 5, StratifiedKFold(4, shuffle=True, random_state=2)])
+def test_class_folds_are_stratified_as_in_memory(weights, cv):
+    """Stratified K-fold computed as labels equals scikit-learn's splits, for classes of
+    uneven sizes first seen in any order."""
+    rng = np.random.default_rng(len(weights))
+    y = rng.choice(len(weights), size=211, p=weights)
+    datafit = pz.Logistic() if len(weights) == 2 else pz.Multinomial()
+    np.testing.assert_array_equal(_labels(cv, y.shape[0], datafit, y),
+                                  _reference(cv, y.shape[0], datafit, y))
+
+
+def test_foldid_and_group_splitter_folds():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 90)
+    foldid = rng.choice([4, 7, 9], 90)
+    groups = np.arange(90) % 11
+    for datafit, target in [(pz.Logistic(), y), (pz.LeastSquares(), None)]:
+        np.testing.assert_array_equal(_labels(None, 90, datafit, target, foldid=foldid),
+                                      _reference(None, 90, datafit, target, foldid=foldid))
+        np.testing.assert_array_equal(
+            _labels(GroupKFold(3), 90, datafit, target, groups=groups),
+            _reference(GroupKFold(3), 90, datafit, target, groups=groups))
+    splits = [(np.arange(40, 90), np.arange(40)), (np.arange(40), np.arange(40, 90))]
+    np.testing.assert_array_equal(fold_labels(splits, 90), np.repeat([0, 1], [40, 50]))
+
+
+def test_folds_that_do_not_partition_the_rows_are_refused():
+    y = np.r_[np.zeros(20), np.ones(4)]
+    with pytest.raises(ValueError, match="do not overlap"):
+        fold_labels(ShuffleSplit(3, test_size=0.5, random_state=0), 24)
+    with pytest.raises(ValueError, match="do not overlap"):  # a training fold not the rest
+        fold_labels([(np.arange(5), np.arange(12, 24)), (np.arange(12), np.arange(12))], 24)
+    with pytest.raises(ValueError, match="3 of 24 rows are in no held-out fold"):
+        fold_labels([(np.arange(9, 24), np.arange(9)), (np.arange(12), np.arange(12, 24))],
+                    24)
+    with pytest.raises(ValueError, match="at least 2 splits, got 1"):
+        fold_labels([(np.arange(12), np.arange(12, 24))], 24)
+    with pytest.raises(ValueError, match="cv must be at least 2 folds"):
+        fold_labels(1, 24)
+    with pytest.raises(ValueError, match="cv=30 folds but only 24 samples"):
+        fold_labels(30, 24)
+    with pytest.raises(ValueError, match="smallest class has 4 samples, fewer than cv=5"):
+        _labels(5, 24, pz.Logistic(), y)
+    with pytest.raises(ValueError, match="training fold 0 lacks a class .it has 1 of 2"):
+        _labels(KFold(2), 24, pz.Logistic(), y[::-1])
+    with pytest.raises(ValueError, match="at least 2 distinct fold labels"):
+        fold_labels(None, 24, foldid=np.zeros(24))
+    with pytest.raises(TypeError, match="cv must be an int"):
+        fold_labels("five", 24)
+
+
+@pytest.mark.parametrize("classes", [False, True], ids=["KFold", "StratifiedKFold"])
+def test_fold_labels_hold_no_index_arrays(classes):
+    """At 2,000,000 rows and 5 folds the labels' peak stays under 3 x the int32 labels
+    plus one copy of y (the K int64 (train, test) arrays: 10 x the labels)."""
+    n = 2_000_000
+    y = np.where(np.random.default_rng(0).random(n) < 0.3, 1.0, -1.0) if classes else None
+    tracemalloc.start()
+    try:
+        labels = fold_labels(5, n, y=y, classes=np.array([0, 1]) if classes else None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.bincount(labels).tolist() == [n // 5] * 5
+    assert peak < 3 * labels.nbytes + 8 * n, peak / labels.nbytes
