@@ -51,6 +51,32 @@ def test_class_folds_are_stratified_as_in_memory(weights, cv):
                                   _reference(cv, y.shape[0], datafit, y))
 
 
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("weights", [None, [0.7, 0.3], [0.2, 0.5, 0.3]])
+def test_seeded_folds_are_scikit_learns_shuffled_ones(seed, weights):
+    """An int cv with a seed (the CLI's folds) equals scikit-learn's KFold /
+    StratifiedKFold with shuffle=True, random_state=seed."""
+    n = 503
+    if weights is None:
+        datafit, y, splitter = pz.LeastSquares(), None, KFold(5, shuffle=True,
+                                                                random_state=seed)
+    else:
+        y = np.random.default_rng(seed).choice(len(weights), size=n, p=weights)
+        datafit = pz.Logistic() if len(weights) == 2 else pz.Multinomial()
+        splitter = StratifiedKFold(5, shuffle=True, random_state=seed)
+    np.testing.assert_array_equal(_labels(5, n, datafit, y, seed=seed),
+                                  _reference(splitter, n, datafit, y))
+
+
+def test_integer_foldid_is_ranked_without_a_sort():
+    foldid = np.array([3, 9, 3, 0, 9, 9, 0, 3])
+    for ids in (foldid, foldid.astype(np.int32), foldid - 5, foldid * 0.5):
+        np.testing.assert_array_equal(fold_labels(None, 8, foldid=ids),
+                                      [1, 2, 1, 0, 2, 2, 0, 1])
+    same = np.array([1, 0, 1, 0], dtype=np.int32)
+    assert fold_labels(None, 4, foldid=same).dtype == np.int32
+
+
 def test_foldid_and_group_splitter_folds():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 90)
@@ -92,16 +118,25 @@ def test_folds_that_do_not_partition_the_rows_are_refused():
 
 
 @pytest.mark.parametrize("classes", [False, True], ids=["KFold", "StratifiedKFold"])
-def test_fold_labels_hold_no_index_arrays(classes):
+@pytest.mark.parametrize("seed", [None, 3], ids=["in order", "shuffled"])
+def test_fold_labels_hold_no_index_arrays(classes, seed):
     """At 2,000,000 rows and 5 folds the labels' peak stays under 3 x the int32 labels
-    plus one copy of y (the K int64 (train, test) arrays: 10 x the labels)."""
+    plus one copy of y (the K int64 (train, test) arrays: 10 x the labels; the old code
+    peaked at 11x to 24x); and so does a foldid's."""
     n = 2_000_000
     y = np.where(np.random.default_rng(0).random(n) < 0.3, 1.0, -1.0) if classes else None
     tracemalloc.start()
     try:
-        labels = fold_labels(5, n, y=y, classes=np.array([0, 1]) if classes else None)
+        labels = fold_labels(5, n, y=y, classes=np.array([0, 1]) if classes else None,
+                             seed=seed)
         peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        again = fold_labels(None, n, foldid=labels, y=y,
+                            classes=np.array([0, 1]) if classes else None)
+        foldid_peak = tracemalloc.get_traced_memory()[1] - labels.nbytes
     finally:
         tracemalloc.stop()
     assert np.bincount(labels).tolist() == [n // 5] * 5
-    assert peak < 3 * labels.nbytes + 8 * n, peak / labels.nbytes
+    np.testing.assert_array_equal(again, labels)
+    assert max(peak, foldid_peak) < 3 * labels.nbytes + 8 * n, \
+        (peak / labels.nbytes, foldid_peak / labels.nbytes)

@@ -17,14 +17,17 @@ import numbers
 import numpy as np
 
 
-def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None) -> np.ndarray:
+def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
+                seed=None) -> np.ndarray:
     """Each row's held-out fold (``int32``, 0..K-1). ``y``: the target in the datafit's
     coding (passed to a splitter; with ``classes``, the folds are stratified and every
-    training fold must hold every class)."""
+    training fold must hold every class). ``seed``: an int ``cv`` is shuffled K-fold,
+    scikit-learn's ``shuffle=True, random_state=seed``."""
     if foldid is not None:
         labels = _from_foldid(foldid, n)
     elif cv is None or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool)):
-        labels = _k_fold(5 if cv is None else int(cv), n, y if classes is not None else None)
+        labels = _k_fold(5 if cv is None else int(cv), n, y if classes is not None else None,
+                         seed)
     elif not isinstance(cv, str) and (hasattr(cv, "split") or hasattr(cv, "__iter__")):
         labels = _from_splits(cv, n, y, groups)
     else:
@@ -36,39 +39,61 @@ def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None) -
 
 
 def _from_foldid(foldid, n: int) -> np.ndarray:
-    values, labels = np.unique(np.asarray(foldid).ravel(), return_inverse=True)
-    if labels.shape[0] != n:
-        raise ValueError(f"foldid has {labels.shape[0]} labels but X has {n} rows")
+    foldid = np.asarray(foldid).ravel()
+    if foldid.shape[0] != n:
+        raise ValueError(f"foldid has {foldid.shape[0]} labels but X has {n} rows")
+    if foldid.dtype.kind in "iu" and foldid.size and 0 <= foldid.min() <= foldid.max() < n:
+        # small non-negative integers: ranked through a table (no sort of n values)
+        present = np.bincount(foldid) > 0
+        values = np.flatnonzero(present)
+        rank = np.cumsum(present, dtype=np.int32) - 1
+        labels = foldid.astype(np.int32, copy=False) if present.all() else rank[foldid]
+    else:
+        values, labels = np.unique(foldid, return_inverse=True)
     if values.shape[0] < 2:
         raise ValueError(f"foldid must hold at least 2 distinct fold labels, got "
                          f"{values.tolist()}")
-    return labels.astype(np.int32)
+    return labels.astype(np.int32, copy=False)
 
 
-def _k_fold(k: int, n: int, y) -> np.ndarray:
-    """Unshuffled K-fold labels; stratified by ``y``'s values when ``y`` is given."""
+def _k_fold(k: int, n: int, y, seed) -> np.ndarray:
+    """K-fold labels; stratified by ``y``'s values when ``y`` is given; shuffled as
+    scikit-learn shuffles with ``random_state=seed`` (None: not shuffled)."""
     if k < 2:
         raise ValueError(f"cv must be at least 2 folds, got {k}")
     if k > n:
         raise ValueError(f"cv={k} folds but only {n} samples: use at most {n} folds")
-    if y is None:  # KFold: contiguous folds, the first n % k one row longer
-        sizes = np.full(k, n // k)
-        sizes[:n % k] += 1
-        return np.repeat(np.arange(k, dtype=np.int32), sizes)
-    return _stratified(k, np.asarray(y))
+    from sklearn.utils import check_random_state
+
+    rng = None if seed is None else check_random_state(seed)
+    if y is not None:
+        return _stratified(k, np.asarray(y), rng)
+    # KFold: contiguous folds of the (shuffled) rows, the first n % k one row longer
+    sizes = np.full(k, n // k)
+    sizes[:n % k] += 1
+    ordered = np.repeat(np.arange(k, dtype=np.int32), sizes)
+    if rng is None:
+        return ordered
+    rows = np.arange(n, dtype=np.int32)  # (shuffled as int64 would be: the same draws)
+    rng.shuffle(rows)
+    labels = np.empty(n, dtype=np.int32)
+    labels[rows] = ordered  # fold k: the k-th run of the shuffled rows
+    return labels
 
 
-def _stratified(k: int, y: np.ndarray) -> np.ndarray:
+def _stratified(k: int, y: np.ndarray, rng) -> np.ndarray:
     """StratifiedKFold's labels: the classes taken in order of first appearance, their
     rows sorted by class and dealt round-robin (position j to fold j % k), and each
-    class's rows, in row order, given its share of each fold in fold order."""
+    class's rows, in row order, given its share of each fold in fold order (shuffled
+    within the class by ``rng``, class after class, when given)."""
     values = np.unique(y)
     firsts, counts = [], []
     for v in values:
         rows = y == v
         firsts.append(int(np.argmax(rows)))
         counts.append(int(np.count_nonzero(rows)))
-    if min(counts) < k:
+    # (an int cv: make_splits' rule; a seeded one is a splitter's: scikit-learn's)
+    if min(counts) < k and (rng is None or max(counts) < k):
         raise ValueError(f"the smallest class has {min(counts)} samples, fewer than cv={k} "
                          "folds: every training fold must hold every class; use fewer folds")
     order = np.argsort(firsts, kind="stable")
@@ -78,7 +103,10 @@ def _stratified(k: int, y: np.ndarray) -> np.ndarray:
     for c in order:
         # how many of the sorted positions start..start+count-1 are = i (mod k)
         share = (start + counts[c] - 1 - folds) // k - (start - 1 - folds) // k
-        labels[y == values[c]] = np.repeat(folds.astype(np.int32), share)
+        dealt = np.repeat(folds.astype(np.int32), share)
+        if rng is not None:
+            rng.shuffle(dealt)
+        labels[y == values[c]] = dealt
         start += counts[c]
     return labels
 
