@@ -140,3 +140,21 @@ def test_fold_labels_hold_no_index_arrays(classes, seed):
     np.testing.assert_array_equal(again, labels)
     assert max(peak, foldid_peak) < 3 * labels.nbytes + 8 * n, \
         (peak / labels.nbytes, foldid_peak / labels.nbytes)
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+@pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=["ls", "logistic"])
+def test_the_cli_folder_folds_are_the_in_memory_clis(datafit, stratify):
+    """``penalized fit DIR --dask``: the folds of the in-memory CLI (its splitter: shuffled
+    by --seed, stratified for classes unless --no-stratify)."""
+    from penalized.app.cli._model import _splitter
+    from penalized.app.cli._tall import folder_fold_labels
+
+    settings = types.SimpleNamespace(cv=4, seed=11, stratify=stratify)
+    y = np.random.default_rng(1).choice(2, size=301, p=[0.8, 0.2]).astype(float)
+    y_code, classes = datafit.prepare_target(y)
+    labels = folder_fold_labels(settings, 301, *((y_code, classes) if classes is not None
+                                                 else ()))
+    splitter = _splitter(4, datafit.task, 11, stratify)
+    np.testing.assert_array_equal(labels, _reference(splitter, 301, datafit,
+                                                     y if classes is not None else None))

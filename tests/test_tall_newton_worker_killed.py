@@ -48,7 +48,7 @@ def _data(client, n=1500, p=5, seed=0):
 
 
 def _cv(client, X, y, **options):
-    return pz.cross_validate(X, y, pz.Logistic(), cv=3, n_alphas=5, alpha_min_ratio=0.05,
+    return pz.cross_validate(X, y, pz.Logistic(), cv=3, n_alphas=4, alpha_min_ratio=0.1,
                              tol=1e-10, keep_fold_paths=True, client=client, **options)
 
 
