@@ -115,6 +115,10 @@ def test_folds_that_do_not_partition_the_rows_are_refused():
         fold_labels(None, 24, foldid=np.zeros(24))
     with pytest.raises(TypeError, match="cv must be an int"):
         fold_labels("five", 24)
+    with pytest.raises(ValueError, match="StratifiedKFold.* could not split .* not y"):
+        fold_labels(StratifiedKFold(3), 24)  # (the least-squares route holds no y here)
+    with pytest.raises(ValueError, match="GroupKFold.* could not split .*'groups'"):
+        fold_labels(GroupKFold(3), 24)
 
 
 @pytest.mark.parametrize("classes", [False, True], ids=["KFold", "StratifiedKFold"])

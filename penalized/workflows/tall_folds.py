@@ -113,11 +113,9 @@ def _stratified(k: int, y: np.ndarray, rng) -> np.ndarray:
 
 def _from_splits(cv, n: int, y, groups) -> np.ndarray:
     """Labels from a splitter's or an iterable's splits, read one at a time."""
-    if hasattr(cv, "split"):  # a zero-stride stand-in for X: only its length is read
-        cv = cv.split(np.broadcast_to(np.float64(0), (n, 1)), y, groups)
     labels = np.full(n, -1, dtype=np.int32)
     count = 0
-    for k, (train, test) in enumerate(cv):
+    for k, (train, test) in enumerate(_splits(cv, n, y, groups)):
         test = np.asarray(test, dtype=np.intp)
         if np.any(labels[test] >= 0) or np.asarray(train).size + test.size != n:
             raise ValueError("the Dask route needs K-fold splits: held-out folds that do "
@@ -131,6 +129,38 @@ def _from_splits(cv, n: int, y, groups) -> np.ndarray:
                          f"(K-fold): {np.count_nonzero(labels < 0)} of {n} rows are in "
                          "no held-out fold")
     return labels
+
+
+def _splits(cv, n: int, y, groups):
+    """The splits of an iterable, or of a splitter (given a zero-stride stand-in for X:
+    only its length is read); a splitter that needs the ``y`` this route does not hold
+    is a clear error."""
+    if not hasattr(cv, "split"):
+        yield from cv
+        return
+    try:
+        splits = iter(cv.split(np.broadcast_to(np.float64(0), (n, 1)), y, groups))
+    except (TypeError, ValueError) as exc:
+        if y is not None:
+            raise
+        raise _needs_y(cv, exc) from None
+    while True:
+        try:
+            pair = next(splits)
+        except StopIteration:
+            return
+        except (TypeError, ValueError) as exc:
+            if y is not None:
+                raise
+            raise _needs_y(cv, exc) from None
+        yield pair
+
+
+def _needs_y(cv, exc) -> ValueError:
+    return ValueError(f"cv={cv!r} could not split the rows ({exc}): the Dask least-squares "
+                      "route gives a splitter the row count and groups=, not y (it stays on "
+                      "the cluster); give foldid= (a fold label per row) or a splitter that "
+                      "needs no y")
 
 
 def _check_classes(labels: np.ndarray, y, n_folds: int) -> None:
