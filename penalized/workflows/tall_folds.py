@@ -63,9 +63,9 @@ def _k_fold(k: int, n: int, y, seed) -> np.ndarray:
         raise ValueError(f"cv must be at least 2 folds, got {k}")
     if k > n:
         raise ValueError(f"cv={k} folds but only {n} samples: use at most {n} folds")
-    from sklearn.utils import check_random_state
-
-    rng = None if seed is None else check_random_state(seed)
+    # (scikit-learn's check_random_state: an int seeds a RandomState; no import of it)
+    rng = seed if seed is None or isinstance(seed, np.random.RandomState) else \
+        np.random.RandomState(seed)
     if y is not None:
         return _stratified(k, np.asarray(y), rng)
     # KFold: contiguous folds of the (shuffled) rows, the first n % k one row longer
