@@ -12,7 +12,6 @@ the moments give); the other datafits need a pass per outer step
 
 from __future__ import annotations
 
-import numbers
 import sys
 
 import numpy as np
@@ -75,33 +74,6 @@ def _as_arrays(X, y, sample_weight):
     return X, y, s
 
 
-def _fold_labels(cv, n: int, groups=None) -> np.ndarray:
-    """Each row's held-out fold (``groups``: for a group splitter); the held-out folds
-    must partition the rows."""
-    from sklearn.model_selection import KFold
-
-    if cv is None:
-        cv = 5
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
-        if not 2 <= cv <= n:
-            raise ValueError(f"cv must be between 2 and {n} folds, got {cv}")
-        cv = KFold(int(cv))
-    splits = cv.split(np.zeros((n, 1)), None, groups) if hasattr(cv, "split") else cv
-    labels = np.full(n, -1, dtype=np.int32)
-    count = 0
-    for k, (_, test) in enumerate(splits):
-        test = np.asarray(test, dtype=np.intp)
-        if np.any(labels[test] >= 0):
-            raise ValueError("the Dask route needs held-out folds that do not overlap "
-                             "(K-fold): each row is held out once")
-        labels[test] = k
-        count = k + 1
-    if count < 2 or np.any(labels < 0):
-        raise ValueError("the Dask route needs at least 2 held-out folds that cover every "
-                         "row (K-fold)")
-    return labels
-
-
 def _block_moments(X, y, s, labels, n_folds: int) -> list[Moments]:
     """One block's moments in every held-out fold (runs where the block lives)."""
     X, y, s = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(s, float)
@@ -137,8 +109,8 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
                       groups=None):
     """``(total, training folds, held-out folds, fingerprint data)`` of Dask input
     (``foldid``: a fold label per row instead of ``cv``, as in ``cross_validate``)."""
-    from .cv import folds_from_labels
     from .sufficient import _sum
+    from .tall_folds import fold_labels
 
     _check_model(datafit, scorer)
     source = getattr(X, "moments_source", False)
@@ -146,9 +118,7 @@ def dask_fold_moments(X, y, sample_weight, cv, datafit, scorer, client=None, fol
         _check_own_columns(y, sample_weight)
     else:
         X, y, s = _as_arrays(X, y, sample_weight)
-    if foldid is not None:
-        cv = folds_from_labels(foldid, X.shape[0])
-    labels = _fold_labels(cv, X.shape[0], groups)
+    labels = fold_labels(cv, X.shape[0], foldid=foldid, groups=groups)
     if source:
         tests = X.fold_moments(labels, int(labels.max()) + 1, client)
     else:

@@ -39,12 +39,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-import types
 import warnings
 
 import numpy as np
 
 from .sufficient import BLOCK_ROWS, Moments, _empty, _sum, stacked_moments
+from .tall_folds import fold_labels
 from .tall_newton import MIN_CURVATURE, ONE_OUTPUT, path_result, walk
 
 #: the fold label of the full-data paths (no held-out rows)
@@ -168,26 +168,6 @@ def _inputs(X, y, sample_weight, datafit, client):
         codes = datafit.prepare_target(classes)[0]
         y = y.map_blocks(lambda v: codes[np.searchsorted(classes, v)], dtype=float)
     return X, y, s, y_code, s_here, classes
-
-
-def fold_labels(cv, foldid, groups, n: int, datafit, y_code, classes) -> np.ndarray:
-    """Each row's held-out fold, by the in-memory route's rule (:func:`.cv.make_splits`:
-    stratified K-fold for classification); the held-out folds must partition the rows
-    and each training fold be the rest."""
-    from .cv import folds_from_labels, make_splits
-
-    owner = types.SimpleNamespace(n_samples=n, datafit=datafit, y=y_code, classes=classes)
-    splits = make_splits(cv if foldid is None else folds_from_labels(foldid, n), owner,
-                         groups)
-    labels = np.full(n, FULL, dtype=np.int32)
-    for k, (train, test) in enumerate(splits):
-        if np.any(labels[test] != FULL) or train.size + test.size != n:
-            raise ValueError("the Dask route needs K-fold splits: held-out folds that do "
-                             "not overlap, each trained on all the other rows")
-        labels[test] = k
-    if np.any(labels == FULL):
-        raise ValueError("the Dask route needs held-out folds that cover every row (K-fold)")
-    return labels
 
 
 def _blocks(X, y, s, labels) -> list:
@@ -331,7 +311,7 @@ def newton_cross_validate(X, y, datafit, candidates, scorer, how, *, cv=5, foldi
     _check(datafit, scorer, how)
     X, y, s, y_code, s_here, classes = _inputs(X, y, sample_weight, datafit, client)
     n, p = X.shape
-    labels = fold_labels(cv, foldid, groups, n, datafit, y_code, classes)
+    labels = fold_labels(cv, n, foldid=foldid, groups=groups, y=y_code, classes=classes)
     route, passes = _route(datafit, _blocks(X, y, s, labels), scorer, client, p, classes,
                            candidates)
     if checkpoint is not None:

@@ -138,11 +138,17 @@ def labels_from_scores(z: np.ndarray, classes, inverse_link=None) -> np.ndarray:
     return np.asarray(classes)[(z > 0).astype(int)]
 
 
+def check_folds(cv) -> int:
+    """``--cv``, or a clear error."""
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
+        raise ValueError(f"--cv must be an integer >= 2, got {cv!r}")
+    return cv
+
+
 def _splitter(cv: int, task: str, seed: int, stratify: bool = True):
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
-        raise ValueError(f"--cv must be an integer >= 2, got {cv!r}")
+    check_folds(cv)
     # shuffled: user files are often sorted (by date, by target...)
     cls = StratifiedKFold if task == "classification" and stratify else KFold
     return cls(n_splits=cv, shuffle=True, random_state=seed)

@@ -85,6 +85,19 @@ def _ticker(name: str, s, progress):
     return tick
 
 
+def folder_fold_labels(s, n: int, y_code=None, classes=None) -> np.ndarray:
+    """Each row's held-out fold, as the in-memory CLI draws them (:func:`._model._splitter`:
+    shuffled by ``--seed``, stratified for classes unless ``--no-stratify``), computed as
+    one int32 label per row (:func:`~penalized.workflows.tall_folds.fold_labels`)."""
+    from ...workflows.tall_folds import fold_labels
+    from ._model import _splitter, check_folds
+
+    if classes is not None and not s.stratify:  # plain K-fold, every class in training
+        return fold_labels(_splitter(s.cv, "regression", s.seed), n, y=y_code,
+                           classes=classes)
+    return fold_labels(check_folds(s.cv), n, y=y_code, classes=classes, seed=s.seed)
+
+
 def folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progress):
     """``(ModelRun, metrics)`` of the folder (:class:`~._model.ModelRun`): least squares
     on the folds' moments; any other datafit by :func:`newton_folder_model`."""
@@ -92,15 +105,15 @@ def folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progres
         return newton_folder_model(table, datafit, penalty, s, ratio, client, progress)
     from ...workflows.cv import GridEdgeWarning, cross_validate
     from ...workflows.sufficient import _sum
-    from ._model import ModelRun, _splitter, snap_negligible
+    from ._model import ModelRun, snap_negligible
 
     start = time.perf_counter()
-    splitter = _splitter(s.cv, "regression", s.seed)
+    labels = folder_fold_labels(s, table.folder.shape[0])
     name = f"{type(datafit).__name__} + {penalty.name}"
     tick = _ticker(name, s, progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own
-        result = cross_validate(table.folder, None, datafit, penalty, cv=splitter,
+        result = cross_validate(table.folder, None, datafit, penalty, foldid=labels,
                                 n_alphas=s.n_alphas, alpha_min_ratio=ratio,
                                 standardize=s.standardize, tol=s.tol, max_iter=s.max_iter,
                                 callback=tick, client=client, checkpoint=s.checkpoint)
@@ -136,9 +149,8 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     the cross-validation on the workers, the out-of-fold predictions and the columns'
     means and scales in one more pass."""
     from ...workflows.cv import GridEdgeWarning, cross_validate
-    from ...workflows.tall_newton_cv import fold_labels
     from ..parquet_folder import feature_array
-    from ._model import ModelRun, _splitter, cross_validated_metrics, snap_negligible
+    from ._model import ModelRun, cross_validated_metrics, snap_negligible
 
     start = time.perf_counter()
     name = f"{type(datafit).__name__} + {penalty.name}"
@@ -146,8 +158,7 @@ def newton_folder_model(table: FolderTable, datafit, penalty, s, ratio, client, 
     # class labels as their index in ``classes`` (the order the datafit codes them in)
     y = table.y.astype(float) if classes is None else \
         np.searchsorted(classes, table.y).astype(float)
-    labels = fold_labels(_splitter(s.cv, datafit.task, s.seed, s.stratify), None, None,
-                         y.shape[0], datafit, *datafit.prepare_target(y))
+    labels = folder_fold_labels(s, y.shape[0], *datafit.prepare_target(y))
     X = _kept_if_it_fits(feature_array(table.folder), client)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridEdgeWarning)  # the caller words its own
