@@ -42,10 +42,10 @@ from scipy.linalg import lapack
 
 from .problem import Problem, make_problem
 
-#: ``precompute="auto"`` compresses when ``n_samples >= GRAM_RATIO * n_features`` ...
-#: (4 before the Cholesky factor: ``LassoCV`` on 2000 x 500, whose 1600-row folds
-#: now compress, went 0.42 -> 0.24 s; 1000 x 300, 0.14 -> 0.09 s; both with the
-#: compiled path of :mod:`.solvers.cd_path`)
+#: ``precompute="auto"`` compresses when ``n_samples >= GRAM_RATIO * n_features``
+#: (an epoch on the Gram form costs ``p^2`` instead of ``n p``; forming it costs ``n p^2``
+#: once, and its ``p x p`` factor serves the Newton steps; the history of this
+#: threshold is in bench/README.md) ...
 GRAM_RATIO = 2
 #: ... and ``n_features <= GRAM_MAX_FEATURES``
 GRAM_MAX_FEATURES = 2000
