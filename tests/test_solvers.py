@@ -270,6 +270,20 @@ def _last_warning_text(X, y, datafit, penalty, alpha, solver) -> str:
                                                                   pz.ConvergenceWarning))
 
 
+def test_anderson_small_spd_solve_matches_numpy():
+    from penalized.solvers.cd import kernels as _kernels
+
+    rng = np.random.default_rng(3)
+    U = rng.standard_normal((5, 40))
+    G = U @ U.T + 1e-8 * np.eye(5)
+    rhs = np.ones(5)
+    np.testing.assert_allclose(_kernels._solve_spd(G, rhs), np.linalg.solve(G, rhs),
+                               rtol=1e-8)
+    # not positive definite (rank 1, then NaN): reported as an empty solution
+    assert _kernels._solve_spd(np.ones((3, 3)) - 1e-3 * np.eye(3), np.ones(3)).shape == (0,)
+    assert _kernels._solve_spd(np.full((2, 2), np.nan), np.ones(2)).shape == (0,)
+
+
 def test_compiled_kernels_have_one_specialization_per_storage_format(monkeypatch):
     """Every datafit, penalty, weighting and storage must reach the numba kernels with
     the same argument types: a new combination (a Fortran-ordered or read-only array, an

@@ -192,48 +192,69 @@ def weighted_col_stats(data, indices, indptr, n, h, cols, center):
 
 
 @njit(cache=True, nogil=True)
+def _solve_spd(G, rhs):
+    """``G^{-1} rhs`` for a small symmetric positive definite ``G`` (Cholesky, written
+    out: see the module's numba facts); an empty array if a pivot is not positive."""
+    k = G.shape[0]
+    L = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i + 1):
+            acc = G[i, j]
+            for t in range(j):
+                acc -= L[i, t] * L[j, t]
+            if i == j:
+                if not acc > 0.0:  # also catches NaN
+                    return np.empty(0)
+                L[i, i] = np.sqrt(acc)
+            else:
+                L[i, j] = acc / L[j, j]
+    x = rhs.copy()
+    for i in range(k):  # L z = rhs
+        for t in range(i):
+            x[i] -= L[i, t] * x[t]
+        x[i] /= L[i, i]
+    for i in range(k - 1, -1, -1):  # L^T x = z
+        for t in range(i + 1, k):
+            x[i] -= L[t, i] * x[t]
+        x[i] /= L[i, i]
+    return x
+
+
+@njit(cache=True, nogil=True)
 def anderson_point(hist):
     """Anderson extrapolation of the K+1 iterates in the rows of ``hist``: the combination
     of the last K with weights summing to one whose combined differences are smallest.
-
-    The weights are ``z / sum z`` with ``G z = 1``, ``G`` the Gram matrix of the K
-    differences of consecutive rows (regularized by ``1e-10`` of its trace), solved by
-    Gauss-Jordan elimination without pivoting: its pivots are those of a Cholesky
-    factorization, all positive exactly when ``G`` is positive definite. An empty array
-    when a pivot is not positive or the point is not finite. Storage-independent:
-    compiled once."""
+    An empty array when the system is degenerate or the point is not finite.
+    Storage-independent: compiled once."""
     K = hist.shape[0] - 1
     m1 = hist.shape[1]
-    G = np.empty((K, K + 1))  # the Gram matrix, then the right-hand side (ones)
-    trace = 0.0
+    G = np.zeros((K, K))
     for a in range(K):
-        for c in range(K):
+        for c_ in range(a + 1):
             acc = 0.0
             for i in range(m1):
-                acc += (hist[a + 1, i] - hist[a, i]) * (hist[c + 1, i] - hist[c, i])
-            G[a, c] = acc
-        G[a, K] = 1.0
-        trace += G[a, a]
+                acc += (hist[a + 1, i] - hist[a, i]) * (hist[c_ + 1, i] - hist[c_, i])
+            G[a, c_] = acc
+            G[c_, a] = acc
+    trace = 0.0
     for k in range(K):
-        G[k, k] += 1e-10 * trace + 1e-300
-    for k in range(K):  # column k leaves every other row; rows keep their pivots
-        if not G[k, k] > 0.0:  # also catches NaN
-            return np.empty(0)
-        for a in range(K):
-            if a != k:
-                f = G[a, k] / G[k, k]
-                for c in range(k + 1, K + 1):
-                    G[a, c] -= f * G[k, c]
+        trace += G[k, k]
+    reg = 1e-10 * trace + 1e-300
+    for k in range(K):
+        G[k, k] += reg
+    c = _solve_spd(G, np.ones(K))
+    if c.shape[0] == 0:  # not positive definite
+        return c
     total = 0.0
-    for k in range(K):  # z
-        G[k, K] /= G[k, k]
-        total += G[k, K]
+    for k in range(K):
+        total += c[k]
     if total == 0.0 or not np.isfinite(total):
         return np.empty(0)
     point = np.zeros(m1)
     for k in range(K):
+        weight = c[k] / total
         for i in range(m1):
-            point[i] += G[k, K] / total * hist[k + 1, i]
+            point[i] += weight * hist[k + 1, i]
     for i in range(m1):
         if not np.isfinite(point[i]):
             return np.empty(0)
@@ -241,35 +262,46 @@ def anderson_point(hist):
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, point, b):
-    """Move to ``point`` (:func:`anderson_point` of the iterates ``w[ws], b``, projected on
-    the box) if it lowers the quadratic objective, so that acceleration never slows
+def _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b):
+    """Move to the Anderson extrapolation of the last iterates (rows of ``hist``:
+    ``w[ws], b``) if it lowers the quadratic objective, so acceleration can never slow
     convergence down (Bertrand & Massias, 2021); ``w`` and ``r`` are updated in place.
-    Returns the intercept and the objective decrease (0 if rejected). Called by
-    :func:`cd_epochs` next to :func:`anderson_point`, not around it: every level of
-    compiled calls links and optimizes again all the code below it."""
-    n, m = r.shape[0], ws.shape[0]
-    r_new = r.copy()
-    gain = 0.0
-    for c in range(m):
-        j = ws[c]
-        point[c] = min(max(point[c], pen.lower[j]), pen.upper[j])
-        gain += value_scalar(pen.kind, w[j], alphas_j[j], pen.param, pen.positive) - \
-            value_scalar(pen.kind, point[c], alphas_j[j], pen.param, pen.positive)
-        if point[c] != w[j]:
-            _col_axpy(data, indices, indptr, n, j, point[c] - w[j], r_new)
-    quad = 0.0
-    for i in range(n):
-        r_new[i] -= point[m] - b
-        quad += h[i] * (r[i] * r[i] - r_new[i] * r_new[i])
-    gain += quad / (2.0 * n)
-    if not gain > 0.0:
+    Returns the (possibly updated) intercept and the objective decrease (0 if rejected).
+    """
+    point = anderson_point(hist)
+    if point.shape[0] == 0:
         return b, 0.0
+    n = r.shape[0]
+    m = ws.shape[0]
+    r_new = np.empty(n)
     for i in range(n):
-        r[i] = r_new[i]
-    for c in range(m):
-        w[ws[c]] = point[c]
-    return point[m], gain
+        r_new[i] = r[i]
+    pen_now = 0.0
+    pen_new = 0.0
+    for cc in range(m):
+        j = ws[cc]
+        # the extrapolation may leave the box: its projection is tried instead
+        point[cc] = min(max(point[cc], pen.lower[j]), pen.upper[j])
+        pen_now += value_scalar(pen.kind, w[j], alphas_j[j], pen.param, pen.positive)
+        pen_new += value_scalar(pen.kind, point[cc], alphas_j[j], pen.param, pen.positive)
+        delta = point[cc] - w[j]
+        if delta != 0.0:
+            _col_axpy(data, indices, indptr, n, j, delta, r_new)
+    db = point[m] - b
+    quad_now = 0.0
+    quad_new = 0.0
+    for i in range(n):
+        r_new[i] -= db
+        quad_now += h[i] * r[i] * r[i]
+        quad_new += h[i] * r_new[i] * r_new[i]
+    gain = (quad_now - quad_new) / (2.0 * n) + pen_now - pen_new
+    if gain > 0.0:
+        for i in range(n):
+            r[i] = r_new[i]
+        for cc in range(m):
+            w[ws[cc]] = point[cc]
+        return point[m], gain
+    return b, 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -349,7 +381,7 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
     hist = np.empty((cfg.anderson_k + 1, m + 1))
     n_hist = 0
     # an extrapolation costs about one epoch: after a rejected one, skip the next
-    # 1, 2, 4... cycles; an accepted one resets the backoff
+    # 1, 2, 4... (at most 16) cycles; an accepted one resets the backoff
     backoff = 0
     skip = 0
     center = fit_intercept and sum_h > 0.0
@@ -433,10 +465,7 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
             if skip > 0:
                 skip -= 1
                 continue
-            point = anderson_point(hist)
-            gain = 0.0
-            if point.shape[0] > 0:
-                b, gain = _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, point, b)
+            b, gain = _anderson(data, indices, indptr, h, r, w, ws, alphas_j, pen, hist, b)
             total += gain
             if gain > 0.0:  # a jump: the next sweep's decrease is not comparable
                 backoff = 0
@@ -444,6 +473,6 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
                 n_ratios = 0
                 remaining = np.inf
             else:
-                backoff = min(max(2 * backoff, 1), cfg.anderson_max_skip)
+                backoff = min(max(2 * backoff, 1), 16)
                 skip = backoff
     return b, epoch, violation, remaining

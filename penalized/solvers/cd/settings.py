@@ -68,9 +68,6 @@ class CDSettings:
     #: be trusted again, so a cycle of ``anderson_k + 1`` sweeps must be longer for the
     #: estimate to stop the call before the next extrapolation
     compiled_anderson_k: int = 8
-    #: an extrapolation costs about an epoch: after a rejected one the next 1, 2, 4...
-    #: are skipped, at most this many (where extrapolation fails it keeps failing)
-    anderson_max_skip: int = 16
     #: the tail estimate reads the last ``rate_window`` ratios of sweep decreases...
     rate_window: int = 3
     #: ... and is trusted once the estimate made ``check_lag`` sweeps earlier held
@@ -94,8 +91,8 @@ class CDSettings:
     compiled_max_size_curved: int = 250_000
 
     # ---- the multinomial prox-Newton solver (:mod:`.multinomial`); it also reads
-    # ``anderson_k``, ``anderson_max_skip`` (extrapolation of its model's CD iterates),
-    # ``max_epochs``, ``ws_min``, ``ws_growth``, ``inner_fraction`` and ``max_outer_multiclass``
+    # ``anderson_k`` (extrapolation of its model's CD iterates), ``max_epochs``,
+    # ``ws_min``, ``ws_growth``, ``inner_fraction`` and ``max_outer_multiclass``
     #: sweeps of CD on one row's ``K``-dimensional model (and on the intercepts'): a row
     #: sweep costs ``K^2`` flops against ``n K`` for the pass over the column
     row_sweeps: int = 30
@@ -112,6 +109,9 @@ class CDSettings:
     #: at most this many epochs of CD on one model (then the step is taken as it is:
     #: inexact, the line search keeps it a descent step)
     max_model_epochs: int = 2000
+    #: after a rejected Anderson extrapolation the next 1, 2, 4... are skipped, at most
+    #: this many (a model where extrapolation fails keeps failing)
+    anderson_max_skip: int = 16
     #: the model's minimizer on the orthant of CD's point (one linear solve) is tried
     #: once CD has spent at least ``support_min_epochs`` epochs on the model and what
     #: the solve costs, its flop count weighed by ``support_cost`` against the epochs'
@@ -169,8 +169,7 @@ def _subset(name: str, fields: str) -> type:
 
 
 #: the constants the compiled epoch loop reads
-KernelSettings = _subset("KernelSettings", "anderson_k anderson_max_skip rate_window check_lag "
-                         "max_inflation")
+KernelSettings = _subset("KernelSettings", "anderson_k rate_window check_lag max_inflation")
 #: the constants the rules (:mod:`.rules`) and the compiled path driver's outer loop read
 RoundSettings = _subset("RoundSettings", "max_outer ws_min ws_growth inner_fraction settled "
                         "tail_safety outside_safety weight_floor max_undershoot rate_window "
