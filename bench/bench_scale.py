@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40_000)
     parser.add_argument("--p", type=int, default=400)
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--serial", action="store_true",
+                        help="part a: the serial runs only (ours and scikit-learn's), CPU "
+                             "time too")
     parser.add_argument("--part", choices=("a", "b", "c", "d"), default="a")
     parser.add_argument("--alphas", type=int, default=20, help="part c: path length")
     parser.add_argument("--cv", type=int, default=0,
@@ -114,22 +117,31 @@ def main() -> None:
     for name, (ours_kw, sk_kw) in models.items():
         ours_cls, sk_cls = getattr(pl, name), getattr(sk, name)
         timed(lambda ours_cls=ours_cls, kw=ours_kw: ours_cls(cv=5, **kw), X[:2000], y[:2000])
-        runs = {
-            "penalized serial": lambda c=ours_cls, kw=ours_kw: c(cv=5, **kw),
-            "penalized n_jobs=2": lambda c=ours_cls, kw=ours_kw: c(cv=5, n_jobs=2, **kw),
-            "penalized 2-worker cluster": lambda c=ours_cls, kw=ours_kw: c(cv=5, client=client,
-                                                                           **kw),
-        }
+        runs = {"penalized serial": lambda c=ours_cls, kw=ours_kw: c(cv=5, **kw)}
+        if not args.serial:
+            runs["penalized n_jobs=2"] = lambda c=ours_cls, kw=ours_kw: c(cv=5, n_jobs=2, **kw)
+            runs["penalized 2-worker cluster"] = (
+                lambda c=ours_cls, kw=ours_kw: c(cv=5, client=client, **kw))
         if not args.no_sklearn:
             runs["scikit-learn serial"] = lambda c=sk_cls, kw=sk_kw: c(cv=5, **kw)
-            runs["scikit-learn n_jobs=2"] = lambda c=sk_cls, kw=sk_kw: c(cv=5, n_jobs=2, **kw)
-        results = {label: timed(make, X, y) for label, make in runs.items()}
+            if not args.serial:
+                runs["scikit-learn n_jobs=2"] = (
+                    lambda c=sk_cls, kw=sk_kw: c(cv=5, n_jobs=2, **kw))
+        results = {}
+        for label, make in runs.items():
+            cpu = time.process_time()
+            results[label] = (*timed(make, X, y), time.process_time() - cpu)
         reference = results.get("scikit-learn serial", results["penalized serial"])[0]
-        for label, (model, seconds) in results.items():
+        for label, (model, seconds, cpu) in results.items():
             deviation = np.max(np.abs(curve(model) - curve(reference)) / curve(reference))
-            print(f"{name:13s} {label:27s} {seconds:7.2f} s  alpha_ {model.alpha_:.4g}  "
-                  f"CV curve vs scikit-learn {deviation:.1e}")
-        seconds = {label: t for label, (_, t) in results.items()}
+            print(f"{name:13s} {label:27s} {seconds:7.2f} s ({cpu:.2f} s CPU here)  alpha_ "
+                  f"{model.alpha_:.4g}  CV curve vs scikit-learn {deviation:.1e}")
+        seconds = {label: t for label, (_, t, _) in results.items()}
+        if args.serial:
+            if not args.no_sklearn:
+                print(f"{name}: scikit-learn serial / ours "
+                      f"{seconds['scikit-learn serial'] / seconds['penalized serial']:.1f}x")
+            continue
         base, jobs = seconds["penalized serial"], seconds["penalized n_jobs=2"]
         line = (f"{name}: n_jobs=2 {base / jobs:.2f}x serial, cluster "
                 f"{seconds['penalized 2-worker cluster'] / jobs:.2f}x the n_jobs=2 time")
