@@ -7,6 +7,7 @@ is tested by the whole suite as soon as it has its registry line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -147,3 +148,41 @@ def sparse(request) -> bool:
 def fit_intercept(request) -> bool:
     """Run a test with and without an intercept."""
     return request.param
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """The compiled path driver's calls (``path_kernel.cd_path``), counted."""
+    from penalized.solvers.cd import path_kernel
+
+    calls = []
+    original = path_kernel.cd_path
+
+    def counting(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(path_kernel, "cd_path", counting)
+    return calls
+
+
+def python_path(*args, **kwargs):
+    """``pz.path`` through the Python driver (each alpha solved by the solver)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pz.ConvergenceWarning)  # at rounding level
+        return pz.path(*args, engine="python", **kwargs)
+
+
+@contextlib.contextmanager
+def two_worker_client():
+    """A client of a 2-process ``LocalCluster`` on 127.0.0.1, both workers up."""
+    import distributed
+
+    from penalized.workflows.distributed import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(
+            cluster, set_as_default=False, timeout=60) as c:
+        c.wait_for_workers(2, timeout=60)
+        yield c

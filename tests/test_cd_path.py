@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import python_path
 
 import penalized as pz
-from penalized.solvers.cd import path_driver, path_kernel
+from penalized.solvers.cd import path_driver
 from penalized.solvers.cd.settings import DEFAULT
 
 
@@ -28,25 +29,7 @@ PENALTIES = [pz.L1(), pz.ElasticNet(l1_ratio=0.5), pz.L2(), pz.L1(positive=True)
              pz.ElasticNet(l1_ratio=0.8, weights=np.linspace(0.5, 2.0, 40))]
 
 
-@pytest.fixture
-def spy(monkeypatch):
-    """Counts the compiled path's calls."""
-    calls = []
-    original = path_kernel.cd_path
 
-    def counting(*args):
-        calls.append(args)
-        return original(*args)
-
-    monkeypatch.setattr(path_kernel, "cd_path", counting)
-    return calls
-
-
-def python_path(*args, **kwargs):
-    """``pz.path`` through the Python driver (each alpha solved by the solver)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pz.ConvergenceWarning)  # at rounding level
-        return pz.path(*args, engine="python", **kwargs)
 
 
 @pytest.mark.parametrize("datafit", [pz.LeastSquares(), pz.Logistic()], ids=repr)

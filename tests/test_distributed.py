@@ -23,6 +23,8 @@ from penalized.workflows.checkpoint import CheckpointMismatchError
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
+from conftest import two_worker_client  # noqa: E402
+
 from penalized.workflows.distributed import DaskRunError, local_cluster  # noqa: E402
 
 
@@ -46,9 +48,7 @@ def _assert_same(result, reference) -> None:
 
 @pytest.fixture(scope="module")
 def client():
-    with local_cluster(2) as cluster, distributed.Client(
-            cluster, set_as_default=False, timeout=60) as c:
-        c.wait_for_workers(2, timeout=60)
+    with two_worker_client() as c:
         yield c
 
 

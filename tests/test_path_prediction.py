@@ -6,33 +6,11 @@ true excess within tol on the corpus tables whose paths it serves."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
+from conftest import python_path
 
 import penalized as pz
-from penalized.solvers.cd import path_kernel
-
-
-@pytest.fixture
-def spy(monkeypatch):
-    """Counts the compiled path's calls (the prediction lives there)."""
-    calls = []
-    original = path_kernel.cd_path
-
-    def counting(*args):
-        calls.append(args)
-        return original(*args)
-
-    monkeypatch.setattr(path_kernel, "cd_path", counting)
-    return calls
-
-
-def python_path(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pz.ConvergenceWarning)
-        return pz.path(*args, engine="python", **kwargs)
 
 
 def _leaving_data(n=120, seed=0):

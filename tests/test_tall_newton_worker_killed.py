@@ -20,7 +20,7 @@ distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
-from penalized.workflows.distributed import local_cluster  # noqa: E402
+from conftest import two_worker_client  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::penalized.workflows.cv.GridEdgeWarning")
 
@@ -31,9 +31,7 @@ class Interrupted(Exception):
 
 @pytest.fixture(scope="module")
 def client():
-    with local_cluster(2) as cluster, distributed.Client(
-            cluster, set_as_default=False, timeout=60) as c:
-        c.wait_for_workers(2, timeout=60)
+    with two_worker_client() as c:
         yield c
 
 
