@@ -43,9 +43,9 @@ from scipy.linalg import lapack
 from .problem import Problem, make_problem
 
 #: ``precompute="auto"`` compresses when ``n_samples >= GRAM_RATIO * n_features``
-#: (an epoch on the Gram form costs ``p^2`` instead of ``n p``; forming it costs ``n p^2``
-#: once, and its ``p x p`` factor serves the Newton steps; the history of this
-#: threshold is in bench/README.md) ...
+#: (the Gram form has about ``p`` rows instead of ``n``, so an epoch costs about ``p^2``
+#: instead of ``n p``; forming it costs ``n p^2`` once; the threshold's history is in
+#: bench/README.md) ...
 GRAM_RATIO = 2
 #: ... and ``n_features <= GRAM_MAX_FEATURES``
 GRAM_MAX_FEATURES = 2000
