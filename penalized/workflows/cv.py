@@ -239,14 +239,11 @@ def make_splits(cv, problem: Problem, groups=None) -> list[tuple[np.ndarray, np.
 def folds_from_labels(foldid, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """glmnet's ``foldid``: one fold label per sample; fold ``k`` is validated on the
     samples labelled ``k`` and trained on the others."""
-    labels = np.asarray(foldid).ravel()
-    if labels.shape[0] != n_samples:
-        raise ValueError(f"foldid has {labels.shape[0]} labels but X has {n_samples} rows")
-    values = np.unique(labels)
-    if values.shape[0] < 2:
-        raise ValueError(f"foldid must hold at least 2 distinct fold labels, got "
-                         f"{values.tolist()}")
-    return [(np.flatnonzero(labels != v), np.flatnonzero(labels == v)) for v in values]
+    from .tall_folds import foldid_labels
+
+    labels = foldid_labels(foldid, n_samples)
+    return [(np.flatnonzero(labels != k), np.flatnonzero(labels == k))
+            for k in range(int(labels.max()) + 1)]
 
 
 # ---- the work ----------------------------------------------------------------------

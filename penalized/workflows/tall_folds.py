@@ -24,7 +24,7 @@ def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
     training fold must hold every class). ``seed``: an int ``cv`` is shuffled K-fold,
     scikit-learn's ``shuffle=True, random_state=seed``."""
     if foldid is not None:
-        labels = _from_foldid(foldid, n)
+        labels = foldid_labels(foldid, n)
     elif cv is None or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool)):
         labels = _k_fold(5 if cv is None else int(cv), n, y if classes is not None else None,
                          seed)
@@ -38,7 +38,9 @@ def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
     return labels
 
 
-def _from_foldid(foldid, n: int) -> np.ndarray:
+def foldid_labels(foldid, n: int) -> np.ndarray:
+    """glmnet's ``foldid`` (one fold label per row) checked, as int32 ranks: fold ``k``
+    holds the rows of the ``k``-th smallest label."""
     foldid = np.asarray(foldid).ravel()
     if foldid.shape[0] != n:
         raise ValueError(f"foldid has {foldid.shape[0]} labels but X has {n} rows")
