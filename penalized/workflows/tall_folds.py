@@ -18,16 +18,17 @@ import numpy as np
 
 
 def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
-                seed=None) -> np.ndarray:
+                seed=None, stratify: bool = True) -> np.ndarray:
     """Each row's held-out fold (``int32``, 0..K-1). ``y``: the target in the datafit's
     coding (passed to a splitter; with ``classes``, the folds are stratified and every
     training fold must hold every class). ``seed``: an int ``cv`` is shuffled K-fold,
-    scikit-learn's ``shuffle=True, random_state=seed``."""
+    scikit-learn's ``shuffle=True, random_state=seed``; ``stratify=False``: an int ``cv`` is
+    plain K-fold even for classes (each training fold must still hold every class)."""
     if foldid is not None:
         labels = foldid_labels(foldid, n)
     elif cv is None or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool)):
-        labels = _k_fold(5 if cv is None else int(cv), n, y if classes is not None else None,
-                         seed)
+        labels = _k_fold(5 if cv is None else int(cv), n,
+                         y if classes is not None and stratify else None, seed)
     elif not isinstance(cv, str) and (hasattr(cv, "split") or hasattr(cv, "__iter__")):
         labels = _from_splits(cv, n, y, groups)
     else:

@@ -90,12 +90,10 @@ def folder_fold_labels(s, n: int, y_code=None, classes=None) -> np.ndarray:
     shuffled by ``--seed``, stratified for classes unless ``--no-stratify``), computed as
     one int32 label per row (:func:`~penalized.workflows.tall_folds.fold_labels`)."""
     from ...workflows.tall_folds import fold_labels
-    from ._model import _splitter, check_folds
+    from ._model import check_folds
 
-    if classes is not None and not s.stratify:  # plain K-fold, every class in training
-        return fold_labels(_splitter(s.cv, "regression", s.seed), n, y=y_code,
-                           classes=classes)
-    return fold_labels(check_folds(s.cv), n, y=y_code, classes=classes, seed=s.seed)
+    return fold_labels(check_folds(s.cv), n, y=y_code, classes=classes, seed=s.seed,
+                       stratify=s.stratify)
 
 
 def folder_model(table: FolderTable, datafit, penalty, s, ratio, client, progress):
