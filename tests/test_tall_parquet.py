@@ -123,6 +123,7 @@ def test_in_memory_reads_of_a_folder_a_glob_and_a_file_agree(folder):
     ("schema", [], "other columns or types"),
     (None, ["--task", "classification"], "fewer than the 4 folds"),
     (None, ["--impute", "mean"], "--impute needs the whole table"),
+    (None, ["--categorical", "f0"], "--categorical needs the whole table"),
     (None, ["--drop", "nope"], "--drop column 'nope' not found"),
 ])
 def test_folder_problems_are_one_clear_error_before_any_work(tmp_path, capsys, change, args,

@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import decimal as decimal_
 import difflib
+import numbers
 import os
 import re
 
@@ -252,6 +253,18 @@ def _did_you_mean(name: str, columns, what: str = "target column") -> str:
     return f"{what} {name!r} not found{hint} (columns: {shown}{more})"
 
 
+def level_of(value) -> str:
+    """The level a one-hot encoded cell names: its text, or for a number (a column of
+    codes, ``--categorical``) its shortest form whatever the column's dtype in a file
+    (``4``, ``4.0`` and ``np.int64(4)`` are the level ``"4"``: a column of codes reads
+    as floats where a value is missing)."""
+    if isinstance(value, str | bool | np.bool_):
+        return str(value)
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _is_text(series: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
 
@@ -370,7 +383,7 @@ def _set_aside_first(frame: pd.DataFrame, target: str, drop, keep) -> dict[str, 
 
 
 def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str],
-                      set_aside: dict[str, str], keep=()):
+                      set_aside: dict[str, str], keep=(), categorical=()):
     numeric, text = [], []
     set_aside = dict(set_aside)
     n = frame.shape[0]
@@ -382,10 +395,13 @@ def _classify_columns(frame: pd.DataFrame, target: str, notes: list[str],
             set_aside[col] = "every value is missing"
         elif s.nunique(dropna=True) == 1 and col not in keep:
             set_aside[col] = f"the same value in every row ({s.dropna().iloc[0]!r})"
+        elif col in categorical:
+            text.append(col)
         elif _is_text(s):
             err = _stray_value_error(s, col)
             if err is not None:
-                raise err
+                raise ValueError(f"{err}; fix the value, or pass --categorical {col} to "
+                                 f"one-hot encode the column (or --drop {col})")
             n_unique = s.nunique(dropna=True)
             if col in keep:
                 text.append(col)
@@ -413,7 +429,8 @@ def _check_impute(impute: str) -> str:
 
 
 def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
-                  drop=(), keep=(), drop_first: bool = False) -> PreparedTable:
+                  drop=(), keep=(), drop_first: bool = False, categorical=()
+                  ) -> PreparedTable:
     """Turn a raw table into ``X`` (float64) and ``y``, recording every step.
 
     Parameters
@@ -427,6 +444,9 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
         Columns never used (``--drop``), and columns used even when they look like a
         row index or an identifier (``--keep``). Row indexes are detected on the
         whole file, before rows without a target are dropped.
+    categorical : sequence of column names
+        Columns one-hot encoded whatever their values (``--categorical``): codes written
+        as numbers, or numbers with a few text values (R's factors).
 
     Returns
     -------
@@ -440,26 +460,33 @@ def prepare_table(frame: pd.DataFrame, target: str, *, impute: str = "none",
     if frame.attrs.get("encoding"):
         notes.append(f"the file is not UTF-8: read as {frame.attrs['encoding']} (check the "
                      "accented text)")
-    first = _set_aside_first(frame, target, drop, keep)
-    keep = frame[target].notna()
+    categorical = _check_named(frame.columns, categorical, "--categorical", target)
+    both = set(categorical) & set(drop or ())
+    if both:
+        raise ValueError(f"column(s) {sorted(both)} given to both --drop and --categorical")
+    first = _set_aside_first(frame, target, drop, [*keep, *categorical])
+    has_target = frame[target].notna()
     if _is_text(frame[target]):
-        keep &= frame[target].astype(str).str.strip().ne("")
-    n_dropped = int((~keep).sum())
+        has_target &= frame[target].astype(str).str.strip().ne("")
+    n_dropped = int((~has_target).sum())
     if n_dropped:
-        frame = frame.loc[keep]
+        frame = frame.loc[has_target]
         notes.append(f"{n_dropped} of {n_read} rows dropped: target {target!r} is missing")
     if frame.shape[0] == 0:
         raise ValueError(f"target column {target!r} has no values: every row is missing it")
-    frame = _parse_number_columns(frame, target, first, notes)
-    numeric, text, set_aside = _classify_columns(frame, target, notes, first, keep)
+    frame = _parse_number_columns(frame, target, {**first, **dict.fromkeys(categorical)},
+                                  notes)
+    numeric, text, set_aside = _classify_columns(frame, target, notes, first, keep,
+                                                 categorical)
     if not numeric and not text:
         raise ValueError(f"no usable feature columns besides the target {target!r}"
                          + (f" (set aside: {', '.join(set_aside)})" if set_aside else ""))
     categories = {}
     for col in text:
-        levels = sorted(frame[col].dropna().astype(str).unique().tolist())
+        levels = sorted({level_of(v) for v in frame[col].dropna()})
         categories[col] = levels
-        notes.append(f"column {col!r} one-hot encoded ({len(levels)} levels)")
+        asked = ", --categorical" if col in categorical else ""
+        notes.append(f"column {col!r} one-hot encoded ({len(levels)} levels{asked})")
     spec = TableSpec(target=target, numeric=numeric, categorical=categories,
                      set_aside=set_aside, impute=impute,
                      reference={c: v[0] for c, v in categories.items()} if drop_first else {})
@@ -534,7 +561,7 @@ def _fill_values(frame: pd.DataFrame, spec: TableSpec) -> dict:
         values = frame[c].astype(float)
         fill[c] = float(values.mean() if spec.impute == "mean" else values.median())
     for c in spec.categorical:
-        fill[c] = str(frame[c].dropna().astype(str).mode().iloc[0])
+        fill[c] = str(frame[c].dropna().map(level_of).mode().iloc[0])
     return fill
 
 
@@ -579,7 +606,7 @@ def apply_spec(frame: pd.DataFrame, spec: TableSpec, what: str = "new data",
         j += 1
     for c, levels in spec.categorical.items():
         s = frame[c].astype(object).where(frame[c].notna(), None)
-        values = np.array([None if v is None else str(v) for v in s], dtype=object)
+        values = np.array([None if v is None else level_of(v) for v in s], dtype=object)
         encoded = spec.encoded_levels(c)
         for level in encoded:
             X[:, j] = values == level

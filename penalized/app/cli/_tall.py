@@ -62,6 +62,9 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
     if s.impute != "none":
         raise ValueError("--impute needs the whole table in memory: the Dask route reads "
                          "every value as is (fit without --dask)")
+    if s.categorical:
+        raise ValueError("--categorical needs the whole table in memory: the Dask route "
+                         "reads numeric features only (fit without --dask)")
     notes: list[str] = []
     folder = open_folder(s.data, s.target, drop=s.drop, notes=notes, numeric_target=False)
     if s.cv > folder.shape[0]:

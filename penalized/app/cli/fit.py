@@ -183,6 +183,10 @@ def fit(
     keep: Annotated[list[str] | None, _option(
         "--keep", help="Use a column that looks like a row index or an identifier "
                        "(repeatable).")] = None,
+    categorical: Annotated[list[str] | None, _option(
+        "--categorical", help="One-hot encode a column whatever its values: codes written "
+                              "as numbers, or numbers with a few text values, as R's "
+                              "factors (repeatable).")] = None,
     out: Annotated[str | None, _option(
         "--out", "-o", help="Model folder (default: ./penalized-<file name>/).")] = None,
     force: Annotated[bool, _option(
@@ -220,7 +224,8 @@ def fit(
         cv=cv, stratify=stratify, tol=tol, max_iter=max_iter, rule=rule, n_alphas=n_alphas,
         alpha_min_ratio=alpha_min_ratio, standardize=standardize, impute=impute, sep=sep,
         decimal=decimal, drop_first=drop_first, drop=tuple(drop or ()),
-        keep=tuple(keep or ()), out=out, force=force, report=report, seed=seed,
+        keep=tuple(keep or ()), categorical=tuple(categorical or ()), out=out, force=force,
+        report=report, seed=seed,
         as_json=as_json, quiet=quiet, dask=dask, checkpoint=checkpoint, resume=resume,
         group_factors=group_factors, exclude=tuple(exclude or ()), dfmax=dfmax)
     _fit_job(settings)
@@ -262,6 +267,7 @@ class FitSettings:
     exclude: tuple = ()
     dfmax: int | None = None
     gamma: float | None = None
+    categorical: tuple = ()
 
     @property
     def folder(self) -> str:
@@ -306,7 +312,7 @@ def _checked_inputs(s: FitSettings) -> FitInputs:
         return FitInputs(*folder_inputs(s), pen, tall=True)
     frame = read_table(s.data, sep=s.sep, decimal=s.decimal)
     table = prepare_table(frame, s.target, impute=s.impute, drop=s.drop, keep=s.keep,
-                          drop_first=s.drop_first)
+                          drop_first=s.drop_first, categorical=s.categorical)
     pen = factor_groups(pen, table.spec, s.group_factors)
     if pen.block_separable and not s.group_factors:
         table.notes.append("no --group-factors: every feature is a group of its own")
