@@ -49,6 +49,11 @@ from .problem import Problem, make_problem
 GRAM_RATIO = 2
 #: ... and ``n_features <= GRAM_MAX_FEATURES``
 GRAM_MAX_FEATURES = 2000
+#: sparse X (the module rule): forming its Gram matrix costs at most SPARSE_GRAM_PASSES
+#: passes over its entries ...
+SPARSE_GRAM_PASSES = 100
+#: ... and X has at least SPARSE_GRAM_RATIO * p^2 entries
+SPARSE_GRAM_RATIO = 2
 #: the Cholesky factor is used when every pivot is above this fraction of the largest
 #: squared column norm; the eigendecomposition otherwise (collinear columns)
 CHOLESKY_MIN_PIVOT = 1e-8
@@ -59,8 +64,6 @@ def gram_applicable(problem: Problem) -> str | None:
     datafit = problem.datafit
     if not datafit.quadratic or datafit.task != "regression" or datafit.multiclass:
         return f"it needs a least-squares datafit, got {type(datafit).__name__}"
-    if problem.is_sparse:
-        return "it needs a dense X (sparse X would be densified)"
     if problem.offset is not None:
         return "it does not take an offset (subtract it from y for least squares)"
     return None
@@ -84,7 +87,20 @@ def use_gram(problem: Problem, precompute) -> bool:
         raise ValueError(f"precompute must be 'auto', True or False, got {precompute!r}")
     n, p = problem.X.shape
     return (gram_applicable(problem) is None and n >= GRAM_RATIO * p
-            and p <= GRAM_MAX_FEATURES)
+            and p <= GRAM_MAX_FEATURES
+            and (not problem.is_sparse or sparse_gram_pays(problem.X)))
+
+
+def sparse_gram_pays(X) -> bool:
+    """The sparse part of the ``"auto"`` rule (module docstring): forming the Gram
+    matrix, ``sum_i nnz_i^2 / 2`` multiply-adds, costs at most SPARSE_GRAM_PASSES passes
+    over X's entries, and an epoch of the Gram form (``p^2``) at most one of X's
+    (``nnz``) divided by SPARSE_GRAM_RATIO."""
+    from ..workflows.sparse_moments import row_pair_count
+
+    p = X.shape[1]
+    return (SPARSE_GRAM_RATIO * p * p <= X.nnz
+            and row_pair_count(X) <= SPARSE_GRAM_PASSES * X.nnz)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -117,6 +133,13 @@ def gram_form(problem: Problem) -> GramForm:
     reason = gram_applicable(problem)
     if reason is not None:
         raise ValueError(f"no Gram form: {reason}")
+    if problem.is_sparse:  # (from the sparse rows, by blocks: no densified X)
+        from ..workflows.sufficient import Moments
+
+        statistics = Moments.of(problem.X, problem.y, problem.sample_weight).statistics(
+            problem.fit_intercept)
+        return gram_form_from(statistics, problem.datafit, problem.penalty,
+                              problem.fit_intercept)
     X, y, s = np.asarray(problem.X), problem.y, problem.sample_weight
     n, p = X.shape
     if problem.fit_intercept:

@@ -272,11 +272,12 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
 
 
 def _by_row_blocks(problem: Problem, precompute) -> bool:
-    """Whether the Gram form is computed from the caller's dense X by blocks of rows: it
-    is not the solvers' layout (float32, or C-ordered: a float64 Fortran copy would cost
-    one or two times X) and the Gram route is taken."""
+    """Whether the Gram form is computed from the caller's X by blocks of rows: the Gram
+    route is taken and X is sparse (its CSR or CSC arrays as given: no CSC copy) or dense
+    but not in the solvers' layout (float32, or C-ordered: a float64 Fortran copy would
+    cost one or two times X)."""
     X = problem.X
-    return (not problem.is_sparse and not (X.dtype == np.float64 and X.flags.f_contiguous)
+    return ((problem.is_sparse or not (X.dtype == np.float64 and X.flags.f_contiguous))
             and use_gram(problem, precompute))
 
 
