@@ -23,6 +23,7 @@ Run: ``PYTHONPATH=. python bench/bench_memory.py [--n 200000 --p 100 --density 0
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -91,7 +92,9 @@ def run_case(who: str, kind: str, n: int, p: int, density: float) -> dict:
         import penalized as pz
 
         precompute = "auto" if who.endswith("auto") else False
-        pz.path(X[:200], y[:200], n_alphas=3, precompute=precompute)  # compile, imports
+        for route in (False, True):  # compile, imports: the code of both routes
+            with contextlib.suppress(ValueError):  # (True: refused before sparse Gram)
+                pz.path(X[:2000], y[:2000], n_alphas=3, precompute=route)
         alphas = pz.path(X[:2000], y[:2000], n_alphas=20).alphas
         _reset_peak()
         base = _rss()

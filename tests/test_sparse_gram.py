@@ -149,3 +149,16 @@ def test_cross_validate_on_sparse_x_by_fold_moments():
     np.testing.assert_allclose(by_moments.fold_scores, per_fold.fold_scores, rtol=1e-7)
     np.testing.assert_allclose(by_moments.path.objectives, per_fold.path.objectives,
                                rtol=1e-10)
+
+
+def test_duplicate_and_unsorted_entries_are_summed():
+    """A CSR matrix with a repeated column in a row and unsorted indices (not canonical:
+    each row's outer product assumes distinct columns) has the moments of its sum."""
+    X = sp.csr_matrix((np.array([1.0, 2.0, -1.0, 3.0, 0.5]), np.array([2, 0, 2, 1, 1]),
+                       np.array([0, 3, 5])), shape=(2, 3))
+    assert not X.has_canonical_format
+    y, s = np.array([1.0, -2.0]), np.array([0.5, 1.5])
+    got = sufficient.sparse_moments(X, y, s)[0]
+    ref = sufficient.stacked_moments(np.column_stack([X.toarray(), y]), s)
+    np.testing.assert_allclose(got.comoment, ref.comoment, atol=1e-12)
+    np.testing.assert_allclose(got.mean, ref.mean, atol=1e-12)

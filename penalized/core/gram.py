@@ -27,9 +27,23 @@ The compressed problem has rows ``[R; 0]`` and target ``[y_t; rho]``, scaled by
 stopping scale. Only the intercept is mapped back, :math:`b = \bar y - \bar x^\top w`.
 
 Rule for ``precompute="auto"``: :class:`~penalized.LeastSquares` (any quadratic
-regression datafit), dense X, ``n_samples >= GRAM_RATIO * n_features`` and
-``n_features <= GRAM_MAX_FEATURES`` (forming the Gram matrix costs ``n p^2``, its
-Cholesky factor ``p^3 / 3``, the eigendecomposition about ``10 p^3``).
+regression datafit), ``n_samples >= GRAM_RATIO * n_features`` and
+``n_features <= GRAM_MAX_FEATURES`` (forming the Gram matrix of dense X costs
+``n p^2``, its Cholesky factor ``p^3 / 3``, the eigendecomposition about ``10 p^3``).
+Sparse X (CSR or CSC, read by blocks of rows as given:
+:mod:`penalized.workflows.sparse_moments`) also needs both of
+
+* ``nnz >= SPARSE_GRAM_RATIO * p^2``: a coordinate update on the Gram form reads a
+  column of ``p + 1`` dense rows, on X a column of ``nnz / p`` entries on average, so
+  the Gram form's epochs are the cheaper ones only when columns hold about ``p``
+  entries or more;
+* ``sum_i nnz_i^2 / 2 <= SPARSE_GRAM_PASSES * nnz``: forming the Gram matrix costs a
+  sparse product, ``nnz_i^2 / 2`` multiply-adds per row (the mean row length over two
+  passes over X's entries), and a path on X takes a few dozen to a few hundred passes;
+  long rows (dense-ish X) make the product the larger cost.
+
+Both thresholds were measured on generated problems (bench/README.md, section
+``bench_memory.py``): where either fails, the Gram route was the slower one.
 """
 
 from __future__ import annotations
@@ -92,10 +106,7 @@ def use_gram(problem: Problem, precompute) -> bool:
 
 
 def sparse_gram_pays(X) -> bool:
-    """The sparse part of the ``"auto"`` rule (module docstring): forming the Gram
-    matrix, ``sum_i nnz_i^2 / 2`` multiply-adds, costs at most SPARSE_GRAM_PASSES passes
-    over X's entries, and an epoch of the Gram form (``p^2``) at most one of X's
-    (``nnz``) divided by SPARSE_GRAM_RATIO."""
+    """The sparse part of the ``"auto"`` rule (module docstring) for CSR or CSC X."""
     from ..workflows.sparse_moments import row_pair_count
 
     p = X.shape[1]

@@ -42,8 +42,8 @@ def sparse_moment_sums(X, y: np.ndarray, s: np.ndarray, groups: np.ndarray | Non
     of every row): ``(weight (G,), count (G,), mean (G, p + 1), comoment (G, p + 1,
     p + 1))`` of the columns ``[x, y]``, as :class:`.sufficient.Moments` holds them."""
     n, p = X.shape
-    if groups is None:
-        groups = np.zeros(0, dtype=np.intp)
+    groups = np.zeros(0, dtype=np.intp) if groups is None else \
+        np.asarray(groups, dtype=np.intp)
     weight, count, y_mean, yy = _target_sums(y, s, groups, n_groups)
     second = np.zeros((n_groups, p, p))
     cross = np.zeros((n_groups, p))
@@ -129,6 +129,9 @@ def _row_blocks(X):
     """``(offsets (int64), column indices (int32), values (float64), rows)`` of each block
     of rows of CSR or CSC ``X`` (module constants), as CSR arrays of the block."""
     n, p = X.shape
+    if not X.has_canonical_format:  # (check_X's X has it: sorted, no duplicates)
+        X = X.copy()
+        X.sum_duplicates()
     step = max(1, min(BLOCK_ROWS, max(MIN_BLOCK_ROWS, n // BLOCK_FRACTION)))
     if X.format == "csr":
         for r0 in range(0, n, step):
@@ -143,8 +146,10 @@ def _row_blocks(X):
     start = np.zeros(min(step, n) + 1, dtype=np.int64)
     for r0 in range(0, n, step):
         r1 = min(r0 + step, n)
-        col, val = _csc_rows(X.data, X.indices, X.indptr, columns, cursor, r0, r1, start)
-        yield start[:r1 - r0 + 1], col, val, slice(r0, r1)
+        # (not bound here: the caller drops a block before the next one is gathered)
+        yield (start[:r1 - r0 + 1],
+               *_csc_rows(X.data, X.indices, X.indptr, columns, cursor, r0, r1, start),
+               slice(r0, r1))
 
 
 @njit(cache=True, nogil=True)

@@ -16,9 +16,10 @@ the centered co-moments of the columns ``[X, y]`` (the Gram form of
 Moments are merged and removed with the pairwise formulas of Chan, Golub and LeVeque
 (centered per block, so that large column means do not cancel digits):
 :math:`M = M_a + M_b + \delta\delta^\top w_a w_b / w` with :math:`\delta = \bar z_b -
-\bar z_a`. The route serves least squares on dense data with at most
-``GRAM_MAX_FEATURES`` features; wider data gets a clear error (the Gram matrix would
-not fit), to be fitted in memory with sparse X or by the usual per-fold route.
+\bar z_a`. Sparse X's moments come from its rows (:mod:`.sparse_moments`). The route
+serves least squares with at most ``GRAM_MAX_FEATURES`` features; wider data gets a
+clear error (the Gram matrix would not fit), to be fitted in memory with sparse X or
+by the usual per-fold route.
 """
 
 from __future__ import annotations
@@ -293,12 +294,13 @@ def gram_grid(problem, moments: Moments, standardize: bool, fit_intercept: bool,
 
 
 def path_by_row_blocks(problem, standardize: bool, options: dict):
-    """:func:`.paths.path` in Gram form of a problem whose dense X is the caller's array
-    as given (``make_problem(..., keep_dense=True)``: float32 or C-ordered). Its moments
-    are summed over blocks of rows, each upcast to float64 (a temporary of
-    ``BLOCK_ROWS x (p + 1)`` floats), so that X is neither converted to float64 nor
-    copied to Fortran order; the same path as the in-memory Gram route (the same Gram
-    form, to rounding). ``options``: those of :func:`.paths.path_problem`."""
+    """:func:`.paths.path` in Gram form of a problem whose X is the caller's array as
+    given (``make_problem(..., keep_dense=True)``: float32 or C-ordered, or CSR / CSC).
+    Its moments are summed over blocks of rows, each upcast to float64 (a temporary of
+    ``BLOCK_ROWS x (p + 1)`` floats; sparse X: :mod:`.sparse_moments`), so that X is
+    neither converted to float64 nor copied to Fortran order or CSC; the same path as
+    the in-memory Gram route (the same Gram form, to rounding). ``options``: those of
+    :func:`.paths.path_problem`."""
     options = dict(options)
     moments = Moments.of(problem.X, problem.y, problem.sample_weight)
     grid = gram_grid(problem, moments, standardize, problem.fit_intercept,
