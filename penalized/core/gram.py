@@ -43,7 +43,9 @@ Sparse X (CSR or CSC, read by blocks of rows as given:
   long rows (dense-ish X) make the product the larger cost.
 
 Both thresholds were measured on generated problems (bench/README.md, section
-``bench_memory.py``): where either fails, the Gram route was the slower one.
+``bench_memory.py``): every measured case they send to the Gram route was faster there;
+between ``nnz = p^2 / 2`` and ``2 p^2`` some shapes were faster on the Gram route and
+others slower, so those stay with coordinate descent.
 """
 
 from __future__ import annotations
