@@ -162,3 +162,21 @@ def test_duplicate_and_unsorted_entries_are_summed():
     ref = sufficient.stacked_moments(np.column_stack([X.toarray(), y]), s)
     np.testing.assert_allclose(got.comoment, ref.comoment, atol=1e-12)
     np.testing.assert_allclose(got.mean, ref.mean, atol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_gram_form_of_a_sparse_problem_equals_the_dense_one(fit_intercept):
+    """``gram_form`` of a validated sparse problem (the per-fold route's, CSC) is the
+    dense problem's: the same compressed rows' Gram, target norm, means."""
+    from penalized.core.gram import gram_form
+
+    X, y, s = _data(n=400, p=8)
+    forms = [gram_form(pz.make_problem(A, y, pz.LeastSquares(), pz.L1(),
+                                       fit_intercept=fit_intercept, sample_weight=s))
+             for A in (X.tocsc(), X.toarray())]
+    (a, b) = (f.problem for f in forms)
+    np.testing.assert_allclose(a.X.T @ a.X, b.X.T @ b.X, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(a.X.T @ a.y, b.X.T @ b.y, rtol=1e-10, atol=1e-10)
+    assert a.y @ a.y == pytest.approx(b.y @ b.y, rel=1e-12)
+    np.testing.assert_allclose(forms[0].x_mean, forms[1].x_mean, rtol=1e-12, atol=1e-15)
+    assert forms[0].y_mean == pytest.approx(forms[1].y_mean, rel=1e-12)

@@ -43,9 +43,9 @@ Sparse X (CSR or CSC, read by blocks of rows as given:
   long rows (dense-ish X) make the product the larger cost.
 
 Both thresholds were measured on generated problems (bench/README.md, section
-``bench_memory.py``): every measured case they send to the Gram route was faster there;
-between ``nnz = p^2 / 2`` and ``2 p^2`` some shapes were faster on the Gram route and
-others slower, so those stay with coordinate descent.
+``bench_memory.py``): every measured case they send to the Gram route was faster there
+(and every case from ``nnz = p^2 / 2`` up with rows short enough); at ``nnz = p^2 / 5``
+two shapes of three were slower; 90-100 passes broke even, 200-250 took twice as long.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ GRAM_RATIO = 2
 GRAM_MAX_FEATURES = 2000
 #: sparse X (the module rule): forming its Gram matrix costs at most SPARSE_GRAM_PASSES
 #: passes over its entries ...
-SPARSE_GRAM_PASSES = 100
+SPARSE_GRAM_PASSES = 60
 #: ... and X has at least SPARSE_GRAM_RATIO * p^2 entries
-SPARSE_GRAM_RATIO = 2
+SPARSE_GRAM_RATIO = 1
 #: the Cholesky factor is used when every pivot is above this fraction of the largest
 #: squared column norm; the eigendecomposition otherwise (collinear columns)
 CHOLESKY_MIN_PIVOT = 1e-8
