@@ -45,25 +45,27 @@ def sparse_moment_sums(X, y: np.ndarray, s: np.ndarray, groups: np.ndarray | Non
     groups = np.zeros(0, dtype=np.intp) if groups is None else \
         np.asarray(groups, dtype=np.intp)
     weight, count, y_mean, yy = _target_sums(y, s, groups, n_groups)
-    second = np.zeros((n_groups, p, p))
-    cross = np.zeros((n_groups, p))
+    # the sums go straight into the result (its x-x block: the upper triangles; its
+    # last column: X^T S y~), so that the groups' p x p arrays exist once
+    comoment = np.zeros((n_groups, p + 1, p + 1))
     colsum = np.zeros((n_groups, p))
     for start, col, val, rows in _row_blocks(X):
         g = groups[rows] if groups.size else np.zeros(rows.stop - rows.start, dtype=np.intp)
         yc = y[rows] - y_mean[np.maximum(g, 0)]
-        _accumulate(start, col, val, s[rows], yc, g, second, cross, colsum)
+        _accumulate(start, col, val, s[rows], yc, g, comoment, colsum)
         del start, col, val  # (before the next block is gathered)
     mean = np.zeros((n_groups, p + 1))
-    comoment = np.zeros((n_groups, p + 1, p + 1))
     for k in range(n_groups):
         if weight[k] <= 0:  # rows of zero weight only: nothing to average
+            comoment[k] = 0.0
             continue
-        upper = second[k]
         mean[k, :p], mean[k, p] = colsum[k] / weight[k], y_mean[k]
+        upper = comoment[k, :p, :p]
         xx = upper + upper.T
         xx[np.diag_indices(p)] = upper.diagonal()
-        comoment[k, :p, :p] = xx - np.outer(mean[k, :p], mean[k, :p]) * weight[k]
-        comoment[k, :p, p] = comoment[k, p, :p] = cross[k]
+        xx -= np.outer(mean[k, :p], mean[k, :p] * weight[k])
+        upper[...] = xx
+        comoment[k, p, :p] = comoment[k, :p, p]
         comoment[k, p, p] = yy[k]
     return weight, count, mean, comoment
 
@@ -175,9 +177,11 @@ def _csc_rows(data, indices, indptr, columns, cursor, r0, r1, start):
 
 
 @njit(cache=True, nogil=True)
-def _accumulate(start, col, val, s, yc, groups, second, cross, colsum):
+def _accumulate(start, col, val, s, yc, groups, second, colsum):
     """Add each row's ``s_i x_i x_i^T`` (upper triangle: the row's column indices are
-    sorted and distinct), ``s_i y~_i x_i`` and ``s_i x_i`` to its group's sums."""
+    sorted and distinct) to its group's ``second[g, :p, :p]``, ``s_i y~_i x_i`` to
+    ``second[g, :p, p]`` and ``s_i x_i`` to ``colsum[g]``."""
+    last = second.shape[2] - 1
     for i in range(start.shape[0] - 1):
         w = s[i]
         g = groups[i]
@@ -188,6 +192,6 @@ def _accumulate(start, col, val, s, yc, groups, second, cross, colsum):
             j = col[e]
             wv = w * val[e]
             colsum[g, j] += wv
-            cross[g, j] += t * val[e]
+            second[g, j, last] += t * val[e]
             for f in range(e, start[i + 1]):
                 second[g, j, col[f]] += wv * val[f]
