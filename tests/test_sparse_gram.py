@@ -180,3 +180,19 @@ def test_gram_form_of_a_sparse_problem_equals_the_dense_one(fit_intercept):
     assert a.y @ a.y == pytest.approx(b.y @ b.y, rel=1e-12)
     np.testing.assert_allclose(forms[0].x_mean, forms[1].x_mean, rtol=1e-12, atol=1e-15)
     assert forms[0].y_mean == pytest.approx(forms[1].y_mean, rel=1e-12)
+
+
+def test_lasso_cv_on_tall_sparse_x_equals_scikit_learn():
+    """``LassoCV`` on tall CSR X (the fold-moments route) against scikit-learn's on the
+    same folds: the same alpha, CV curve and coefficients."""
+    from sklearn import linear_model as sk
+
+    from penalized import linear_model as pl
+
+    X, y, _ = _data(n=2000, p=15, density=0.25)
+    ours = pl.LassoCV(cv=4, tol=1e-10).fit(X, y)
+    assert use_gram(pz.make_problem(X, y, pz.LeastSquares(), pz.L1()), "auto")
+    peer = sk.LassoCV(cv=4, tol=1e-12).fit(X, y)
+    assert ours.alpha_ == pytest.approx(peer.alpha_, rel=1e-12)
+    np.testing.assert_allclose(ours.mse_path_, peer.mse_path_, rtol=1e-8)
+    np.testing.assert_allclose(ours.coef_, peer.coef_, atol=1e-8)
