@@ -2,10 +2,11 @@
 process, ours against scikit-learn on the same data in the same run.
 
 A case builds its data, records its RSS (``psutil``), fits, and reports
-``(peak RSS - RSS before the fit) / X.nbytes``: the extra memory the fit needed, in
-units of X (``ru_maxrss`` is the process's peak, reset through ``/proc/self/clear_refs``
-just before the fit so that building the data does not set it; the data and the imports
-are there before the fit, so they are subtracted). Cases:
+``(peak RSS - RSS before the fit) / X.nbytes`` (the extra memory the fit needed, in
+units of X) and the fit's wall time (the 20-alpha path; on a shared machine, compare
+times within one run only). ``ru_maxrss`` is the process's peak, reset through
+``/proc/self/clear_refs`` just before the fit so that building the data does not set it;
+the data and the imports are there before the fit, so they are subtracted. Cases:
 
 * ``pz.path`` with an intercept (least squares, L1, 20 alphas, ``precompute=False``
   so that the solver sees X itself, and the default ``auto``) on dense C- and
@@ -22,12 +23,14 @@ Run: ``PYTHONPATH=. python bench/bench_memory.py [--n 200000 --p 100 --density 0
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -89,11 +92,14 @@ def run_case(who: str, kind: str, n: int, p: int, density: float) -> dict:
         import penalized as pz
 
         precompute = "auto" if who.endswith("auto") else False
-        pz.path(X[:200], y[:200], n_alphas=3, precompute=precompute)  # compile, imports
+        for route in (False, True):  # compile, imports: the code of both routes
+            with contextlib.suppress(ValueError):  # (True: refused before sparse Gram)
+                pz.path(X[:2000], y[:2000], n_alphas=3, precompute=route)
         alphas = pz.path(X[:2000], y[:2000], n_alphas=20).alphas
         _reset_peak()
         base = _rss()
         before = _peak()
+        start = time.perf_counter()
         pz.path(X, y, alphas=alphas, precompute=precompute, tol=1e-4)
     else:
         from sklearn.linear_model import Lasso
@@ -105,15 +111,17 @@ def run_case(who: str, kind: str, n: int, p: int, density: float) -> dict:
         _reset_peak()
         base = _rss()
         before = _peak()
+        start = time.perf_counter()
         model = Lasso(alpha=alphas[0], fit_intercept=True, warm_start=True, tol=1e-4)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for a in alphas:
                 model.set_params(alpha=a).fit(X, y)
+    seconds = time.perf_counter() - start
     peak = _peak()
     extra = (peak - base) / _nbytes(X) if peak > before else 0.0
     return {"who": who, "kind": kind, "X_MB": _nbytes(X) / 2**20,
-            "extra_over_X": float(np.round(extra, 2))}
+            "extra_over_X": float(np.round(extra, 2)), "seconds": seconds}
 
 
 def run_cli(path: str, table_bytes: int) -> dict:
@@ -172,8 +180,8 @@ def main() -> None:
     for kind in args.kinds.split(","):
         for who in ("penalized", "penalized auto", "scikit-learn"):
             r = _spawn(["--case", who, kind, *size])
-            print(f"{kind:8s} {who:15s} X {r['X_MB']:7.1f} MB  +{r['extra_over_X']:.2f} x X",
-                  flush=True)
+            print(f"{kind:8s} {who:15s} X {r['X_MB']:7.1f} MB  +{r['extra_over_X']:.2f} x X"
+                  f"  {r['seconds']:6.2f} s", flush=True)
     if args.cli:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "table.parquet")

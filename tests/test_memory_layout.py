@@ -62,7 +62,7 @@ def test_sparse_path_keeps_int32_indices_and_copies_nothing_of_x():
     problem = make_problem(X, y, pz.LeastSquares(), pz.L1())
     data, indices, indptr = kernel_arrays(problem)
     assert np.shares_memory(indices, X.indices) and np.shares_memory(indptr, X.indptr)
-    res, peak = _peak_path(X, y)
+    res, peak = _peak_path(X, y, precompute=False)  # (the coordinate-descent route)
     assert peak < 0.4 * _nbytes(X), peak / _nbytes(X)
     assert np.count_nonzero(res.coefs[-1]) == X.shape[1]  # the Newton step's whole support
     ref = _path(X.toarray(), y, precompute=False)  # the same fits on dense columns
@@ -73,9 +73,10 @@ def test_sparse_path_keeps_int32_indices_and_copies_nothing_of_x():
 def test_csr_path_makes_one_conversion_to_csc():
     X, y = _sparse(seed=1)
     csr = X.tocsr()
-    res, peak = _peak_path(csr, y)
+    res, peak = _peak_path(csr, y, precompute=False)  # (the coordinate-descent route)
     assert peak < 1.4 * _nbytes(csr), peak / _nbytes(csr)
-    np.testing.assert_allclose(res.objectives, _path(X, y).objectives, rtol=1e-12)
+    np.testing.assert_allclose(res.objectives, _path(X, y, precompute=False).objectives,
+                               rtol=1e-12)
 
 
 def _tall(n=40_000, p=20, seed=0):

@@ -27,9 +27,25 @@ The compressed problem has rows ``[R; 0]`` and target ``[y_t; rho]``, scaled by
 stopping scale. Only the intercept is mapped back, :math:`b = \bar y - \bar x^\top w`.
 
 Rule for ``precompute="auto"``: :class:`~penalized.LeastSquares` (any quadratic
-regression datafit), dense X, ``n_samples >= GRAM_RATIO * n_features`` and
-``n_features <= GRAM_MAX_FEATURES`` (forming the Gram matrix costs ``n p^2``, its
-Cholesky factor ``p^3 / 3``, the eigendecomposition about ``10 p^3``).
+regression datafit), ``n_samples >= GRAM_RATIO * n_features`` and
+``n_features <= GRAM_MAX_FEATURES`` (forming the Gram matrix of dense X costs
+``n p^2``, its Cholesky factor ``p^3 / 3``, the eigendecomposition about ``10 p^3``).
+Sparse X (CSR or CSC, read by blocks of rows as given:
+:mod:`penalized.workflows.sparse_moments`) also needs both of
+
+* ``nnz >= SPARSE_GRAM_RATIO * p^2``: a coordinate update on the Gram form reads a
+  column of ``p + 1`` dense rows, on X a column of ``nnz / p`` entries on average, so
+  the Gram form's epochs are the cheaper ones only when columns hold about ``p``
+  entries or more;
+* ``sum_i nnz_i^2 / 2 <= SPARSE_GRAM_PASSES * nnz``: forming the Gram matrix costs a
+  sparse product, ``nnz_i^2 / 2`` multiply-adds per row (the mean row length over two
+  passes over X's entries), and a path on X takes a few dozen to a few hundred passes;
+  long rows (dense-ish X) make the product the larger cost.
+
+Both thresholds were measured on generated problems (bench/README.md, section
+``bench_memory.py``): every measured case they send to the Gram route was faster there
+(and every case from ``nnz = p^2 / 2`` up with rows short enough); at ``nnz = p^2 / 5``
+two shapes of three were slower; 90-100 passes broke even, 200-250 took twice as long.
 """
 
 from __future__ import annotations
@@ -49,6 +65,11 @@ from .problem import Problem, make_problem
 GRAM_RATIO = 2
 #: ... and ``n_features <= GRAM_MAX_FEATURES``
 GRAM_MAX_FEATURES = 2000
+#: sparse X (the module rule): forming its Gram matrix costs at most SPARSE_GRAM_PASSES
+#: passes over its entries ...
+SPARSE_GRAM_PASSES = 60
+#: ... and X has at least SPARSE_GRAM_RATIO * p^2 entries
+SPARSE_GRAM_RATIO = 1
 #: the Cholesky factor is used when every pivot is above this fraction of the largest
 #: squared column norm; the eigendecomposition otherwise (collinear columns)
 CHOLESKY_MIN_PIVOT = 1e-8
@@ -59,8 +80,6 @@ def gram_applicable(problem: Problem) -> str | None:
     datafit = problem.datafit
     if not datafit.quadratic or datafit.task != "regression" or datafit.multiclass:
         return f"it needs a least-squares datafit, got {type(datafit).__name__}"
-    if problem.is_sparse:
-        return "it needs a dense X (sparse X would be densified)"
     if problem.offset is not None:
         return "it does not take an offset (subtract it from y for least squares)"
     return None
@@ -84,7 +103,17 @@ def use_gram(problem: Problem, precompute) -> bool:
         raise ValueError(f"precompute must be 'auto', True or False, got {precompute!r}")
     n, p = problem.X.shape
     return (gram_applicable(problem) is None and n >= GRAM_RATIO * p
-            and p <= GRAM_MAX_FEATURES)
+            and p <= GRAM_MAX_FEATURES
+            and (not problem.is_sparse or sparse_gram_pays(problem.X)))
+
+
+def sparse_gram_pays(X) -> bool:
+    """The sparse part of the ``"auto"`` rule (module docstring) for CSR or CSC X."""
+    from ..workflows.sparse_moments import row_pair_count
+
+    p = X.shape[1]
+    return (SPARSE_GRAM_RATIO * p * p <= X.nnz
+            and row_pair_count(X) <= SPARSE_GRAM_PASSES * X.nnz)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -117,6 +146,13 @@ def gram_form(problem: Problem) -> GramForm:
     reason = gram_applicable(problem)
     if reason is not None:
         raise ValueError(f"no Gram form: {reason}")
+    if problem.is_sparse:  # (from the sparse rows, by blocks: no densified X)
+        from ..workflows.sufficient import Moments
+
+        statistics = Moments.of(problem.X, problem.y, problem.sample_weight).statistics(
+            problem.fit_intercept)
+        return gram_form_from(statistics, problem.datafit, problem.penalty,
+                              problem.fit_intercept)
     X, y, s = np.asarray(problem.X), problem.y, problem.sample_weight
     n, p = X.shape
     if problem.fit_intercept:

@@ -92,14 +92,15 @@ class Problem:
         return other
 
     def with_solver_layout(self) -> Problem:
-        """This problem with X as the solvers read it (float64, Fortran-ordered when dense):
-        itself when X already is (``make_problem(..., keep_dense=True)`` may leave it
-        otherwise)."""
+        """This problem with X as the solvers read it (float64, Fortran-ordered when dense,
+        CSC when sparse): itself when X already is (``make_problem(..., keep_dense=True)``
+        may leave it otherwise)."""
         X = solver_layout(self.X)
         if X is self.X:
             return self
         out = self.with_data(X=X)
-        if self.X.dtype == np.float32:  # the same values: the gradient's float32 passes
+        if self.X.dtype == np.float32 and not self.is_sparse:  # the same values: the
+            # gradient's float32 passes
             out.memo["float32_X"] = self.X  # read it instead of a copy (core/gradient.py)
         return out
 

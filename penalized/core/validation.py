@@ -19,13 +19,16 @@ def check_X(X, name: str = "X", keep_dense: bool = False, check_finite: bool = T
     """Return X as float64 Fortran array or CSC matrix, or raise a clear error.
 
     ``keep_dense``: a dense float32 or float64 array is returned as it is (any order),
-    for a route that reads X by blocks of rows; :func:`solver_layout` converts it later
-    if the route is not taken. ``check_finite=False``: the caller checks NaN and
-    infinity itself (:func:`check_magnitude` with ``not_finite``, in the same passes)."""
+    and so is a CSR or CSC matrix of float32 or float64 values (its duplicates summed and
+    indices sorted in place, as for the CSC copy otherwise), for a route that reads X by
+    blocks of rows; :func:`solver_layout` converts it later if the route is not taken.
+    ``check_finite=False``: the caller checks NaN and infinity itself
+    (:func:`check_magnitude` with ``not_finite``, in the same passes)."""
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
-        X = sp.csc_matrix(X, dtype=np.float64) if X.dtype != np.float64 else sp.csc_matrix(X)
+        if not (keep_dense and _row_readable_sparse(X)):
+            X = _csc_float64(X)
         X.sum_duplicates()
         X.sort_indices()
         data = X.data
@@ -72,8 +75,25 @@ def raise_not_finite(X, name: str = "X"):
 
 def solver_layout(X):
     """X validated by :func:`check_X` (``keep_dense`` or not) as the solvers read it: a
-    float64 Fortran array (a copy only when it is not one already) or the CSC matrix."""
-    return X if sp.issparse(X) else np.asfortranarray(X, dtype=np.float64)
+    float64 Fortran array (a copy only when it is not one already) or a float64 CSC
+    matrix (the same condition)."""
+    if sp.issparse(X):
+        return X if X.format == "csc" and X.dtype == np.float64 else _csc_float64(X)
+    return np.asfortranarray(X, dtype=np.float64)
+
+
+def _row_readable_sparse(X) -> bool:
+    """Whether sparse X is kept as given by ``check_X(..., keep_dense=True)``."""
+    return X.format in ("csr", "csc") and X.dtype in (np.float32, np.float64)
+
+
+def _csc_float64(X):
+    """Sparse X as a float64 CSC matrix with sorted indices and no duplicates (CSC
+    float64 input is itself, sorted in place)."""
+    X = sp.csc_matrix(X, dtype=np.float64) if X.dtype != np.float64 else sp.csc_matrix(X)
+    X.sum_duplicates()
+    X.sort_indices()
+    return X
 
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)

@@ -283,7 +283,8 @@ def cross_validate(X, y, datafit: Datafit | None = None, penalty: Penalty | None
         for a smooth datafit with one predictor (logistic, Poisson), proximal Newton with
         every fold's path in the same passes, one per outer step
         (:mod:`penalized.workflows.tall_newton_cv`).
-        Tall dense least squares in memory takes the same route
+        Tall least squares in memory (dense, or sparse by the rule of
+        :mod:`penalized.core.gram`) takes the same route
         (:mod:`penalized.workflows.sufficient`; ``precompute=False`` to fit each fold's
         rows instead). Both routes give the same grid and serve ``foldid``,
         ``fold_alphas`` and ``keep_fold_paths``.

@@ -170,11 +170,13 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
     precompute : {"auto", True, False}, default="auto"
         Solve tall least squares in Gram form: an exactly equivalent problem with at
         most ``n_features + 1`` rows (same coefficients, objectives and certificates;
-        see :mod:`penalized.core.gram`). ``"auto"``: for least squares with dense X when
-        ``n_samples >= 2 * n_features`` and ``n_features <= 2000``; ``True``: for any
-        least squares with dense X (else a ValueError); ``False``: never. Dense float32
-        or C-ordered X is then read by blocks of rows as it is (no float64 or Fortran
-        copy; :func:`penalized.workflows.sufficient.path_by_row_blocks`).
+        see :mod:`penalized.core.gram`). ``"auto"``: for least squares when
+        ``n_samples >= 2 * n_features`` and ``n_features <= 2000`` (sparse X: also when
+        its entries are many beside ``n_features^2`` and its rows short enough, the rule
+        of :mod:`penalized.core.gram`); ``True``: for any least squares without an
+        offset (else a ValueError); ``False``: never. Dense float32 or C-ordered X, and
+        CSR or CSC X, is then read by blocks of rows as it is (no float64, Fortran or
+        CSC copy; :func:`penalized.workflows.sufficient.path_by_row_blocks`).
 
     Returns
     -------
@@ -272,11 +274,12 @@ def path(X, y, datafit: Datafit | None = None, penalty: Penalty | None = None, *
 
 
 def _by_row_blocks(problem: Problem, precompute) -> bool:
-    """Whether the Gram form is computed from the caller's dense X by blocks of rows: it
-    is not the solvers' layout (float32, or C-ordered: a float64 Fortran copy would cost
-    one or two times X) and the Gram route is taken."""
+    """Whether the Gram form is computed from the caller's X by blocks of rows: the Gram
+    route is taken and X is sparse (its CSR or CSC arrays as given: no CSC copy) or dense
+    but not in the solvers' layout (float32, or C-ordered: a float64 Fortran copy would
+    cost one or two times X)."""
     X = problem.X
-    return (not problem.is_sparse and not (X.dtype == np.float64 and X.flags.f_contiguous)
+    return ((problem.is_sparse or not (X.dtype == np.float64 and X.flags.f_contiguous))
             and use_gram(problem, precompute))
 
 

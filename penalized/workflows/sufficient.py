@@ -16,9 +16,10 @@ the centered co-moments of the columns ``[X, y]`` (the Gram form of
 Moments are merged and removed with the pairwise formulas of Chan, Golub and LeVeque
 (centered per block, so that large column means do not cancel digits):
 :math:`M = M_a + M_b + \delta\delta^\top w_a w_b / w` with :math:`\delta = \bar z_b -
-\bar z_a`. The route serves least squares on dense data with at most
-``GRAM_MAX_FEATURES`` features; wider data gets a clear error (the Gram matrix would
-not fit), to be fitted in memory with sparse X or by the usual per-fold route.
+\bar z_a`. Sparse X's moments come from its rows (:mod:`.sparse_moments`). The route
+serves least squares with at most ``GRAM_MAX_FEATURES`` features; wider data gets a
+clear error (the Gram matrix would not fit), to be fitted in memory with sparse X or
+by the usual per-fold route.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..core.gram import GRAM_MAX_FEATURES, GramStatistics, gram_form_from
 from .standardize import unit_scale
@@ -58,7 +60,10 @@ class Moments:
 
     @staticmethod
     def of(X, y, s) -> Moments:
-        """The moments of rows ``X, y`` with weights ``s`` (by blocks of rows)."""
+        """The moments of rows ``X, y`` with weights ``s`` (by blocks of rows; sparse X
+        from its CSR or CSC arrays as given, :mod:`.sparse_moments`)."""
+        if sp.issparse(X):
+            return sparse_moments(X, y, s)[0]
         total = None
         for start in range(0, X.shape[0], BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
@@ -173,6 +178,8 @@ def fold_moments(X, y, s, splits) -> tuple[Moments, list[Moments], list[Moments]
     held-out folds partition them (K-fold); training folds that are not the complement
     of their held-out fold are computed directly."""
     n = X.shape[0]
+    if sp.issparse(X):
+        return _sparse_fold_moments(X, y, s, splits)
     tests = [Moments.of(X[te], y[te], s[te]) if te.size <= BLOCK_ROWS else
              _moments_of_rows(X, y, s, te) for _, te in splits]
     counts = np.bincount(np.concatenate([te for _, te in splits]), minlength=n)
@@ -184,6 +191,49 @@ def fold_moments(X, y, s, splits) -> tuple[Moments, list[Moments], list[Moments]
         else:
             trains.append(_moments_of_rows(X, y, s, train))
     return total, trains, tests
+
+
+def sparse_moments(X, y, s, groups=None, n_groups: int = 1) -> list[Moments]:
+    """The moments of each group of rows of sparse X (:func:`.sparse_moments.
+    sparse_moment_sums`: ``groups[i]`` the group of row ``i``, < 0 for none; None: one
+    group of every row), in one pass over X."""
+    from .sparse_moments import sparse_moment_sums
+
+    weight, count, mean, comoment = sparse_moment_sums(X, np.asarray(y, dtype=float),
+                                                       s, groups, n_groups)
+    return [Moments(float(weight[k]), int(count[k]), mean[k], comoment[k])
+            if count[k] else _empty(X.shape[1] + 1) for k in range(n_groups)]
+
+
+def _sparse_fold_moments(X, y, s, splits):
+    """:func:`fold_moments` of sparse X: the held-out folds' moments in one pass when
+    they partition the rows (each row labelled by its fold), every other subset in a
+    pass of its own (a label per row: in the subset or not)."""
+    n = X.shape[0]
+    labels = np.full(n, -1, dtype=np.intp)
+    for k, (_, test) in enumerate(splits):
+        labels[test] = np.where(labels[test] < 0, k, -2)  # -2: in two held-out folds
+    if np.all(labels >= 0):
+        tests = sparse_moments(X, y, s, labels, len(splits))
+        total = _sum(list(tests))
+    else:
+        tests = [_sparse_rows_moments(X, y, s, te) for _, te in splits]
+        total = Moments.of(X, y, s)
+    trains = []
+    for (train, test), held_out in zip(splits, tests, strict=True):
+        if train.size + test.size == n and np.unique(np.concatenate([train, test])).size == n:
+            trains.append(total - held_out)
+        else:
+            trains.append(_sparse_rows_moments(X, y, s, train))
+    return total, trains, tests
+
+
+def _sparse_rows_moments(X, y, s, rows: np.ndarray) -> Moments:
+    if np.unique(rows).size != rows.size:  # (a row drawn twice counts twice: a copy)
+        return Moments.of(X[rows], y[rows], s[rows])
+    labels = np.full(X.shape[0], -1, dtype=np.intp)
+    labels[rows] = 0
+    return sparse_moments(X, y, s, labels)[0]
 
 
 def _moments_of_rows(X, y, s, rows: np.ndarray) -> Moments:
@@ -244,12 +294,13 @@ def gram_grid(problem, moments: Moments, standardize: bool, fit_intercept: bool,
 
 
 def path_by_row_blocks(problem, standardize: bool, options: dict):
-    """:func:`.paths.path` in Gram form of a problem whose dense X is the caller's array
-    as given (``make_problem(..., keep_dense=True)``: float32 or C-ordered). Its moments
-    are summed over blocks of rows, each upcast to float64 (a temporary of
-    ``BLOCK_ROWS x (p + 1)`` floats), so that X is neither converted to float64 nor
-    copied to Fortran order; the same path as the in-memory Gram route (the same Gram
-    form, to rounding). ``options``: those of :func:`.paths.path_problem`."""
+    """:func:`.paths.path` in Gram form of a problem whose X is the caller's array as
+    given (``make_problem(..., keep_dense=True)``: float32 or C-ordered, or CSR / CSC).
+    Its moments are summed over blocks of rows, each upcast to float64 (a temporary of
+    ``BLOCK_ROWS x (p + 1)`` floats; sparse X: :mod:`.sparse_moments`), so that X is
+    neither converted to float64 nor copied to Fortran order or CSC; the same path as
+    the in-memory Gram route (the same Gram form, to rounding). ``options``: those of
+    :func:`.paths.path_problem`."""
     options = dict(options)
     moments = Moments.of(problem.X, problem.y, problem.sample_weight)
     grid = gram_grid(problem, moments, standardize, problem.fit_intercept,
