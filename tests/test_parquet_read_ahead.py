@@ -150,6 +150,10 @@ def test_an_error_in_a_later_row_group_is_raised_naming_the_file(tmp_path):
                                          r"\(row group 4\)"):
         file_moments(damaged, NAMES, "y", labels, FOLDS)
     assert not _reading_threads()
+    with pytest.raises(ValueError, match=r"damaged\.parquet changed while it was read: row "
+                                         "group 0 has no column 'gone'"):
+        file_moments(damaged, [*NAMES, "gone"], "y", labels, FOLDS)
+    assert not _reading_threads()
     for value, name in [(np.inf, "x3"), (np.nan, "y"), (-np.inf, "k")]:
         path = str(tmp_path / f"bad-{name}.parquet")
         _write(path, bad=(870, name, value))  # the sixth of seven row groups

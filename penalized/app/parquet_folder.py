@@ -4,9 +4,10 @@
 client reads only the files' footers (schema, row counts, null counts), and every
 file is reduced where a worker reads it, row group by row group in batches of
 :data:`BATCH_ROWS` rows, to the :class:`~penalized.workflows.sufficient.Moments` of
-its rows in every held-out fold. A worker holds one batch plus ``(p + 1)^2`` numbers
-per fold; the client holds the footers and one fold label per row (4 bytes, against
-``8 (p + 1)`` for the row itself). ``pz.cross_validate(ParquetFolder(...), None)``
+its rows in every held-out fold, the next row group read in a thread meanwhile. A
+worker holds two row groups and one batch plus ``(p + 1)^2`` numbers per fold; the
+client holds the footers and one fold label per row (4 bytes, against ``8 (p + 1)``
+for the row itself). ``pz.cross_validate(ParquetFolder(...), None)``
 then runs the path and the cross-validation on the Gram forms of least squares
 (:mod:`penalized.workflows.tall`), exactly as for the same table in memory.
 
@@ -120,8 +121,8 @@ def file_moments(path: str, features, target: str, labels: np.ndarray, n_folds: 
     names = [*features, target]
     parts: list[list] = [[] for _ in range(n_folds)]
     start = 0
-    # one float buffer for every batch: a fresh 53 MB array per batch paid its page
-    # faults again each time (as much as the gather itself)
+    # one float buffer for every batch (a fresh array per batch would pay its page
+    # faults again each time)
     buffer = np.empty((BATCH_ROWS, len(names)), order="F")
     # one BLAS thread: a pool spinning on busy cores made these products 17x slower;
     # the batches closed before the file: no read-ahead thread outlives an error
@@ -215,10 +216,15 @@ def _batches(handle, columns, path: str):
 
     def read(group: int):
         try:
-            return handle.read_row_group(group, columns=columns)
-        except (pa.ArrowException, OSError) as exc:  # a damaged page, a missing column
+            table = handle.read_row_group(group, columns=columns)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page
             raise ValueError(f"{path} is not a readable Parquet file (row group {group}): "
                              f"{exc}") from None
+        missing = [c for c in columns if c not in table.column_names]  # (no error above)
+        if missing:
+            raise ValueError(f"{path} changed while it was read: row group {group} has no "
+                             f"column {missing[0]!r}")
+        return table
 
     for table in read_ahead(read, handle.metadata.num_row_groups):
         yield from table.to_batches(BATCH_ROWS)
@@ -240,7 +246,6 @@ def read_ahead(read, count: int):
             current = ahead.result()
             ahead = pool.submit(read, i + 1) if i + 1 < count else None
             yield current
-            del current  # (not held while the next read is awaited)
 
 
 def _floats(batch, names, path: str, order: np.ndarray, out: np.ndarray | None = None
