@@ -207,6 +207,34 @@ def subset_check(folder: str, rows: int) -> float:
     return float(np.max(np.abs(tall.path.coefs - memory.path.coefs)) / scale)
 
 
+def time_pass(folder: str, worker_memory: str, reps: int = 2) -> None:
+    """``--pass-only``: the folder pass alone (``ParquetFolder.fold_moments``, 5 folds,
+    one task per file) on a 2-worker LocalCluster, after one untimed pass, ``reps``
+    times from a cold page cache and from a warm one."""
+    from distributed import Client
+
+    from penalized.app.parquet_folder import open_folder
+    from penalized.workflows.distributed import local_cluster
+
+    os.environ["DASK_PENALIZED__LOCAL_MEMORY_LIMIT"] = worker_memory
+    table = open_folder(folder, "y")
+    labels = np.random.default_rng(0).integers(0, 5, table.shape[0]).astype(np.int32)
+    seconds = {True: [], False: []}
+    with local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
+        table.fold_moments(labels, 5, client)  # (the workers' imports, first products)
+        for _ in range(reps):
+            for cold in (True, False):
+                if cold:
+                    evict(folder)
+                start = time.perf_counter()
+                table.fold_moments(labels, 5, client)
+                seconds[cold].append(time.perf_counter() - start)
+    for cold, times in seconds.items():
+        print(f"the pass alone ({len(table.files)} files, {'cold' if cold else 'warm'}): "
+              + ", ".join(f"{t:.2f}" for t in times) + f" s (median {np.median(times):.2f} "
+              f"s; load average {os.getloadavg()[0]:.1f})", flush=True)
+
+
 def part_b(args) -> None:
     folder = os.path.abspath(args.dir)
     if os.path.exists(folder) and os.listdir(folder):
@@ -219,6 +247,9 @@ def part_b(args) -> None:
           f"{len(os.listdir(folder))} files, written in {seconds:.0f} s; 2 workers x "
           f"{args.worker_memory}", flush=True)
     try:
+        if args.pass_only:
+            time_pass(folder, args.worker_memory)
+            return
         if args.cold:  # the read and the fit each from the disk, not the page cache
             check_eviction(folder)
             evict(folder)
