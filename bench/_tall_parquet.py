@@ -47,6 +47,73 @@ def write_table(folder: str, rows: int, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
+def evict(folder: str) -> None:
+    """Drop the files' pages from the page cache (no root needed: ``posix_fadvise``
+    DONTNEED drops clean pages, so each file is flushed to disk first)."""
+    for name in os.listdir(folder):
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def resident_fraction(folder: str) -> float:
+    """The fraction of the files' pages in this machine's page cache (``mincore``)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    resident = total = 0
+    for name in os.listdir(folder):
+        size = os.path.getsize(os.path.join(folder, name))
+        pages = ctypes.create_string_buffer(-(-size // mmap.PAGESIZE))
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        try:
+            address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+            libc.mincore(address, size, pages)
+            libc.munmap(address, size)
+        finally:
+            os.close(fd)
+        resident += sum(byte & 1 for byte in pages.raw)
+        total += len(pages)
+    return resident / total
+
+
+def check_eviction(folder: str) -> float:
+    """Time a raw read of the files cold (after :func:`evict`, checked by
+    :func:`resident_fraction`) and again warm. The disk's MB/s (cold)."""
+    def read_all() -> tuple[float, int]:
+        start, nbytes = time.perf_counter(), 0
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), "rb", buffering=0) as handle:
+                while chunk := handle.read(1 << 24):
+                    nbytes += len(chunk)
+        return time.perf_counter() - start, nbytes
+
+    evict(folder)
+    resident = resident_fraction(folder)
+    cold, nbytes = read_all()
+    warm, _ = read_all()
+    print(f"raw read of the files: cold {cold:.1f} s ({nbytes / cold / 1e6:.0f} MB/s; "
+          f"{resident:.1%} of the pages in the page cache after the eviction), warm "
+          f"{warm:.1f} s ({nbytes / warm / 1e6:.0f} MB/s)", flush=True)
+    if resident > 0.01:
+        print("  (the eviction did not work: the reads below are partly from memory)",
+              flush=True)
+    elif cold < 3 * warm:
+        print("  (out of this machine's page cache, yet the cold read is not much slower: "
+              "a cache below this machine, e.g. a virtual machine's host, served it)",
+              flush=True)
+    return nbytes / cold
+
+
 def plain_read(folder: str) -> tuple[float, int]:
     """Seconds to read every column of every file once (pyarrow, one process)."""
     import pyarrow.parquet as pq
@@ -140,6 +207,34 @@ def subset_check(folder: str, rows: int) -> float:
     return float(np.max(np.abs(tall.path.coefs - memory.path.coefs)) / scale)
 
 
+def time_pass(folder: str, worker_memory: str, reps: int = 2) -> None:
+    """``--pass-only``: the folder pass alone (``ParquetFolder.fold_moments``, 5 folds,
+    one task per file) on a 2-worker LocalCluster, after one untimed pass, ``reps``
+    times from a cold page cache and from a warm one."""
+    from distributed import Client
+
+    from penalized.app.parquet_folder import open_folder
+    from penalized.workflows.distributed import local_cluster
+
+    os.environ["DASK_PENALIZED__LOCAL_MEMORY_LIMIT"] = worker_memory
+    table = open_folder(folder, "y")
+    labels = np.random.default_rng(0).integers(0, 5, table.shape[0]).astype(np.int32)
+    seconds = {True: [], False: []}
+    with local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
+        table.fold_moments(labels, 5, client)  # (the workers' imports, first products)
+        for _ in range(reps):
+            for cold in (True, False):
+                if cold:
+                    evict(folder)
+                start = time.perf_counter()
+                table.fold_moments(labels, 5, client)
+                seconds[cold].append(time.perf_counter() - start)
+    for cold, times in seconds.items():
+        print(f"the pass alone ({len(table.files)} files, {'cold' if cold else 'warm'}): "
+              + ", ".join(f"{t:.2f}" for t in times) + f" s (median {np.median(times):.2f} "
+              f"s; load average {os.getloadavg()[0]:.1f})", flush=True)
+
+
 def part_b(args) -> None:
     folder = os.path.abspath(args.dir)
     if os.path.exists(folder) and os.listdir(folder):
@@ -152,10 +247,18 @@ def part_b(args) -> None:
           f"{len(os.listdir(folder))} files, written in {seconds:.0f} s; 2 workers x "
           f"{args.worker_memory}", flush=True)
     try:
+        if args.pass_only:
+            time_pass(folder, args.worker_memory)
+            return
+        if args.cold:  # the read and the fit each from the disk, not the page cache
+            check_eviction(folder)
+            evict(folder)
         read_seconds, nbytes = plain_read(folder)
-        print(f"one plain read (pyarrow, all columns, one process): {read_seconds:.1f} s "
-              f"({nbytes / 2**30:.2f} GiB in Arrow)", flush=True)
+        print(f"one plain read (pyarrow, all columns, one process{', cold' * args.cold}): "
+              f"{read_seconds:.1f} s ({nbytes / 2**30:.2f} GiB in Arrow)", flush=True)
         out = os.path.join(os.path.dirname(folder), "tall-model")
+        if args.cold:
+            evict(folder)
         fit_seconds, result, peaks = fit_folder(folder, out, args.worker_memory)
         print(f"penalized fit --dask local:2 (path + 5-fold CV, 100 alphas): "
               f"{fit_seconds:.1f} s = {fit_seconds / read_seconds:.2f} x one plain read",

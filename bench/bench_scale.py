@@ -15,6 +15,11 @@ then ``penalized fit DIR --target y --dask local:2`` with each worker limited to
 files (pyarrow, every column, one process), the peak RSS of every process (sampled),
 and the path of a subset (the first ``--subset`` rows) through the workers' route
 against the in-memory Gram route on the same rows. ``--keep`` keeps the files.
+``--cold``: the files' pages are dropped from the page cache (``posix_fadvise``
+DONTNEED, no root needed) before the plain read and again before the fit, so that both
+read from the disk; a raw read timed cold then warm checks that the eviction works.
+``--pass-only``: only the pass over the files (``ParquetFolder.fold_moments`` on a
+2-worker LocalCluster), twice from a cold page cache and twice from a warm one.
 
 Part (c), ``python bench/bench_scale.py --part c --rows 2000000 --alphas 20``: the
 logistic route (proximal Newton, one distributed pass per outer step) on a 2-worker
@@ -95,6 +100,11 @@ def main() -> None:
     parser.add_argument("--worker-memory", default="2GB", help="part b: per worker")
     parser.add_argument("--subset", type=int, default=1_000_000, help="part b: rows compared")
     parser.add_argument("--keep", action="store_true", help="part b: keep the files")
+    parser.add_argument("--cold", action="store_true",
+                        help="part b: evict the files from the page cache (posix_fadvise) "
+                             "before the plain read and before the fit")
+    parser.add_argument("--pass-only", action="store_true",
+                        help="part b: time the folder pass alone, cold and warm (twice)")
     args = parser.parse_args()
     if args.part in ("b", "c", "d"):
         from _tall_parquet import part_b, part_c, part_d

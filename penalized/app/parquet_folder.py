@@ -4,9 +4,10 @@
 client reads only the files' footers (schema, row counts, null counts), and every
 file is reduced where a worker reads it, row group by row group in batches of
 :data:`BATCH_ROWS` rows, to the :class:`~penalized.workflows.sufficient.Moments` of
-its rows in every held-out fold. A worker holds one batch plus ``(p + 1)^2`` numbers
-per fold; the client holds the footers and one fold label per row (4 bytes, against
-``8 (p + 1)`` for the row itself). ``pz.cross_validate(ParquetFolder(...), None)``
+its rows in every held-out fold, the next row group read in a thread meanwhile. A
+worker holds two row groups and one batch plus ``(p + 1)^2`` numbers per fold; the
+client holds the footers and one fold label per row (4 bytes, against ``8 (p + 1)``
+for the row itself). ``pz.cross_validate(ParquetFolder(...), None)``
 then runs the path and the cross-validation on the Gram forms of least squares
 (:mod:`penalized.workflows.tall`), exactly as for the same table in memory.
 
@@ -110,31 +111,55 @@ class ParquetFolder:
 def file_moments(path: str, features, target: str, labels: np.ndarray, n_folds: int
                  ) -> list:
     """One file's moments in every held-out fold, batch by batch (runs on a worker)."""
+    import contextlib
+
     import pyarrow.parquet as pq
 
     from ..core.threads import single_blas_thread
-    from ..workflows.sufficient import _empty, _sum, stacked_moments
+    from ..workflows.sufficient import _empty, _sum
 
+    names = [*features, target]
     parts: list[list] = [[] for _ in range(n_folds)]
     start = 0
-    # one BLAS thread: a pool spinning on busy cores made these products 17x slower
-    with pq.ParquetFile(path, pre_buffer=False) as handle, single_blas_thread():
-        for batch in _batches(handle, [*features, target]):
+    # one float buffer for every batch (a fresh array per batch would pay its page
+    # faults again each time)
+    buffer = np.empty((BATCH_ROWS, len(names)), order="F")
+    # one BLAS thread: a pool spinning on busy cores made these products 17x slower;
+    # the batches closed before the file: no read-ahead thread outlives an error
+    with pq.ParquetFile(path, pre_buffer=False) as handle, single_blas_thread(), \
+            contextlib.closing(_batches(handle, names, path)) as batches:
+        for batch in batches:
             part = labels[start:start + batch.num_rows]
             start += batch.num_rows
-            # rows grouped by fold: each fold's rows are one slice of Z
-            order = np.argsort(part, kind="stable")
-            bounds = np.concatenate([[0], np.cumsum(np.bincount(part, minlength=n_folds))])
-            Z = _floats(batch, [*features, target], path, order)
-            for k in range(n_folds):
-                if bounds[k + 1] > bounds[k]:
-                    rows = slice(bounds[k], bounds[k + 1])
-                    parts[k].append(stacked_moments(Z[rows], np.ones(Z[rows].shape[0])))
+            _reduce(batch, names, path, part, buffer[:batch.num_rows], parts)
     if start != labels.shape[0]:
         raise ValueError(f"{path} changed while it was read: {start} rows, its footer said "
                          f"{labels.shape[0]}")
-    q = len(features) + 1
-    return [_sum(p) if p else _empty(q) for p in parts]
+    return [_sum(p) if p else _empty(len(names)) for p in parts]
+
+
+def _reduce(batch, names, path: str, part: np.ndarray, out: np.ndarray, parts: list) -> None:
+    """Append each fold's moments of the batch's rows (``part``: their folds) to
+    ``parts[fold]``; ``out``: the batch's float scratch. A missing, NaN or infinite value
+    is an error naming the column and the file: such a value makes its column's mean
+    non-finite (sums never return to finite), so the means are the check."""
+    from ..workflows.sufficient import stacked_moments
+
+    # rows grouped by fold: each fold's rows are one slice of out (a stable sort of
+    # the smallest unsigned type: numpy's radix sort, the same order as before)
+    order = np.argsort(part.astype(np.min_scalar_type(len(parts) - 1)), kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(part, minlength=len(parts)))])
+    _floats(batch, names, path, order, out)
+    finite = np.ones(len(names), dtype=bool)
+    for k, fold in enumerate(parts):
+        if bounds[k + 1] > bounds[k]:
+            rows = out[bounds[k]:bounds[k + 1]]
+            with np.errstate(invalid="ignore", over="ignore"):  # (raised below)
+                fold.append(stacked_moments(rows, np.ones(rows.shape[0])))
+            finite &= np.isfinite(fold[-1].mean)
+    if not finite.all():
+        raise ValueError(f"column {names[int(np.flatnonzero(~finite)[0])]!r} of {path} has "
+                         "a NaN or infinite value (or values too large to sum)")
 
 
 def read_target(folder: ParquetFolder) -> np.ndarray:
@@ -176,23 +201,62 @@ def _row_groups(path: str, groups: list, features) -> np.ndarray:
 
     with pq.ParquetFile(path, pre_buffer=False) as handle:
         table = handle.read_row_groups(groups, columns=list(features))
-    return _floats(table, list(features), path, np.arange(table.num_rows))
+    out = _floats(table, list(features), path, np.arange(table.num_rows))
+    if not np.all(np.isfinite(out)):
+        bad = features[int(np.flatnonzero(~np.isfinite(out).all(axis=0))[0])]
+        raise ValueError(f"column {bad!r} of {path} has an infinite value")
+    return out
 
 
-def _batches(handle, columns):
+def _batches(handle, columns, path: str):
     """Record batches of at most BATCH_ROWS rows, one row group read at a time (pyarrow's
-    ``iter_batches`` buffered whole files: 690 MB of Arrow memory for a 400 MB file)."""
-    for group in range(handle.metadata.num_row_groups):
-        yield from handle.read_row_group(group, columns=columns).to_batches(BATCH_ROWS)
-
-
-def _floats(batch, names, path: str, order: np.ndarray) -> np.ndarray:
-    """The named columns of a record batch, rows taken in ``order``, as a float64
-    Fortran array (each column written whole); a missing or infinite value is an error
-    naming the column and the file."""
+    ``iter_batches`` buffered whole files: 690 MB of Arrow memory for a 400 MB file),
+    the next one read in a thread (:func:`read_ahead`) while these are reduced."""
     import pyarrow as pa
 
-    out = np.empty((batch.num_rows, len(names)), order="F")
+    def read(group: int):
+        try:
+            table = handle.read_row_group(group, columns=columns)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page
+            raise ValueError(f"{path} is not a readable Parquet file (row group {group}): "
+                             f"{exc}") from None
+        missing = [c for c in columns if c not in table.column_names]  # (no error above)
+        if missing:
+            raise ValueError(f"{path} changed while it was read: row group {group} has no "
+                             f"column {missing[0]!r}")
+        return table
+
+    for table in read_ahead(read, handle.metadata.num_row_groups):
+        yield from table.to_batches(BATCH_ROWS)
+
+
+def read_ahead(read, count: int):
+    """``read(0), ..., read(count - 1)``, each started in a thread while the caller uses
+    the one before (pyarrow reads and decodes without the GIL, so the disk works while
+    the caller reduces): at most one result beyond the caller's is held. A read's error
+    is raised here, in the caller's thread; closing the generator waits for the read
+    under way, so that no thread outlives it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if count == 0:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="penalized-read-ahead") as pool:
+        ahead = pool.submit(read, 0)
+        for i in range(count):
+            current = ahead.result()
+            ahead = pool.submit(read, i + 1) if i + 1 < count else None
+            yield current
+
+
+def _floats(batch, names, path: str, order: np.ndarray, out: np.ndarray | None = None
+            ) -> np.ndarray:
+    """The named columns of a record batch, rows taken in ``order``, as a float64
+    Fortran array (each column written whole; into ``out`` when given); a missing value
+    is an error naming the column and the file."""
+    import pyarrow as pa
+
+    if out is None:
+        out = np.empty((batch.num_rows, len(names)), order="F")
     for j, name in enumerate(names):
         column = batch.column(name)
         if column.null_count:
@@ -201,9 +265,6 @@ def _floats(batch, names, path: str, order: np.ndarray) -> np.ndarray:
                              "--dask and with --impute)")
         np.take(column.cast(pa.float64()).to_numpy(zero_copy_only=False), order,
                 out=out[:, j])
-    if not np.all(np.isfinite(out)):
-        bad = names[int(np.flatnonzero(~np.isfinite(out).all(axis=0))[0])]
-        raise ValueError(f"column {bad!r} of {path} has an infinite value")
     return out
 
 
