@@ -171,8 +171,7 @@ class CoordinateDescent(CDSolver):
             fit.alphas_j, fit.pen,
             kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
                                 cfg.stable_epochs if use_newton else 0),
-            self.settings.kernel()._replace(anderson_k=0) if __import__("os").environ.get(
-                "PZ_NO_ANDERSON") in ("all", "python") else self.settings.kernel())
+            self.settings.kernel())
         reached = obj_in > 0 and estimate <= obj_in  # (0: no objective target)
         slow = capped and n_epochs >= budget and violation > tol_in
         left = use_newton and not rules.tail_trusted(

@@ -456,8 +456,6 @@ def cd_epochs(data, indices, indptr, h, r, sum_h, fit_intercept, w, b, ws, col_s
         n_stable = n_stable + 1 if n_changed == 0 else 0
         if target.stable_epochs > 0 and n_stable >= target.stable_epochs:
             break
-        if cfg.anderson_k <= 0:
-            continue
         for c in range(m):
             hist[n_hist, c] = w[ws[c]]
         hist[n_hist, m] = b

@@ -8,7 +8,6 @@ time. ``pz.path(..., engine=...)`` chooses between the two.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 
@@ -91,8 +90,7 @@ def solve_path(problem: Problem, alphas: np.ndarray, tol: float, max_iter: int |
                         penalty_args(pen, p), bool(problem.fit_intercept), float(b0),
                         float(tol), float(scale),
                         rules.FitRules.of(problem, tol, max_epochs, settings),
-                        *_settings(settings, bool(datafit.quadratic),
-                                   os.environ.get("PZ_NO_ANDERSON")), _offset(problem),
+                        *_settings(settings, bool(datafit.quadratic)), _offset(problem),
                         coefs, out)
     # (rows of ``out``: views, which the result freezes; nothing else holds ``out``)
     return {"coefs": coefs, "intercepts": out[0], "objectives": out[1],
@@ -110,13 +108,11 @@ def _writable(a) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _settings(settings: CDSettings, quadratic: bool, _ablate=None) -> tuple:
+def _settings(settings: CDSettings, quadratic: bool) -> tuple:
     """The round and kernel settings the compiled path reads for a datafit (quadratic or
     not), built once per settings object."""
-    k = settings.kernel(settings.compiled_anderson_k if quadratic else None)
-    if _ablate in ("all", "compiled"):  # ABLATION (issue 13), temporary
-        k = k._replace(anderson_k=0)
-    return (settings.rounds(None if quadratic else settings.compiled_inner_fraction_curved), k)
+    return (settings.rounds(None if quadratic else settings.compiled_inner_fraction_curved),
+            settings.kernel(settings.compiled_anderson_k if quadratic else None))
 
 
 #: the names of the stop codes of :mod:`.rules`, indexed by code
