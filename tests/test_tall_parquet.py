@@ -230,8 +230,8 @@ def test_a_folder_task_is_inferred_from_its_target_as_in_memory(tmp_path, values
     target = np.resize(np.array(values), 60)
     table = table.append_column("y", pa.array(target))
     pq.write_table(table, tmp_path / "a.parquet")
-    settings = types.SimpleNamespace(impute="none", data=str(tmp_path), target="y", drop=(),
-                                     cv=3, task="auto")
+    settings = types.SimpleNamespace(impute="none", categorical=(), data=str(tmp_path),
+                                     target="y", drop=(), cv=3, task="auto")
     folder, found, datafit = folder_inputs(settings)
     assert found == task == infer_task(target, "auto")
     assert datafit.quadratic == (task == "regression")
