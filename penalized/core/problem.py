@@ -99,9 +99,10 @@ class Problem:
         if X is self.X:
             return self
         out = self.with_data(X=X)
-        if self.X.dtype == np.float32 and not self.is_sparse:  # the same values: the
-            # gradient's float32 passes
-            out.memo["float32_X"] = self.X  # read it instead of a copy (core/gradient.py)
+        if self.X.dtype == np.float32 and not self.is_sparse:
+            # the same values: the gradient's float32 passes read it instead of a copy
+            # (core/gradient.py)
+            out.memo["float32_X"] = self.X
         return out
 
     def with_data(self, **changes) -> Problem:
