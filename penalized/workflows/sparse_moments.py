@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..solvers.cd.support_products import _count_rows
+from ..solvers.cd.support_products import csc_rows
 
 #: rows per block: bounds the gathered entries of a CSC block (and the float64 copies
 #: of a float32 or int64-indexed CSR block) to those of BLOCK_ROWS rows, and to
@@ -199,30 +199,8 @@ def _row_blocks(X):
         r1 = min(r0 + step, n)
         # (not bound here: the caller drops a block before the next one is gathered)
         yield (start[:r1 - r0 + 1],
-               *_csc_rows(X.data, X.indices, X.indptr, columns, cursor, r0, r1, start),
+               *csc_rows(X.data, X.indices, X.indptr, columns, cursor, r0, r1, start),
                slice(r0, r1))
-
-
-@njit(cache=True, nogil=True)
-def _csc_rows(data, indices, indptr, columns, cursor, r0, r1, start):
-    """Rows ``[r0, r1)`` of CSC X (sorted indices; ``cursor``: each column's first entry
-    not yet read, advanced past the block) as CSR arrays: offsets in ``start``, column
-    indices and float64 values returned, sorted by column within each row."""
-    total = _count_rows(indices, indptr, columns, cursor, r0, r1, start)
-    col = np.empty(total, dtype=np.int32)
-    val = np.empty(total)
-    fill = start[:r1 - r0].copy()
-    for j in range(columns.shape[0]):
-        t = cursor[j]
-        end = indptr[j + 1]
-        while t < end and indices[t] < r1:
-            i = indices[t] - r0
-            col[fill[i]] = j
-            val[fill[i]] = data[t]
-            fill[i] += 1
-            t += 1
-        cursor[j] = t
-    return col, val
 
 
 @njit(cache=True, nogil=True)

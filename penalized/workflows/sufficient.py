@@ -184,13 +184,20 @@ def fold_moments(X, y, s, splits) -> tuple[Moments, list[Moments], list[Moments]
              _moments_of_rows(X, y, s, te) for _, te in splits]
     counts = np.bincount(np.concatenate([te for _, te in splits]), minlength=n)
     total = _sum(tests) if np.all(counts == 1) else Moments.of(X, y, s)
+    return total, _trains(splits, tests, total, n,
+                          lambda rows: _moments_of_rows(X, y, s, rows)), tests
+
+
+def _trains(splits, tests, total: Moments, n: int, of_rows) -> list[Moments]:
+    """Each training fold's moments: the total less its held-out fold's where the two
+    partition the ``n`` rows, else ``of_rows(train)``."""
     trains = []
     for (train, test), held_out in zip(splits, tests, strict=True):
         if train.size + test.size == n and np.unique(np.concatenate([train, test])).size == n:
             trains.append(total - held_out)
         else:
-            trains.append(_moments_of_rows(X, y, s, train))
-    return total, trains, tests
+            trains.append(of_rows(train))
+    return trains
 
 
 def sparse_moments(X, y, s, groups=None, n_groups: int = 1) -> list[Moments]:
@@ -219,13 +226,8 @@ def _sparse_fold_moments(X, y, s, splits):
     else:
         tests = [_sparse_rows_moments(X, y, s, te) for _, te in splits]
         total = Moments.of(X, y, s)
-    trains = []
-    for (train, test), held_out in zip(splits, tests, strict=True):
-        if train.size + test.size == n and np.unique(np.concatenate([train, test])).size == n:
-            trains.append(total - held_out)
-        else:
-            trains.append(_sparse_rows_moments(X, y, s, train))
-    return total, trains, tests
+    return total, _trains(splits, tests, total, n,
+                          lambda rows: _sparse_rows_moments(X, y, s, rows)), tests
 
 
 def _sparse_rows_moments(X, y, s, rows: np.ndarray) -> Moments:

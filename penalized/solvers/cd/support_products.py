@@ -57,25 +57,9 @@ def _products(data, indices, indptr, n, h, both, n_old, block_rows):
     for a in range(m):
         cursor[a] = indptr[both[a]]
     start = np.zeros(block_rows + 1, dtype=np.int64)
-    fill = np.zeros(block_rows, dtype=np.int64)
     for r0 in range(0, n, block_rows):
         r1 = min(r0 + block_rows, n)
-        total = _count_rows(indices, indptr, both, cursor, r0, r1, start)
-        col = np.empty(total, dtype=np.int64)
-        val = np.empty(total)
-        for i in range(r1 - r0):
-            fill[i] = start[i]
-        # columns in order: each row's entries come sorted by position in ``both``
-        for a in range(m):
-            t = cursor[a]
-            end = indptr[both[a] + 1]
-            while t < end and indices[t] < r1:
-                i = indices[t] - r0
-                col[fill[i]] = a
-                val[fill[i]] = data[t]
-                fill[i] += 1
-                t += 1
-            cursor[a] = t
+        col, val = csc_rows(data, indices, indptr, both, cursor, r0, r1, start)
         for i in range(r1 - r0):
             hi = h[r0 + i]
             for e in range(start[i], start[i + 1]):
@@ -87,6 +71,30 @@ def _products(data, indices, indptr, n, h, both, n_old, block_rows):
                 for f in range(start[i], start[i + 1]):
                     products[col[f], c] += hv * val[f]
     return products, xh
+
+
+@njit(cache=True, nogil=True)
+def csc_rows(data, indices, indptr, columns, cursor, r0, r1, start):
+    """Rows ``[r0, r1)`` of CSC X (sorted indices) on the columns ``columns`` as CSR
+    arrays of the block: offsets in ``start``; returns each entry's position in
+    ``columns`` (int32) and its value (float64), sorted by that position within each row.
+    ``cursor[a]``: column ``columns[a]``'s first entry not yet read, advanced past the
+    block."""
+    total = _count_rows(indices, indptr, columns, cursor, r0, r1, start)
+    col = np.empty(total, dtype=np.int32)
+    val = np.empty(total)
+    fill = start[:r1 - r0].copy()
+    for a in range(columns.shape[0]):
+        t = cursor[a]
+        end = indptr[columns[a] + 1]
+        while t < end and indices[t] < r1:
+            i = indices[t] - r0
+            col[fill[i]] = a
+            val[fill[i]] = data[t]
+            fill[i] += 1
+            t += 1
+        cursor[a] = t
+    return col, val
 
 
 @njit(cache=True, nogil=True)
