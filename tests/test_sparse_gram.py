@@ -216,3 +216,21 @@ def test_a_full_column_far_from_zero_keeps_its_digits(fmt, offset):
     np.testing.assert_allclose(ours.objectives, ref.objectives, rtol=1e-10)
     np.testing.assert_allclose(ours.coefs, ref.coefs, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(ours.intercepts, ref.intercepts, rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_coordinate_descent_converges_on_a_full_column_far_from_zero(fit_intercept):
+    """The CD route's Newton step on the support centers the sparse support products
+    implicitly; a stored column of 1e4 +- 1 lost their digits, and each round's step
+    returned to the same inexact point (an alpha ended at max_iter after 1,993 epochs,
+    the dense route took 3). Its products are now formed about the column's mean (only
+    with an intercept: without one they are not centered, and stay as they are)."""
+    rng = np.random.default_rng(0)
+    dense = sp.random(20000, 50, density=0.3, random_state=0).toarray()
+    dense[:, 0] = 1e4 + rng.standard_normal(20000)
+    y = dense[:, 0] - 1e4 + dense[:, 1] + 0.1 * rng.standard_normal(20000)
+    options = dict(n_alphas=5, tol=1e-6, fit_intercept=fit_intercept, precompute=False)
+    ours = pz.path(sp.csc_matrix(dense), y, **options)
+    ref = pz.path(dense, y, **options)
+    assert "max_iter" not in set(ours.stop_reasons), (ours.stop_reasons, ours.n_iters)
+    np.testing.assert_allclose(ours.objectives, ref.objectives, rtol=1e-6)

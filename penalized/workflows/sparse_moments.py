@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..solvers.cd.support_products import csc_rows
+from ..solvers.cd.support_products import column_shifts, csc_rows
 
 #: rows per block: bounds the gathered entries of a CSC block (and the float64 copies
 #: of a float32 or int64-indexed CSR block) to those of BLOCK_ROWS rows, and to
@@ -90,15 +90,9 @@ def full_column_shifts(X) -> np.ndarray:
     its mean's order unless almost every row stores a value; those keep no shift."""
     n, p = X.shape
     if X.format == "csc":
-        counts = np.diff(X.indptr)
-        full = counts == n
-        sums = np.zeros(p)
-        for j in np.flatnonzero(full):
-            sums[j] = X.data[X.indptr[j]:X.indptr[j + 1]].sum(dtype=np.float64)
-    else:
-        counts, sums = _entry_counts_sums(X.indices, X.data, p)
-        full = counts == n
-    return np.where(full & (n > 0), sums / max(n, 1), 0.0)
+        return column_shifts(X, np.arange(p))
+    counts, sums = _entry_counts_sums(X.indices, X.data, p)
+    return np.where((counts == n) & (n > 0), sums / max(n, 1), 0.0)
 
 
 @njit(cache=True, nogil=True)

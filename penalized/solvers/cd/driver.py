@@ -251,7 +251,8 @@ class CoordinateDescent(CDSolver):
         """The Gram memo of this problem's X (weights fixed: least squares only)."""
         cache = problem.memo.get("gram")
         if cache is None:
-            cache = problem.memo["gram"] = GramCache(problem.X, problem.sample_weight)
+            cache = problem.memo["gram"] = GramCache(problem.X, problem.sample_weight,
+                                                     problem.fit_intercept)
         return cache
 
     @staticmethod

@@ -19,20 +19,22 @@ import scipy.sparse as sp
 
 from ...core.gradient import _columns_dot
 from ...core.threads import single_blas_thread
-from .support_products import index_arrays, sparse_support_products
+from .support_products import column_shifts, index_arrays, sparse_support_products
 
 
-def _products(X, h, old, new):
+def _products(X, h, old, new, shifted: bool):
     """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` by blocks of rows,
     with no copy of the columns (dense: :func:`_dense_products`; sparse: read from the
-    CSC arrays)."""
-    products = sparse_support_products if sp.issparse(X) else _dense_products
-    return products(X, h, old, new)
+    CSC arrays, with ``shifted`` of the columns less
+    :func:`.support_products.column_shifts`, for products that are then centered)."""
+    if sp.issparse(X):
+        return sparse_support_products(X, h, old, new, shifted)
+    return _dense_products(X, h, old, new)
 
 
-def _support_gram(X, support, h):
-    """``X_S^T diag(h) X_S`` and ``X_S^T h``."""
-    _, gram, xh = _products(X, h, np.zeros(0, dtype=np.int64), support)
+def _support_gram(X, support, h, shifted: bool):
+    """``X_S^T diag(h) X_S`` and ``X_S^T h`` (``shifted``: :func:`_products`)."""
+    _, gram, xh = _products(X, h, np.zeros(0, dtype=np.int64), support, shifted)
     return gram, xh
 
 
@@ -80,8 +82,8 @@ class GramCache:
 
     max_columns = 4000
 
-    def __init__(self, X, h):
-        self.X, self.h = X, h
+    def __init__(self, X, h, shifted: bool = False):
+        self.X, self.h, self.shifted = X, h, shifted
         self.position = np.full(X.shape[1], -1, dtype=np.int64)
         self.columns = np.empty(0, dtype=np.int64)
         self.gram = np.empty((0, 0))
@@ -92,14 +94,14 @@ class GramCache:
         missing = support[self.position[support] < 0]
         if missing.size:
             if self.columns.size + missing.size > self.max_columns:
-                self.__init__(self.X, self.h)
+                self.__init__(self.X, self.h, self.shifted)
                 missing = support
             self._add(missing)
         pos = self.position[support]
         return self.gram[np.ix_(pos, pos)], self.xh[pos]
 
     def _add(self, new):
-        self._store(new, *_products(self.X, self.h, self.columns, new))
+        self._store(new, *_products(self.X, self.h, self.columns, new, self.shifted))
 
     def _store(self, new, cross, g_new, xh_new):
         k = self.columns.size
@@ -145,15 +147,20 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     g_all, hdiag_all = model[0][support], model[1][support]
     if support.size >= n and not np.all(hdiag_all > 0):
         return None  # X_S^T X_S is singular and no ridge part makes the model strict
-    gram, xh = cache.get(support) if cache is not None else _support_gram(X, support, h)
+    # with an intercept the products are centered below: sparse columns storing a value
+    # in every row are taken less their shift (cache: built with ``shifted`` the same)
+    gram, xh = cache.get(support) if cache is not None else \
+        _support_gram(X, support, h, fit_intercept)
     sum_h = h.sum()
     rhs = _support_dots(X, support, np.ascontiguousarray(h * target, dtype=np.float64))
     t_mean, x_mean = 0.0, np.zeros(support.size)
     if fit_intercept:
+        shift = column_shifts(X, support)  # (what gram and xh are of the columns less)
         t_mean = (h @ target) / sum_h
-        x_mean = xh / sum_h
-        gram = gram - sum_h * np.outer(x_mean, x_mean)
-        rhs = rhs - sum_h * t_mean * x_mean
+        shifted_mean = xh / sum_h
+        x_mean = shifted_mean + shift
+        gram = gram - sum_h * np.outer(shifted_mean, shifted_mean)
+        rhs = rhs - shift * (sum_h * t_mean) - sum_h * t_mean * shifted_mean
     w_support = w[support].copy()
     # the model's gradient at w + d is g + hdiag * d: its linear part in the new
     # point u = w + d is g - hdiag * w

@@ -15,6 +15,7 @@ each).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 #: entries gathered per block of rows (two arrays of this length, 16 bytes an entry): at
@@ -33,23 +34,48 @@ def index_arrays(X):
     return X.indices.astype(index, copy=False), X.indptr.astype(index, copy=False)
 
 
-def sparse_support_products(X, h: np.ndarray, old: np.ndarray, new: np.ndarray):
+def sparse_support_products(X, h: np.ndarray, old: np.ndarray, new: np.ndarray,
+                            shifted: bool = False):
     """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` of CSC ``X`` with
-    sorted indices (as :func:`penalized.core.validation.check_X` leaves it)."""
+    sorted indices (as :func:`penalized.core.validation.check_X` leaves it); with
+    ``shifted``, of its columns less :func:`column_shifts` (for products that are then
+    centered: they do not change)."""
     both = np.concatenate([old, new]).astype(np.int64)
     n = X.shape[0]
     entries = int(np.sum(X.indptr[both + 1] - X.indptr[both]))
     budget = max(1024, min(BLOCK_ENTRIES, X.nnz // BLOCK_FRACTION))
     rows = int(min(MAX_BLOCK_ROWS, max(1, n * budget // max(entries, 1))))
-    products, xh = _products(X.data, *index_arrays(X), n, h, both, old.shape[0], rows)
+    products, xh = _products(X.data, *index_arrays(X), n, h, both, old.shape[0], rows,
+                             column_shifts(X, both) if shifted else np.zeros(both.size))
     k = old.shape[0]
     return products[:k], products[k:], xh
 
 
+def column_shifts(X, columns: np.ndarray) -> np.ndarray:
+    """Per column of ``columns``: the mean of its stored values where it stores one in
+    every row, else 0 (zeros for dense X). Centering products implicitly
+    (``X^T H X - xh xh^T / sum h``) loses the digits of ``mean^2 / variance``, all of
+    them for a column such as a year (1e4 +- 1); a column storing a value in every row
+    stays as sparse shifted by a constant, and centered products do not change, so
+    those are formed about their mean. Where a column stores no value in some rows its
+    ``mean^2 / variance`` is at most ``f / (1 - f)`` (``f``: the fraction storing one)."""
+    shifts = np.zeros(len(columns))
+    if not sp.issparse(X):
+        return shifts
+    n = X.shape[0]
+    for a, j in enumerate(columns):
+        lo, hi = X.indptr[j], X.indptr[j + 1]
+        if hi - lo == n and n:
+            shifts[a] = X.data[lo:hi].sum(dtype=np.float64) / n
+    return shifts
+
+
 @njit(cache=True, nogil=True)
-def _products(data, indices, indptr, n, h, both, n_old, block_rows):
+def _products(data, indices, indptr, n, h, both, n_old, block_rows, shift):
     """``products[a, c] = sum_i h_i x_{i, both[a]} x_{i, both[n_old + c]}`` and
-    ``xh[c] = sum_i h_i x_{i, both[n_old + c]}``, by blocks of ``block_rows`` rows."""
+    ``xh[c] = sum_i h_i x_{i, both[n_old + c]}``, by blocks of ``block_rows`` rows, of
+    the columns less ``shift`` (per position in ``both``: nonzero only for columns that
+    store a value in every row)."""
     m = both.shape[0]
     products = np.zeros((m, m - n_old))
     xh = np.zeros(m - n_old)
@@ -60,6 +86,8 @@ def _products(data, indices, indptr, n, h, both, n_old, block_rows):
     for r0 in range(0, n, block_rows):
         r1 = min(r0 + block_rows, n)
         col, val = csc_rows(data, indices, indptr, both, cursor, r0, r1, start)
+        for e in range(val.shape[0]):
+            val[e] -= shift[col[e]]
         for i in range(r1 - r0):
             hi = h[r0 + i]
             for e in range(start[i], start[i + 1]):
