@@ -78,16 +78,9 @@ def sparse_moment_sums(X, y: np.ndarray, s: np.ndarray, groups: np.ndarray | Non
 
 
 def full_column_shifts(X) -> np.ndarray:
-    """Per column, the mean of its stored values where it stores an entry in every row,
-    else 0: the columns whose values are shifted before the moments are summed.
-
-    Centering moments implicitly cancels: ``X^T S X - w xbar xbar^T`` loses the digits of
-    ``xbar^2 / variance``, all of them for a column such as a year or a price level
-    (1e4 +- 1: 8 digits; the path's objectives were off by 6e-5 relative). The centered
-    moments do not change when a column is shifted by a constant, and a column with an
-    entry in every row stays as sparse shifted (its stored values shifted): so those
-    are summed about their mean. A column with implicit zeros has a spread of at least
-    its mean's order unless almost every row stores a value; those keep no shift."""
+    """:func:`penalized.solvers.cd.support_products.column_shifts` of every column of CSR
+    or CSC X (canonical): the mean of its stored values where it stores one in every row,
+    else 0; the moments are summed of the columns less these."""
     n, p = X.shape
     if X.format == "csc":
         return column_shifts(X, np.arange(p))

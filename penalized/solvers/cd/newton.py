@@ -155,12 +155,11 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     rhs = _support_dots(X, support, np.ascontiguousarray(h * target, dtype=np.float64))
     t_mean, x_mean = 0.0, np.zeros(support.size)
     if fit_intercept:
-        shift = column_shifts(X, support)  # (what gram and xh are of the columns less)
+        shifted_mean = xh / sum_h  # (gram and xh: of the columns less column_shifts)
         t_mean = (h @ target) / sum_h
-        shifted_mean = xh / sum_h
-        x_mean = shifted_mean + shift
+        x_mean = shifted_mean + column_shifts(X, support)
         gram = gram - sum_h * np.outer(shifted_mean, shifted_mean)
-        rhs = rhs - shift * (sum_h * t_mean) - sum_h * t_mean * shifted_mean
+        rhs = rhs - sum_h * t_mean * x_mean
     w_support = w[support].copy()
     # the model's gradient at w + d is g + hdiag * d: its linear part in the new
     # point u = w + d is g - hdiag * w

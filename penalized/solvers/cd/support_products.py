@@ -60,13 +60,12 @@ def column_shifts(X, columns: np.ndarray) -> np.ndarray:
     those are formed about their mean. Where a column stores no value in some rows its
     ``mean^2 / variance`` is at most ``f / (1 - f)`` (``f``: the fraction storing one)."""
     shifts = np.zeros(len(columns))
-    if not sp.issparse(X):
+    if not sp.issparse(X) or X.shape[0] == 0:
         return shifts
-    n = X.shape[0]
-    for a, j in enumerate(columns):
-        lo, hi = X.indptr[j], X.indptr[j + 1]
-        if hi - lo == n and n:
-            shifts[a] = X.data[lo:hi].sum(dtype=np.float64) / n
+    columns = np.asarray(columns)
+    for a in np.flatnonzero(X.indptr[columns + 1] - X.indptr[columns] == X.shape[0]):
+        j = columns[a]
+        shifts[a] = X.data[X.indptr[j]:X.indptr[j + 1]].sum(dtype=np.float64) / X.shape[0]
     return shifts
 
 
