@@ -135,10 +135,11 @@ def kernels_release_gil() -> bool:
     (numba's ``nogil``): then ``n_jobs`` runs tasks in threads sharing X, each task on its
     own copy of the problem's memo (``with_data()``: same arrays); otherwise in processes
     (threads would take turns holding the GIL)."""
-    from ..solvers.cd import kernels, path_kernel
+    from ..solvers.cd import cholesky, kernels, path_kernel
 
     return all(dispatcher.targetoptions.get("nogil", False)
-               for dispatcher in (kernels.cd_epochs, path_kernel.cd_path))
+               for dispatcher in (kernels.cd_epochs, path_kernel.cd_path,
+                                  cholesky.solve_in_place))
 
 
 def _run_here(task: Task, problems, options: dict, offset: int, total: int, callback,

@@ -77,6 +77,7 @@ from ...penalties.compiled import (
 )
 from ..base import Iterate
 from . import kernels, rules
+from .cholesky import dot, factor_in_place, solve_in_place
 from .driver import CDSolver, kernel_arrays
 
 # ---- dense column loops (fastmath reductions, as the kernels' dense dots) -----------
@@ -309,15 +310,6 @@ def _model_value(model, step, W, alphas_ws, pen, s):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
-def _dot2(a, b):
-    """``sum_i a_i b_i``."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += a[i] * b[i]
-    return acc
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
 def _dot4(a0, a1, a2, a3, b):
     """``(a0.b, a1.b, a2.b, a3.b)`` in one pass over ``b``."""
     s0 = 0.0
@@ -336,25 +328,11 @@ def _dot4(a0, a1, a2, a3, b):
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _cholesky_solve(A, rhs):
     """Solve ``A x = rhs`` for a symmetric positive definite ``A`` (overwritten by its
-    Cholesky factor); False when a pivot is not positive (``rhs`` then undefined)."""
-    d = A.shape[0]
-    for j in range(d):
-        row_j = A[j]
-        acc = row_j[j] - _dot2(row_j[:j], row_j[:j])
-        if not acc > 0.0:  # also catches NaN
-            return False
-        ljj = np.sqrt(acc)
-        row_j[j] = ljj
-        for i in range(j + 1, d):
-            row_i = A[i]
-            row_i[j] = (row_i[j] - _dot2(row_i[:j], row_j[:j])) / ljj
-    for i in range(d):  # L z = rhs
-        rhs[i] = (rhs[i] - _dot2(A[i, :i], rhs[:i])) / A[i, i]
-    for i in range(d - 1, -1, -1):  # L^T x = z
-        acc = rhs[i]
-        for t in range(i + 1, d):
-            acc -= A[t, i] * rhs[t]
-        rhs[i] = acc / A[i, i]
+    Cholesky factor) into ``rhs``; False when a pivot is not positive (``rhs`` then
+    unchanged)."""
+    if not factor_in_place(A):
+        return False
+    solve_in_place(A, rhs)
     return True
 
 
@@ -436,11 +414,11 @@ def _support_hessian(Xe, ent_cls, s, P):
             A[a0 + 3, bb] = -d3
     for a in range(dim - dim % 4, dim):
         for bb in range(a + 1):
-            A[a, bb] = -_dot2(S[a], U[bb])
+            A[a, bb] = -dot(S[a], U[bb])
     for a in range(dim):
         for bb in range(a + 1):
             if ent_cls[a] == ent_cls[bb]:
-                A[a, bb] += _dot2(S[a], Xe[bb])
+                A[a, bb] += dot(S[a], Xe[bb])
             A[a, bb] *= inv_n
     return A
 

@@ -14,11 +14,11 @@ outside the support, and CD resumes if any of them violates the KKT conditions.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as la
 import scipy.sparse as sp
 
 from ...core.gradient import _columns_dot
 from ...core.threads import single_blas_thread
+from .cholesky import solve_in_place
 from .support_products import column_shifts, index_arrays, sparse_support_products
 
 
@@ -165,11 +165,11 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     # point u = w + d is g - hdiag * w
     system = gram / n + np.diag(hdiag_all)
     rhs = rhs / n - (g_all - hdiag_all * w_support)
-    try:
-        factor = la.cho_factor(system, check_finite=False)
-    except la.LinAlgError:
+    try:  # (numpy's LAPACK call releases the GIL, scipy's does not: see .cholesky)
+        factor = np.linalg.cholesky(system)
+    except np.linalg.LinAlgError:
         return None
-    unconstrained = la.cho_solve(factor, rhs, check_finite=False)
+    unconstrained = _solve(factor, rhs)
     if not np.all(np.isfinite(unconstrained)):
         return None
     w_support = _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops)
@@ -179,6 +179,15 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     w_new[support] = w_support
     b_new = t_mean - x_mean @ w_support if fit_intercept else 0.0
     return w_new, float(b_new)
+
+
+def _solve(factor, rhs):
+    """``system^{-1} rhs`` from the lower Cholesky ``factor`` of ``system``, for a vector
+    or each column of a matrix ``rhs``."""
+    x = np.array(rhs, dtype=np.float64, order="F")
+    for column in x.reshape(x.shape[0], -1).T:  # (views: solved in place)
+        solve_in_place(factor, column)
+    return x
 
 
 def _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops):
@@ -217,8 +226,7 @@ def _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops):
             break
         unit = np.zeros((n_support, new.size))
         unit[new, np.arange(new.size)] = 1.0
-        inv_columns = np.column_stack([inv_columns,
-                                       la.cho_solve(factor, unit, check_finite=False)])
+        inv_columns = np.column_stack([inv_columns, _solve(factor, unit)])
         dropped = np.concatenate([dropped, new])
         order = np.argsort(dropped, kind="stable")
         dropped, inv_columns = dropped[order], inv_columns[:, order]
