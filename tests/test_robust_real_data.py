@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import penalized as pz
 from penalized import datasets
 from penalized.core.certificates import certify
-from penalized.solvers.cd import driver, newton
+from penalized.solvers.cd import newton
 
 
 def _far_from_zero(n=20000, offset=1e4):
@@ -29,76 +29,24 @@ def _far_from_zero(n=20000, offset=1e4):
     return X, y
 
 
-def _cps1985():
+def test_cps1985_raw_converges_on_every_route():
+    """cps1985 unstandardized stores every level of its factors (gender=female and
+    gender=male, ...) and age = education + experience + 6: with an intercept the support
+    model is singular and the Newton step on the support does not apply. CD stopped on
+    stable signs for that step anyway, each round after 10 epochs, until the fit ended at
+    200 rounds: alpha 47 of 50 at ``max_iter``, gap 1e-2 of the objective (dense and
+    sparse, Python driver). The compiled route, which has no Newton step, converges."""
     t = datasets.load("cps1985", standardize=False)
-    return np.asarray(t.X, float), np.asarray(t.y, float)
-
-
-def _paths_match_the_compiled_route(X, y):
-    """The Python driver's paths, dense and sparse, at tol 1e-8 against the compiled
-    route's (no Newton step there): none at ``max_iter``, objectives within 2 tol."""
+    X, y = np.asarray(t.X, float), np.asarray(t.y, float)
     options = dict(tol=1e-8, precompute=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pz.ConvergenceWarning)
         ref = pz.path(X, y, n_alphas=50, engine="compiled", **options)
-        paths = [pz.path(data, y, alphas=ref.alphas, engine="python", **options)
-                 for data in (X, sp.csc_matrix(X))]
-    for ours in paths:
-        assert "max_iter" not in set(ours.stop_reasons), (ours.stop_reasons, ours.n_iters)
-        np.testing.assert_allclose(ours.objectives, ref.objectives, rtol=2e-8)
-    return paths
-
-
-def test_cps1985_raw_converges_with_a_singular_support_model():
-    """cps1985 unstandardized stores every level of its factors (gender=female and
-    gender=male, ...) and age = education + experience + 6: with an intercept the support
-    model is singular. The Newton step on the support did not apply (its Cholesky
-    failed), yet CD stopped on stable signs for it, each round after 10 epochs, until
-    the fit ended at 200 rounds: alpha 47 of 50 at ``max_iter``, gap 1e-2 of the
-    objective (dense and sparse). The step now follows the model's null space to the
-    orthant's boundary: 455 epochs in all (the compiled route, no Newton step: 1,784)."""
-    for ours in _paths_match_the_compiled_route(*_cps1985()):
-        assert int(ours.n_iters.sum()) < 1500, ours.n_iters
-
-
-def test_cd_goes_on_where_the_newton_step_does_not_apply(monkeypatch):
-    """Where the Newton step on the support does not apply at all, CD does not stop on
-    stable signs for it: it goes on to the round's targets (with no step, cps1985's
-    alpha 47 ended at ``max_iter`` after 200 rounds of 10 epochs)."""
-    monkeypatch.setattr(driver, "newton_on_support", lambda *args: None)
-    _paths_match_the_compiled_route(*_cps1985())
-
-
-@pytest.mark.parametrize("signs", [(1.0, -1.0), (1.0, 1.0)])
-def test_the_newton_step_on_a_singular_support_model(signs):
-    """The lasso's model on the orthant of two copies of a column (and a third column),
-    singular along ``(1, -1)`` on the copies: with equal signs the penalty cancels there
-    (a flat valley: the step lands on its minimizers); with opposite signs the model
-    decreases along it to the orthant's boundary, where one copy is zero. Either way the
-    step lowers the model, stays in the closed orthant, and ends stationary on the
-    coordinates left free."""
-    rng = np.random.default_rng(0)
-    n, alpha = 200, 0.05
-    B = rng.standard_normal((n, 2))
-    X = np.column_stack([B[:, 0], B[:, 0], B[:, 1]])
-    X -= X.mean(axis=0)
-    y = X[:, 0] - 0.5 * X[:, 2] + 0.1 * rng.standard_normal(n)
-    system = X.T @ X / n
-    sign = np.array([signs[0], signs[1], -1.0])
-    rhs = X.T @ (y - y.mean()) / n - alpha * sign
-    start = np.array([0.4, 0.3, -0.2]) * sign
-    u = newton._singular_orthant_solution(system, rhs, start, 50)
-
-    def model(v):
-        return 0.5 * v @ system @ v - rhs @ v
-
-    assert u is not None and model(u) < model(start)
-    assert np.all(u * sign >= 0.0)
-    free = u != 0.0
-    np.testing.assert_allclose((system @ u - rhs)[free], 0.0, atol=1e-12)
-    if signs[0] != signs[1]:
-        assert np.count_nonzero(u[:2]) == 1
-    np.testing.assert_allclose(u[0] + u[1], 1.0, atol=0.1)  # (the copies' total effect)
+        for data in (X, sp.csc_matrix(X)):
+            ours = pz.path(data, y, alphas=ref.alphas, engine="python", **options)
+            assert "max_iter" not in set(ours.stop_reasons), (ours.stop_reasons, ours.n_iters)
+            # (both within tol of the optimum: their difference within 2 tol)
+            np.testing.assert_allclose(ours.objectives, ref.objectives, rtol=2e-8)
 
 
 @pytest.mark.parametrize("route", ["python-dense", "python-sparse", "compiled"])

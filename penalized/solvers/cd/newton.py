@@ -190,16 +190,12 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     rhs = rhs / n - (g_all - hdiag_all * w_support)
     try:
         factor = la.cho_factor(system, check_finite=False)
-    except la.LinAlgError:  # singular: collinear columns on the support
-        w_support = _singular_orthant_solution(system, rhs, w_support, max_drops)
-        if w_support is None:
-            return None
-    else:
-        unconstrained = la.cho_solve(factor, rhs, check_finite=False)
-        if not np.all(np.isfinite(unconstrained)):
-            return None
-        w_support = _orthant_solution(system, rhs, factor, unconstrained, w_support,
-                                      max_drops)
+    except la.LinAlgError:
+        return None
+    unconstrained = la.cho_solve(factor, rhs, check_finite=False)
+    if not np.all(np.isfinite(unconstrained)):
+        return None
+    w_support = _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops)
     if penalty.positive:
         w_support = np.maximum(w_support, 0.0)
     w_new = w.copy()
@@ -252,59 +248,3 @@ def _orthant_solution(system, rhs, factor, unconstrained, w_support, max_drops):
         if dropped.size == n_support:
             break
     return w_support
-
-
-#: eigenvalues of a singular support model at or below this fraction of its largest are
-#: its null space (a Cholesky factorization failed: exact collinearity, at rounding level)
-NULL_EIGENVALUE = 1e-12
-#: the model's gradient is taken to have no part in that null space below this fraction
-#: of its norm (rounding)
-NULL_GRADIENT = 1e-8
-
-
-def _singular_orthant_solution(system, rhs, w_support, max_drops):
-    """The minimizer of the model ``u^T system u / 2 - rhs^T u`` on the orthant of
-    ``w_support`` where ``system`` is singular (collinear columns on the support: every
-    level of a factor with an intercept, a column the sum of others).
-
-    Along the null space of ``system`` the model is linear. Where its gradient has a part
-    there, the model decreases along that part alone, without bound inside the orthant:
-    the step follows it to the first coordinate reaching zero (the objective is bounded
-    below, and the model is exact on the orthant). Else its minimizers on the free
-    coordinates form an affine set, the nearest to the current point is taken (the
-    least-squares Newton step), as far as the first zero crossing. Coordinates reaching
-    zero are dropped and the rest solved again, each step lowering the model. Returns
-    the point, or None when it does not lower the model (rounding), or after
-    ``max_drops`` steps."""
-    def model_value(u):
-        return 0.5 * u @ (system @ u) - rhs @ u
-
-    u = w_support.copy()
-    free = np.flatnonzero(u)
-    for _ in range(max_drops):
-        A = system[np.ix_(free, free)]
-        grad = A @ u[free] - rhs[free]
-        values, vectors = np.linalg.eigh(A)
-        null = values <= NULL_EIGENVALUE * max(values[-1], 0.0)
-        within = vectors[:, null] @ (vectors[:, null].T @ grad)
-        if np.linalg.norm(within) > NULL_GRADIENT * np.linalg.norm(grad):
-            step, length = -within, np.inf  # a ray: to the first zero crossing
-        else:
-            kept = vectors[:, ~null]
-            step, length = -kept @ ((kept.T @ grad) / values[~null]), 1.0
-        towards = u[free] * step < 0.0  # coordinates moving towards zero
-        ratios = -u[free][towards] / step[towards]
-        first = float(np.min(ratios)) if ratios.size else np.inf
-        if not np.isfinite(min(first, length)):
-            return None
-        u[free] += min(first, length) * step
-        if first >= length:
-            break
-        hit = np.flatnonzero(towards)[np.argmin(ratios)]
-        u[free[hit]] = 0.0
-        free = np.delete(free, hit)
-        if free.size == 0:
-            break
-    else:
-        return None
-    return u if model_value(u) < model_value(w_support) else None
