@@ -95,6 +95,29 @@ def optimal_free_part(problem: Problem, free: np.ndarray, z_penalized: np.ndarra
     return theta, 0.0, z
 
 
+def exact_intercept_gradient(problem: Problem, gz: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``gz``, the datafit's gradient in ``z``, at the exactly optimal intercept for a
+    quadratic datafit with an intercept: one Newton step on the intercept applied to
+    ``gz`` alone, so that ``sum_i gz_i = 0`` up to the rounding of ``gz``'s own entries
+    (the dual point's constraint); unchanged otherwise.
+
+    The intercept is optimal only up to the rounding of ``z = X w + b``: with a column
+    far from zero (a year, 1e4 +- 1), ``b`` and ``X w`` cancel about ``mean^2 /
+    variance`` of their digits and ``sum gz`` is off by that much (1e-11 to 1e-8 of
+    ``sum |gz|`` at 1e4); ``X^T gz`` then carries ``mean_j sum gz``, and the rescaling
+    of the dual point turns it into a gap floor (5e-6 of the objective, where the
+    excess is 1e-12). Correcting ``gz`` instead of ``z`` is exact: the intercept's step
+    moves every ``z_i`` alike, and a quadratic datafit's ``gz`` is linear in ``z``."""
+    if not (problem.fit_intercept and problem.datafit.quadratic):
+        return gz
+    y, s = problem.y, problem.sample_weight
+    c = s.reshape((-1,) + (1,) * (gz.ndim - 1)) * problem.datafit.d2loss(y, z)
+    total = np.sum(c, axis=0)
+    if not np.all(total > 0):
+        return gz
+    return gz - c * (np.sum(gz, axis=0) / total)
+
+
 def uses_gap(problem: Problem) -> bool:
     """Whether the duality gap is available for this problem (not under box
     constraints: :mod:`penalized.penalties.bounds`)."""
@@ -132,6 +155,8 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     y, s, datafit, pen = problem.y, problem.sample_weight, problem.datafit, problem.penalty
     primal = datafit.value(y, z, s) + pen.value(w)
     gz = datafit.gradient_z(y, z, s)
+    intercept_kkt = float(np.max(np.abs(np.sum(gz, axis=0)))) if problem.fit_intercept else 0.0
+    gz = exact_intercept_gradient(problem, gz, z)
     if grad is None:
         grad, grad_err, ref = _gradient.gradient(problem, gz, w, ref)
     else:  # known within grad_err: this penalty may need more of it exactly
@@ -139,8 +164,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
     if not uses_gap(problem):
         kkt = float(np.max(kkt_scores(pen, w, grad, pen.bounds(problem.n_features)),
                            initial=0.0))
-        if problem.fit_intercept:
-            kkt = max(kkt, float(np.max(np.abs(np.sum(gz, axis=0)))))
+        kkt = max(kkt, intercept_kkt)
         return Certificate("kkt", kkt, primal, b), grad, xw, grad_err, ref
     u, v = -gz, -grad
     free, held = _free_and_held(pen, w, problem.n_features)
@@ -149,7 +173,7 @@ def certify_with_gradient(problem: Problem, w: np.ndarray, b: float, xw=None, gr
         # the intercept): build u where those coefficients are optimal. The gap stays
         # a valid bound: primal(w) >= primal(w with F optimal) >= optimum >= dual(u).
         _, _, z_free = optimal_free_part(problem, free, xw - problem.X[:, free] @ w[free], z)
-        u = -datafit.gradient_z(y, z_free, s)
+        u = -exact_intercept_gradient(problem, datafit.gradient_z(y, z_free, s), z_free)
         v = problem.X.T @ u
     dual = dual_objective(problem, u, v)
     if held.size and not _nonpositive(v[held]):

@@ -166,12 +166,10 @@ class CoordinateDescent(CDSolver):
         if capped:
             budget = min(budget, cfg.newton_budget_epochs)
         w_old, b_old = w.copy(), b
-        b, n_epochs, violation, estimate = kernels.cd_epochs(
-            *fit.X, h, r, float(h.sum()), problem.fit_intercept, w, b, ws, stats,
-            fit.alphas_j, fit.pen,
-            kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
-                                cfg.stable_epochs if use_newton else 0),
-            self.settings.kernel())
+        target_in = kernels.InnerTarget(max(int(budget), 1), tol_in, obj_in,
+                                        cfg.stable_epochs if use_newton else 0)
+        b, n_epochs, violation, estimate = self._epochs(fit, h, r, w, b, ws, stats,
+                                                        target_in)
         reached = obj_in > 0 and estimate <= obj_in  # (0: no objective target)
         slow = capped and n_epochs >= budget and violation > tol_in
         left = use_newton and not rules.tail_trusted(
@@ -185,10 +183,29 @@ class CoordinateDescent(CDSolver):
             if polished and (not left or self._lower(problem, target, polished, (w, b, r))):
                 w, b, r = polished
                 estimate, violation = np.inf, 0.0
+            elif polished is None and use_newton and not reached and \
+                    n_epochs < target_in.max_epochs and violation > tol_in:
+                # CD stopped on stable signs for a step that does not apply (a singular
+                # support model: collinear columns, such as every level of a factor
+                # with an intercept): it goes on to the round's targets instead, or
+                # every round would end after stable_epochs epochs and restart CD's
+                # extrapolation, the fit ending at max_outer rounds
+                b, more, violation, estimate = self._epochs(
+                    fit, h, r, w, b, ws, stats,
+                    target_in._replace(max_epochs=target_in.max_epochs - n_epochs,
+                                       stable_epochs=0))
+                n_epochs += more
         if quadratic:
             return w, b, (target - r) - b, n_epochs, estimate, violation
         w, b, xw = self._line_search(problem, w_old, b_old, xw + b_old, w, b, target - r)
         return w, b, xw, n_epochs, estimate, violation
+
+    def _epochs(self, fit, h, r, w, b, ws, stats, target):
+        """:func:`.kernels.cd_epochs` on the model ``(h, r)`` over ``ws`` (``w`` and ``r``
+        updated in place): ``(b, epochs, violation, estimate)``."""
+        return kernels.cd_epochs(*fit.X, h, r, float(h.sum()), fit.problem.fit_intercept,
+                                 w, b, ws, stats, fit.alphas_j, fit.pen, target,
+                                 self.settings.kernel())
 
     def _newton(self, fit, h, target, w, b):
         """:func:`.newton.newton_on_support` of the model at ``(w, b)``: ``(w, b, r)``

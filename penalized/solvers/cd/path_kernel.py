@@ -84,25 +84,35 @@ def _optimal_intercept(kind, quadratic, y, s, xw, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _datafit_pass(data, kind, y, s, xw, b, weight_floor, work):
+def _datafit_pass(data, kind, y, s, xw, b, weight_floor, exact_intercept, work):
     """The datafit's part of the certificate at ``(w, b)`` (``xw = X w + offset``), one
     pass over the samples and X: returns ``(loss, sum h)``, the loss summed over the
     samples, and fills ``work``'s ``grad`` with the datafit gradient ``X^T (s dloss) / n``,
     ``dl`` with ``dloss``, and ``h``, ``r`` with the datafit's quadratic model there:
     curvature weights and working residual (least squares: the sample weights and the
-    residual; as :meth:`.driver.CoordinateDescent._model`). None of it depends on alpha:
-    the last certificate of an alpha serves the first round of the next one."""
+    residual; as :meth:`.driver.CoordinateDescent._model`). With ``exact_intercept`` (a
+    quadratic datafit with an intercept) ``dl`` and ``grad`` are taken at the exactly
+    optimal intercept (:func:`penalized.core.certificates.exact_intercept_gradient`).
+    None of it depends on alpha: the last certificate of an alpha serves the first round
+    of the next one."""
     n = y.shape[0]
     loss = 0.0
     sum_h = 0.0
+    sum_g = 0.0
     for i in range(n):
         value, d1, d2 = parts_scalar(kind, y[i], xw[i] + b)
         loss += s[i] * value
         work.dl[i] = d1
+        sum_g += s[i] * d1
         d2 = max(d2, weight_floor)  # (least squares: 1)
         work.h[i] = s[i] * d2
         work.r[i] = -d1 / d2
         sum_h += work.h[i]
+    if exact_intercept and sum_h > 0.0:  # one exact Newton step on the intercept
+        step = sum_g / sum_h
+        for i in range(n):
+            if s[i] > 0.0:
+                work.dl[i] -= work.h[i] / s[i] * step
     for j in range(work.grad.shape[0]):
         work.grad[j] = _dense_dot(data[j * n:(j + 1) * n], s, work.dl) / n
     return loss, sum_h
@@ -293,7 +303,8 @@ def _fit_alpha(data, kind, y, s, alpha, omega, pen, fit_intercept, tol, scale, f
         if fit_intercept and (outer > 0 or not passed):
             b = _optimal_intercept(kind, quadratic, y, s, xw, b)
         if outer > 0 or not passed:
-            loss, sum_h = _datafit_pass(data, kind, y, s, xw, b, cfg.weight_floor, work)
+            loss, sum_h = _datafit_pass(data, kind, y, s, xw, b, cfg.weight_floor,
+                                        quadratic and fit_intercept, work)
         primal, dual = _gap_ends(kind, y, s, loss, w, omega, alpha, pen, offset, work)
         best_dual = max(best_dual, dual)
         gap = max(primal - best_dual, 0.0)
