@@ -105,3 +105,22 @@ def test_the_folder_task_is_decided_as_for_the_whole_column(tmp_path, values, ta
         assert (table.y is None) == datafit.quadratic
         if table.y is not None:
             np.testing.assert_array_equal(table.y, target)
+
+
+def test_a_damaged_target_page_is_one_clear_error(tmp_path, capsys):
+    """The target's distinct values are read on the client: a page that cannot be
+    decoded there is an error naming the file and the row group, not a traceback."""
+    root = tmp_path / "parts"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    pq.write_table(pa.table({"x0": rng.random(10_000), "y": rng.random(10_000)}),
+                   root / "a.parquet", compression="snappy")
+    start = pq.read_metadata(root / "a.parquet").row_group(0).column(1).data_page_offset
+    with open(root / "a.parquet", "r+b") as handle:  # the target's page header
+        handle.seek(start + 2)
+        handle.write(b"\xff" * 50)
+    code = main(["fit", str(root), "--target", "y", "--dask", "local:2", "--out",
+                 str(tmp_path / "model"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and "a.parquet is not a readable Parquet file (row group 0)" in err, err
+    assert "Traceback" not in err and "unexpected" not in err

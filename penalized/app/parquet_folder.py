@@ -178,13 +178,18 @@ def target_sample(folder: ParquetFolder, cap: int = 3) -> np.ndarray | None:
     beyond ``cap``: the client holds one row group of the column, never a value per row.
     Whatever the task inference asks of a numeric target (its type, whether it holds two
     values) it answers as the whole column would."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     distinct: set = set()
     for path in folder.files:
         with pq.ParquetFile(path, pre_buffer=False) as handle:
             for group in range(handle.metadata.num_row_groups):
-                column = handle.read_row_group(group, columns=[folder.target])
+                try:
+                    column = handle.read_row_group(group, columns=[folder.target])
+                except (pa.ArrowException, OSError) as exc:  # a damaged page
+                    raise ValueError(f"{path} is not a readable Parquet file (row group "
+                                     f"{group}): {exc}") from None
                 values = column.column(folder.target).to_numpy()
                 if values.dtype.kind not in "iuf":  # (text, booleans, decimals: read whole)
                     return None
