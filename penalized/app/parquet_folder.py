@@ -6,8 +6,9 @@ file is reduced where a worker reads it, row group by row group in batches of
 :data:`BATCH_ROWS` rows, to the :class:`~penalized.workflows.sufficient.Moments` of
 its rows in every held-out fold, the next row group read in a thread meanwhile. A
 worker holds two row groups and one batch plus ``(p + 1)^2`` numbers per fold; the
-client holds the footers and one fold label per row (4 bytes, against ``8 (p + 1)``
-for the row itself). ``pz.cross_validate(ParquetFolder(...), None)``
+client holds the footers and one fold label per row (1 byte, against ``8 (p + 1)``
+for the row itself; the target's distinct values are read a row group at a time:
+:func:`target_sample`). ``pz.cross_validate(ParquetFolder(...), None)``
 then runs the path and the cross-validation on the Gram forms of least squares
 (:mod:`penalized.workflows.tall`), exactly as for the same table in memory.
 
@@ -168,6 +169,35 @@ def read_target(folder: ParquetFolder) -> np.ndarray:
 
     return np.concatenate([pq.read_table(f, columns=[folder.target])
                            .column(folder.target).to_numpy() for f in folder.files])
+
+
+def target_sample(folder: ParquetFolder, cap: int = 3) -> np.ndarray | None:
+    """The target's distinct values (NaN aside) when there are at most ``cap``, else
+    ``cap + 1`` of them; None when the target is not numeric (or boolean) as
+    :func:`read_target` gives it. Read row group by row group, stopping at the first
+    beyond ``cap``: the client holds one row group of the column, never a value per row.
+    Whatever the task inference asks of a numeric target (its type, whether it holds two
+    values) it answers as the whole column would."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    distinct: set = set()
+    for path in folder.files:
+        with pq.ParquetFile(path, pre_buffer=False) as handle:
+            for group in range(handle.metadata.num_row_groups):
+                try:
+                    column = handle.read_row_group(group, columns=[folder.target])
+                except (pa.ArrowException, OSError) as exc:  # a damaged page
+                    raise ValueError(f"{path} is not a readable Parquet file (row group "
+                                     f"{group}): {exc}") from None
+                values = column.column(folder.target).to_numpy()
+                if values.dtype.kind not in "iuf":  # (text, booleans, decimals: read whole)
+                    return None
+                distinct.update(np.unique(values[~np.isnan(values)] if values.dtype.kind
+                                          == "f" else values).tolist())
+                if len(distinct) > cap:
+                    return np.array(list(distinct)[:cap + 1])
+    return np.array(sorted(distinct))
 
 
 def feature_array(folder: ParquetFolder):

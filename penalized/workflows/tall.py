@@ -141,6 +141,6 @@ def dask_moments(X, y, sample_weight, datafit, client=None) -> Moments:
     _check_model(datafit)
     if getattr(X, "moments_source", False):
         _check_own_columns(y, sample_weight)
-        return X.fold_moments(np.zeros(X.shape[0], dtype=np.int32), 1, client)[0]
+        return X.fold_moments(np.zeros(X.shape[0], dtype=np.int8), 1, client)[0]
     X, y, s = _as_arrays(X, y, sample_weight)
-    return _reduce(X, y, s, np.zeros(X.shape[0], dtype=np.int32), 1, client)[0]
+    return _reduce(X, y, s, np.zeros(X.shape[0], dtype=np.int8), 1, client)[0]

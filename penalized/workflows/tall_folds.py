@@ -1,13 +1,13 @@
 """Each row's held-out fold, for the Dask routes (:mod:`.tall`, :mod:`.tall_newton_cv`).
 
-A tall cross-validation needs one int32 label per row on the client, never the K
-(train, test) index arrays (``K x n`` int64: 0.8 GB at 20M rows, 5 folds). The folds
-are the in-memory route's (:func:`.cv.make_splits`): an int is K-fold, stratified when
-the datafit codes ``y`` as classes (``classes`` given), computed here as labels (equal
-to scikit-learn's unshuffled ``KFold`` / ``StratifiedKFold``); a splitter or an
-iterable of splits is read one split at a time; ``foldid`` is glmnet's (fold ``k``:
-the ``k``-th smallest label). The held-out folds must partition the rows, each trained
-on all the others.
+A tall cross-validation needs one small label per row on the client (:func:`label_dtype`:
+one byte up to 128 folds), never the K (train, test) index arrays (``K x n`` int64: 0.8 GB
+at 20M rows, 5 folds). The folds are the in-memory route's (:func:`.cv.make_splits`): an
+int is K-fold, stratified when the datafit codes ``y`` as classes (``classes`` given),
+computed here as labels (equal to scikit-learn's unshuffled ``KFold`` /
+``StratifiedKFold``); a splitter or an iterable of splits is read one split at a time;
+``foldid`` is glmnet's (fold ``k``: the ``k``-th smallest label). The held-out folds
+must partition the rows, each trained on all the others.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import numpy as np
 
 def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
                 seed=None, stratify: bool = True) -> np.ndarray:
-    """Each row's held-out fold (``int32``, 0..K-1). ``y``: the target in the datafit's
-    coding (passed to a splitter; with ``classes``, the folds are stratified and every
-    training fold must hold every class). ``seed``: an int ``cv`` is shuffled K-fold,
-    scikit-learn's ``shuffle=True, random_state=seed``; ``stratify=False``: an int ``cv`` is
-    plain K-fold even for classes (each training fold must still hold every class)."""
+    """Each row's held-out fold (0..K-1, typed by :func:`label_dtype`). ``y``: the target
+    in the datafit's coding (passed to a splitter; with ``classes``, the folds are
+    stratified and every training fold must hold every class). ``seed``: an int ``cv`` is
+    shuffled K-fold, scikit-learn's ``shuffle=True, random_state=seed``;
+    ``stratify=False``: an int ``cv`` is plain K-fold even for classes (each training
+    fold must still hold every class)."""
     if foldid is not None:
         labels = foldid_labels(foldid, n)
     elif cv is None or (isinstance(cv, numbers.Integral) and not isinstance(cv, bool)):
@@ -39,24 +40,48 @@ def fold_labels(cv, n: int, *, foldid=None, groups=None, y=None, classes=None,
     return labels
 
 
+def label_dtype(n_folds: int) -> np.dtype:
+    """The smallest signed integer type holding the labels 0..n_folds-1 (``int8`` up to
+    128 folds): the client's one array per row. Signed: a label compared with a negative
+    marker (the full data's ``-1``) is never equal to it."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_folds - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+#: rows of labels converted at a time where numpy would convert all of them to intp
+#: (``np.bincount``, an index array): bounds that copy to 512 KB
+CHUNK_ROWS = 1 << 16
+
+
 def foldid_labels(foldid, n: int) -> np.ndarray:
-    """glmnet's ``foldid`` (one fold label per row) checked, as int32 ranks: fold ``k``
-    holds the rows of the ``k``-th smallest label."""
+    """glmnet's ``foldid`` (one fold label per row) checked, as ranks (:func:`label_dtype`):
+    fold ``k`` holds the rows of the ``k``-th smallest label. Labels already ranked in the
+    small type (:func:`fold_labels`' own) are returned as they are, not copied."""
     foldid = np.asarray(foldid).ravel()
     if foldid.shape[0] != n:
         raise ValueError(f"foldid has {foldid.shape[0]} labels but X has {n} rows")
     if foldid.dtype.kind in "iu" and foldid.size and 0 <= foldid.min() <= foldid.max() < n:
         # small non-negative integers: ranked through a table (no sort of n values)
-        present = np.bincount(foldid) > 0
+        present = np.zeros(int(foldid.max()) + 1, dtype=bool)
+        for start in range(0, n, CHUNK_ROWS):
+            present[foldid[start:start + CHUNK_ROWS]] = True
         values = np.flatnonzero(present)
-        rank = np.cumsum(present, dtype=np.int32) - 1
-        labels = foldid.astype(np.int32, copy=False) if present.all() else rank[foldid]
+        dtype = label_dtype(values.shape[0])
+        rank = (np.cumsum(present) - 1).astype(dtype)
+        if present.all():
+            labels = foldid.astype(dtype, copy=False)
+        else:
+            labels = np.empty(n, dtype=dtype)
+            for start in range(0, n, CHUNK_ROWS):
+                labels[start:start + CHUNK_ROWS] = rank[foldid[start:start + CHUNK_ROWS]]
     else:
         values, labels = np.unique(foldid, return_inverse=True)
     if values.shape[0] < 2:
         raise ValueError(f"foldid must hold at least 2 distinct fold labels, got "
                          f"{values.tolist()}")
-    return labels.astype(np.int32, copy=False)
+    return labels.astype(label_dtype(values.shape[0]), copy=False)
 
 
 def _k_fold(k: int, n: int, y, seed) -> np.ndarray:
@@ -74,13 +99,18 @@ def _k_fold(k: int, n: int, y, seed) -> np.ndarray:
     # KFold: contiguous folds of the (shuffled) rows, the first n % k one row longer
     sizes = np.full(k, n // k)
     sizes[:n % k] += 1
-    ordered = np.repeat(np.arange(k, dtype=np.int32), sizes)
     if rng is None:
-        return ordered
-    rows = np.arange(n, dtype=np.int32)  # (shuffled as int64 would be: the same draws)
+        return np.repeat(np.arange(k, dtype=label_dtype(k)), sizes)
+    # the permutation of every row is the peak (4 bytes a row, freed on return): it is
+    # scikit-learn's, one Fisher-Yates pass over all the rows, so no part of it can be
+    # drawn alone (shuffled as int64 would be: the same draws)
+    rows = np.arange(n, dtype=np.int32 if n <= np.iinfo(np.int32).max else np.int64)
     rng.shuffle(rows)
-    labels = np.empty(n, dtype=np.int32)
-    labels[rows] = ordered  # fold k: the k-th run of the shuffled rows
+    labels = np.empty(n, dtype=label_dtype(k))
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    for fold in range(k):  # fold k: the k-th run of the shuffled rows
+        for start in range(bounds[fold], bounds[fold + 1], CHUNK_ROWS):
+            labels[rows[start:min(start + CHUNK_ROWS, bounds[fold + 1])]] = fold
     return labels
 
 
@@ -100,13 +130,13 @@ def _stratified(k: int, y: np.ndarray, rng) -> np.ndarray:
         raise ValueError(f"the smallest class has {min(counts)} samples, fewer than cv={k} "
                          "folds: every training fold must hold every class; use fewer folds")
     order = np.argsort(firsts, kind="stable")
-    labels = np.empty(y.shape[0], dtype=np.int32)
+    labels = np.empty(y.shape[0], dtype=label_dtype(k))
     folds = np.arange(k)
     start = 0
     for c in order:
         # how many of the sorted positions start..start+count-1 are = i (mod k)
         share = (start + counts[c] - 1 - folds) // k - (start - 1 - folds) // k
-        dealt = np.repeat(folds.astype(np.int32), share)
+        dealt = np.repeat(folds.astype(labels.dtype), share)  # (same draws as int64)
         if rng is not None:
             rng.shuffle(dealt)
         labels[y == values[c]] = dealt
@@ -131,7 +161,7 @@ def _from_splits(cv, n: int, y, groups) -> np.ndarray:
         raise ValueError(f"the Dask route needs held-out folds that cover every row "
                          f"(K-fold): {np.count_nonzero(labels < 0)} of {n} rows are in "
                          "no held-out fold")
-    return labels
+    return labels.astype(label_dtype(count))
 
 
 def _splits(cv, n: int, y, groups):

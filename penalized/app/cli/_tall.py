@@ -1,8 +1,10 @@
 """``penalized fit DIR --target y --dask ADDRESS``: a Parquet folder larger than memory.
 
-The target column comes to this process (one value per row: the task is inferred from it
-as for a table in memory, and the folds are stratified by it); the features stay on the
-workers, which read the files row group by row group.
+The features stay on the workers, which read the files row group by row group. A numeric
+target fitted by least squares stays there too: this process reads its distinct values
+by row groups until it finds a third (the task is inferred from them as for a table in
+memory) and holds one fold label of a byte per row. Any other target comes to this
+process (one value per row: classes, the folds stratified by them).
 
 * Least squares: one pass reduces the files to every fold's moments; the path and the
   cross-validation run on the Gram forms; the cross-validated R² and RMSE come from the
@@ -56,8 +58,7 @@ class FolderTable:
 def folder_inputs(s) -> tuple[FolderTable, str, object]:
     """The folder's table, task and datafit from the footers and the target column (no
     feature read): the task inferred, and the classes checked, as in memory."""
-    from ..parquet_folder import open_folder, read_target
-    from .fit import _check_class_counts, datafit_for, infer_task
+    from ..parquet_folder import open_folder
 
     if s.impute != "none":
         raise ValueError("--impute needs the whole table in memory: the Dask route reads "
@@ -69,14 +70,33 @@ def folder_inputs(s) -> tuple[FolderTable, str, object]:
     folder = open_folder(s.data, s.target, drop=s.drop, notes=notes, numeric_target=False)
     if s.cv > folder.shape[0]:
         raise ValueError(f"--cv {s.cv} needs at least {s.cv} rows, found {folder.shape[0]}")
-    y = read_target(folder)
-    datafit = datafit_for(infer_task(y, s.task), y)
-    _check_class_counts(y, datafit.task, s.cv)
+    y, datafit = _target(folder, s)
     names = list(folder.features)
     spec = TableSpec(target=s.target, numeric=names, categorical={},
                      set_aside=dict(folder.set_aside), feature_names=names)
     table = FolderTable(folder, spec, notes, None if datafit.quadratic else y)
     return table, datafit.task, datafit
+
+
+def _target(folder, s) -> tuple[np.ndarray | None, object]:
+    """``(y, datafit)``: the task inferred and the classes checked as in memory. A numeric
+    target fitted by least squares stays on the workers (None here): its task is decided
+    from its distinct values, read by row groups up to the third
+    (:func:`~penalized.app.parquet_folder.target_sample`); any other target (classes, or
+    a datafit fitted by proximal Newton) comes here whole."""
+    from ..parquet_folder import read_target, target_sample
+    from .fit import _check_class_counts, datafit_for, infer_task
+
+    sample = target_sample(folder)
+    if sample is not None:
+        task = infer_task(sample, s.task)
+        datafit = datafit_for(task, sample) if task != "classification" else None
+        if datafit is not None and datafit.quadratic:
+            return None, datafit
+    y = read_target(folder)
+    datafit = datafit_for(infer_task(y, s.task), y)
+    _check_class_counts(y, datafit.task, s.cv)
+    return y, datafit
 
 
 def _ticker(name: str, s, progress):
