@@ -13,16 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import FAST
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, no_cpython_wrapper=True)
-def dot(a, b):
-    """``sum_i a_i b_i``."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += a[i] * b[i]
-    return acc
+from ...core.gradient import _dense_dot as dot
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)

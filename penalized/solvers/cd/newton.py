@@ -25,27 +25,11 @@ from .support_products import column_shifts, index_arrays, sparse_support_produc
 def _products(X, h, old, new, shifted: bool):
     """``(X_old^T diag(h) X_new, X_new^T diag(h) X_new, X_new^T h)`` by blocks of rows,
     with no copy of the columns (dense: :func:`_dense_products`; sparse: read from the
-    CSC arrays), with ``shifted`` of the columns less :func:`_shifts` (for products
-    that are then centered)."""
+    CSC arrays), with ``shifted`` of the columns less
+    :func:`.support_products.column_shifts` (for products that are then centered)."""
     if sp.issparse(X):
         return sparse_support_products(X, h, old, new, shifted)
-    both = np.concatenate([old, new]).astype(np.int64)
-    return _dense_products(X, h, old, new, _shifts(X, both, shifted))
-
-
-def _shifts(X, columns, shifted: bool) -> np.ndarray:
-    """What the products of ``columns`` are formed about, with ``shifted`` (zeros
-    without): :func:`.support_products.column_shifts` of sparse X; the column means of
-    dense X, every column of which stores a value in every row (a column far from zero
-    loses ``mean^2 / variance`` of the digits of implicitly centered products: 8 at
-    1e4 +- 1, and each round's step returned to the same inexact point). Each column's
-    mean is summed alone, so that it does not depend on the other columns taken."""
-    if not shifted:
-        return np.zeros(len(columns))
-    if sp.issparse(X):
-        return column_shifts(X, columns)
-    n = max(X.shape[0], 1)
-    return np.array([X[:, j].sum(dtype=np.float64) / n for j in columns], dtype=float)
+    return _dense_products(X, h, old, new, shifted)
 
 
 def _support_gram(X, support, h, shifted: bool):
@@ -74,12 +58,12 @@ def _support_dots(X, support, v):
 ROWS = 8192
 
 
-def _dense_products(X, h, old, new, shift=None):
+def _dense_products(X, h, old, new, shifted: bool = False):
     """``X_old^T diag(h) X_new``, ``X_new^T diag(h) X_new`` and ``X_new^T h`` of dense
-    X, summed over blocks of rows, of its columns less ``shift`` (per column of
-    ``old`` then ``new``; None: zeros)."""
-    both = np.concatenate([old, new])
-    shift = np.zeros(both.size) if shift is None else np.asarray(shift, dtype=float)
+    X, summed over blocks of rows; with ``shifted``, of its columns less their means
+    (:func:`.support_products.column_shifts`)."""
+    both = np.concatenate([old, new]).astype(np.int64)
+    shift = column_shifts(X, both) if shifted else np.zeros(both.size)
     products = np.zeros((both.size, new.size))
     xh = np.zeros(new.size)
     for start in range(0, X.shape[0], ROWS):
@@ -167,17 +151,17 @@ def _newton_on_support(X, h, target, w, b, penalty, fit_intercept, cache, max_dr
     if support.size >= n and not np.all(hdiag_all > 0):
         return None  # X_S^T X_S is singular and no ridge part makes the model strict
     # with an intercept the products are centered below: they are formed of the columns
-    # less _shifts (cache: built with ``shifted`` the same), and the right-hand side of
+    # less column_shifts (cache: built with ``shifted`` the same), and the right-hand side of
     # the target less its mean (its digits, as the columns' in the products)
     gram, xh = cache.get(support) if cache is not None else \
         _support_gram(X, support, h, fit_intercept)
     sum_h = h.sum()
     t_mean, x_mean = 0.0, np.zeros(support.size)
     if fit_intercept:
-        shifted_mean = xh / sum_h  # (gram and xh: of the columns less _shifts)
+        shifted_mean = xh / sum_h  # (gram and xh: of the columns less column_shifts)
         t_mean = (h @ target) / sum_h
         target = target - t_mean
-        x_mean = shifted_mean + _shifts(X, support, True)
+        x_mean = shifted_mean + column_shifts(X, support)
         gram = gram - sum_h * np.outer(shifted_mean, shifted_mean)
     weighted = np.ascontiguousarray(h * target, dtype=np.float64)
     rhs = _support_dots(X, support, weighted)

@@ -53,19 +53,26 @@ def sparse_support_products(X, h: np.ndarray, old: np.ndarray, new: np.ndarray,
 
 def column_shifts(X, columns: np.ndarray) -> np.ndarray:
     """Per column of ``columns``: the mean of its stored values where it stores one in
-    every row, else 0 (zeros for dense X). Centering products implicitly
+    every row (every column of dense X), else 0. Centering products implicitly
     (``X^T H X - xh xh^T / sum h``) loses the digits of ``mean^2 / variance``, all of
     them for a column such as a year (1e4 +- 1); a column storing a value in every row
     stays as sparse shifted by a constant, and centered products do not change, so
     those are formed about their mean. Where a column stores no value in some rows its
-    ``mean^2 / variance`` is at most ``f / (1 - f)`` (``f``: the fraction storing one)."""
+    ``mean^2 / variance`` is at most ``f / (1 - f)`` (``f``: the fraction storing one).
+    Each column's mean is summed alone: it does not depend on the other columns taken
+    (a product cached with one support is centered with another's shifts)."""
     shifts = np.zeros(len(columns))
-    if not sp.issparse(X) or X.shape[0] == 0:
+    n = X.shape[0]
+    if n == 0:
         return shifts
     columns = np.asarray(columns)
-    for a in np.flatnonzero(X.indptr[columns + 1] - X.indptr[columns] == X.shape[0]):
+    if not sp.issparse(X):
+        for a, j in enumerate(columns):
+            shifts[a] = X[:, j].sum(dtype=np.float64) / n
+        return shifts
+    for a in np.flatnonzero(X.indptr[columns + 1] - X.indptr[columns] == n):
         j = columns[a]
-        shifts[a] = X.data[X.indptr[j]:X.indptr[j + 1]].sum(dtype=np.float64) / X.shape[0]
+        shifts[a] = X.data[X.indptr[j]:X.indptr[j + 1]].sum(dtype=np.float64) / n
     return shifts
 
 
